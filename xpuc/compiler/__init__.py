@@ -1,0 +1,1 @@
+"""Driver, command line, pipeline, diagnostics and artifact format."""

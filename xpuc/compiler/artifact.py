@@ -1,0 +1,72 @@
+"""The result of a compile: every stage's output, kernel metadata, and timings."""
+
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+
+@dataclass
+class KernelInfo:
+    name: str
+    arg_types: list[str]  # signature codes: "*f32", "i32", ...
+    arg_names: list[str]
+    shared_memory_bytes: int = 0
+    max_threads_per_block: int = 1024
+
+
+@dataclass
+class Artifact:
+    """What ``xpuc.compile`` returns.  ``stages`` maps stage name to its output."""
+
+    target: str
+    kernels: list[KernelInfo]
+    stages: dict[str, str | bytes] = field(default_factory=dict)
+    timings: list[tuple[str, float]] = field(default_factory=list)
+    opt_level: int = 3
+
+    def kernel(self, name: str) -> KernelInfo:
+        for k in self.kernels:
+            if k.name == name:
+                return k
+        from xpuc.compiler.diagnostics import XpucError
+
+        names = ", ".join(k.name for k in self.kernels) or "none"
+        raise XpucError(f"no kernel named '{name}' (kernels: {names})")
+
+    @property
+    def mlir(self) -> str:
+        return str(self.stages.get("opt", self.stages.get("mlir", "")))
+
+    @property
+    def llvm_ir(self) -> str:
+        return str(self.stages["llir"])
+
+    @property
+    def asm(self) -> str:
+        return str(self.stages["asm"])
+
+    @property
+    def binary(self) -> bytes:
+        return bytes(self.stages["bin"])
+
+    def save(self, path: str | Path) -> None:
+        stages = {
+            k: {"bytes": base64.b64encode(v).decode()} if isinstance(v, bytes) else {"text": v}
+            for k, v in self.stages.items()
+        }
+        doc = {"target": self.target, "opt_level": self.opt_level,
+               "kernels": [asdict(k) for k in self.kernels], "stages": stages}  # fmt: skip
+        Path(path).write_text(json.dumps(doc))
+
+    @classmethod
+    def read(cls, path: str | Path) -> Artifact:
+        doc = json.loads(Path(path).read_text())
+        stages: dict[str, str | bytes] = {
+            k: base64.b64decode(v["bytes"]) if "bytes" in v else v["text"]
+            for k, v in doc["stages"].items()
+        }
+        return cls(doc["target"], [KernelInfo(**k) for k in doc["kernels"]], stages,
+                   opt_level=doc.get("opt_level", 3))  # fmt: skip

@@ -1,0 +1,236 @@
+"""The compile driver: an ordered set of named stages, as Triton's compiler has them.
+
+    source -> mlir -> opt -> lowered -> llir -> asm -> obj -> bin
+
+``mlir`` is the shared IR a frontend produced; ``opt`` the shared IR after the
+target-independent passes; ``lowered`` after the target's lowering passes; ``llir``
+the optimized LLVM IR; ``asm`` PTX or machine assembly; ``obj`` an object file;
+``bin`` what the chip's driver loads (cubin, ELF).  Stage names double as the
+``--emit`` vocabulary (``mlir`` -> opt, ``llvm`` -> llir) and as file extensions.
+This module wires frontends, passes and targets together and holds no compiler
+logic of its own.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import llvmlite.binding as llvm
+from xdsl.dialects import func, gpu
+from xdsl.dialects.builtin import ArrayAttr, ModuleOp
+from xdsl.parser import Parser
+from xdsl.utils.exceptions import ParseError
+
+from xpuc.compiler.artifact import Artifact, KernelInfo
+from xpuc.compiler.diagnostics import CompileError, Location, TargetError, XpucError
+from xpuc.compiler.pipeline import PipelineOptions, build_passes, print_module, run_passes
+from xpuc.dialects.registry import make_context
+from xpuc.targets.llvm.translate import Translator
+from xpuc.targets.registry import get_target
+
+STAGES = ("source", "mlir", "opt", "lowered", "llir", "asm", "obj", "bin")
+EMIT_TO_STAGE = {"mlir": "opt", "llvm": "llir", "asm": "asm", "obj": "obj", "bin": "bin"}
+
+# Target-independent optimization of the shared IR, per -O level.
+OPT_PIPELINES = {0: "", 1: "canonicalize,cse", 2: "canonicalize,cse", 3: "canonicalize,cse"}
+
+
+@dataclass
+class CompileOptions:
+    opt_level: int = 3
+    include_dirs: list[str] = field(default_factory=list)
+    defines: dict[str, str] = field(default_factory=dict)
+    pipeline: PipelineOptions = field(default_factory=PipelineOptions)
+
+
+def _language(filename: str) -> str:
+    suffix = Path(filename).suffix
+    if suffix in (".cu", ".cuh"):
+        return "cuda"
+    if suffix == ".mlir":
+        return "mlir"
+    raise XpucError(f"{filename}: cannot tell the source language from '{suffix}' (.cu, .mlir)")
+
+
+def parse_mlir(text: str, filename: str = "<mlir>") -> ModuleOp:
+    ctx = make_context()
+    try:
+        module = Parser(ctx, text, filename).parse_module()
+        module.verify()
+    except ParseError as e:
+        span = e.span
+        line, col = span.get_line_col()
+        msg = str(e).strip().splitlines()[-1].strip()
+        raise CompileError(msg, Location(filename, line, col), text.splitlines()[line - 1]) from None
+    except Exception as e:  # VerifyException and friends: report without a traceback
+        raise CompileError(f"invalid IR: {str(e).splitlines()[0]}", Location(filename, 1, 1)) from None
+    return module
+
+
+def frontend(source: str, filename: str, language: str, opts: CompileOptions) -> ModuleOp:
+    if language == "cuda":
+        from xpuc.frontends.cuda import parse_cuda
+
+        return parse_cuda(source, filename, opts.include_dirs, opts.defines)
+    if language == "mlir":
+        return parse_mlir(source, filename)
+    raise XpucError(f"unknown source language '{language}'")
+
+
+def kernel_infos(module: ModuleOp, max_threads: int) -> list[KernelInfo]:
+    infos = []
+    for op in module.walk():
+        is_gpu_kernel = isinstance(op, gpu.FuncOp) and op.kernel is not None
+        is_cpu_kernel = isinstance(op, func.FuncOp) and "xpu.kernel" in op.attributes
+        if not (is_gpu_kernel or is_cpu_kernel):
+            continue
+        types = op.attributes.get("xpu.arg_types")
+        names = op.attributes.get("xpu.arg_names")
+        n = len(op.function_type.inputs) - (9 if is_cpu_kernel else 0)
+        tlist = [s.data for s in types.data] if isinstance(types, ArrayAttr) else []
+        if len(tlist) != n:
+            tlist = [_code(t) for t in op.function_type.inputs.data[:n]]
+        nlist = [s.data for s in names.data] if isinstance(names, ArrayAttr) else []
+        if len(nlist) != n:
+            nlist = [f"arg{i}" for i in range(n)]
+        infos.append(KernelInfo(op.sym_name.data, tlist, nlist, 0, max_threads))
+    return infos
+
+
+def _code(t) -> str:
+    from xdsl.dialects.builtin import MemRefType
+
+    if isinstance(t, MemRefType):
+        return "*" + _code(t.element_type)
+    return str(t)
+
+
+class _Clock:
+    def __init__(self, timings: list[tuple[str, float]]):
+        self.timings = timings
+
+    def __call__(self, name: str):
+        clock = self
+
+        class _Span:
+            def __enter__(self):
+                self.start = time.perf_counter()
+
+            def __exit__(self, *exc):
+                clock.timings.append((name, time.perf_counter() - self.start))
+
+        return _Span()
+
+
+def compile(  # noqa: A001 - the library's verb, as in triton.compile
+    source: str,
+    target: str = "cpu",
+    *,
+    filename: str | None = None,
+    language: str | None = None,
+    emit: str | None = None,
+    opt_level: int = 3,
+    include_dirs: list[str] | None = None,
+    defines: dict[str, str] | None = None,
+    pipeline: PipelineOptions | None = None,
+) -> Artifact:
+    """Compile kernel source text for one target.  Returns an :class:`Artifact`.
+
+    ``emit`` names the last output wanted (mlir, llvm, asm, obj, bin); by default the
+    CPU stops at LLVM IR (``xpuc.load`` JIT-compiles it) and nvptx at the cubin when
+    ptxas is found, else at PTX.
+    """
+    filename = filename or ("<source>.cu" if language in (None, "cuda") else "<source>")
+    language = language or _language(filename)
+    if opt_level not in (0, 1, 2, 3):
+        raise XpucError(f"optimization level must be 0..3, not {opt_level}")
+    opts = CompileOptions(opt_level, list(include_dirs or []), dict(defines or {}),
+                          pipeline or PipelineOptions())  # fmt: skip
+    tgt = get_target(target)
+    if emit is None:
+        if tgt.family == "nvptx":
+            from xpuc.targets.tools import find_ptxas
+
+            emit = "bin" if find_ptxas() else "asm"
+        else:
+            emit = "llvm"
+    if emit not in EMIT_TO_STAGE or emit not in tgt.emits:
+        raise TargetError(f"target {tgt.name} cannot emit '{emit}' (it emits {', '.join(tgt.emits)})")
+    last = STAGES.index(EMIT_TO_STAGE[emit])
+
+    art = Artifact(target=tgt.name, kernels=[], opt_level=opt_level)
+    clock = _Clock(art.timings)
+    art.stages["source"] = source
+    ctx = make_context()
+    pass_times: list = []
+
+    with clock("frontend"):
+        module = frontend(source, filename, language, opts)
+    art.stages["mlir"] = _text(module)
+    art.kernels = kernel_infos(module, tgt.desc.max_threads_per_block)
+
+    with clock("optimize (shared IR)"):
+        run_passes(ctx, module, build_passes(OPT_PIPELINES[opt_level]), opts.pipeline, pass_times)
+    art.stages["opt"] = _text(module)
+    if last <= STAGES.index("opt"):
+        return _done(art, pass_times)
+
+    with clock(f"lower ({tgt.family})"):
+        run_passes(ctx, module, build_passes(",".join(tgt.lowering_passes())), opts.pipeline,
+                   pass_times)  # fmt: skip
+    art.stages["lowered"] = _text(module)
+
+    with clock("translate to LLVM IR"):
+        llmod = Translator(tgt.hooks, tgt.desc.triple).translate(module)
+        tgt.finalize_llvm(llmod, [k.name for k in art.kernels])
+        try:
+            ref = llvm.parse_assembly(str(llmod))
+            ref.verify()
+        except RuntimeError as e:
+            raise XpucError(f"internal error: generated LLVM IR is invalid: {e}") from None
+    with clock(f"LLVM -O{opt_level}"):
+        if opt_level > 0:
+            tgt.optimize(ref, opt_level)
+    art.stages["llir"] = str(ref)
+    if last <= STAGES.index("llir"):
+        return _done(art, pass_times)
+
+    with clock("codegen (asm)"):
+        art.stages["asm"] = tgt.assemble(ref, opt_level)
+    obj = None
+    if last >= STAGES.index("obj") and "obj" in tgt.emits:
+        with clock("codegen (obj)"):
+            obj = tgt.object(ref, opt_level)
+            art.stages["obj"] = obj
+    if last >= STAGES.index("bin"):
+        with clock(f"binary ({tgt.desc.binary_format})"):
+            art.stages["bin"] = tgt.binary(str(art.stages["asm"]), obj)
+    return _done(art, pass_times)
+
+
+def _done(art: Artifact, pass_times: list) -> Artifact:
+    art.timings = [(f"pass {t.name}", t.seconds) for t in pass_times] + art.timings
+    return art
+
+
+def _text(module: ModuleOp) -> str:
+    import io
+
+    buf = io.StringIO()
+    print_module(module, buf)
+    return buf.getvalue()
+
+
+def compile_file(path: str | Path, target: str = "cpu", **kwargs) -> Artifact:
+    """Compile a file; its suffix picks the frontend (.cu, .mlir)."""
+    path = Path(path)
+    try:
+        source = path.read_text()
+    except OSError as e:
+        raise XpucError(f"{path}: cannot read: {e.strerror}") from None
+    return compile(source, target, filename=str(path), **kwargs)
+
+
+__all__ = ["STAGES", "CompileOptions", "compile", "compile_file"]

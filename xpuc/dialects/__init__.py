@@ -1,0 +1,1 @@
+"""Dialects of the shared IR: upstream ones from xDSL plus ``xpu`` for what upstream lacks."""

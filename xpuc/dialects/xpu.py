@@ -1,0 +1,137 @@
+"""The ``xpu`` dialect: what the shared IR needs and upstream MLIR does not provide.
+
+Every op here says why no upstream op fits.  The SIMT level otherwise uses the
+upstream ``gpu``, ``arith``, ``math``, ``scf``, ``cf``, ``memref`` and ``func`` dialects.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from xdsl.dialects.builtin import I1, I32, IntegerType, StringAttr, i1, i32
+from xdsl.ir import Attribute, Dialect, Operation, SSAValue
+from xdsl.irdl import (
+    AnyAttr,
+    base,
+    VarConstraint,
+    IRDLOperation,
+    irdl_op_definition,
+    operand_def,
+    prop_def,
+    result_def,
+)
+from xdsl.utils.exceptions import VerifyException
+
+_SHUFFLE_MODES = ("idx", "up", "down", "xor")
+_VOTE_MODES = ("ballot", "any", "all")
+
+
+@irdl_op_definition
+class ShuffleOp(IRDLOperation):
+    """Exchange a value between lanes of a subgroup (warp/wavefront), as ``__shfl*_sync``.
+
+    Upstream ``gpu.shuffle`` exists in MLIR but not in xDSL 0.74, and it has no
+    member mask; CUDA's ``__shfl_*_sync(mask, v, lane, width)`` needs both the mask
+    and a sub-width, so xpu carries them.  ``valid`` is false when the source lane is
+    outside the segment (the value is then the caller's own, as CUDA defines).
+    """
+
+    name = "xpu.shuffle"
+
+    T: ClassVar = VarConstraint("T", AnyAttr())
+    mode = prop_def(StringAttr)
+    value = operand_def(T)
+    offset = operand_def(I32)
+    width = operand_def(I32)
+    mask = operand_def(I32)
+    result = result_def(T)
+    valid = result_def(I1)
+
+    assembly_format = (
+        "$mode $value `,` $offset `,` $width `,` $mask attr-dict `:` type($value)"
+    )
+
+    def __init__(
+        self,
+        mode: str,
+        value: SSAValue | Operation,
+        offset: SSAValue | Operation,
+        width: SSAValue | Operation,
+        mask: SSAValue | Operation,
+    ):
+        vt = SSAValue.get(value).type
+        super().__init__(
+            operands=[value, offset, width, mask],
+            result_types=[vt, i1],
+            properties={"mode": StringAttr(mode)},
+        )
+
+    def verify_(self) -> None:
+        if self.mode.data not in _SHUFFLE_MODES:
+            raise VerifyException(
+                f"'xpu.shuffle' mode must be one of {', '.join(_SHUFFLE_MODES)}, "
+                f"got '{self.mode.data}'"
+            )
+        if not isinstance(self.value.type, IntegerType) and self.value.type.name not in (
+            "f32", "f64", "f16", "bf16",
+        ):  # fmt: skip
+            raise VerifyException(
+                f"'xpu.shuffle' value must be an integer or float scalar, got {self.value.type}"
+            )
+
+
+@irdl_op_definition
+class VoteOp(IRDLOperation):
+    """Subgroup vote: ``ballot`` (bit mask of lanes whose predicate holds), ``any``, ``all``.
+
+    Upstream MLIR has ``nvvm.vote.ballot`` and ``rocdl`` intrinsics per vendor but no
+    target-neutral vote in ``gpu``; ``gpu.subgroup_reduce`` needs a value and cannot
+    take the member mask of ``__ballot_sync``.
+    """
+
+    name = "xpu.vote"
+
+    mode = prop_def(StringAttr)
+    predicate = operand_def(I1)
+    mask = operand_def(I32)
+    result = result_def(base(IntegerType))
+
+    assembly_format = "$mode $predicate `,` $mask attr-dict `:` type($result)"
+
+    def __init__(self, mode: str, predicate: SSAValue | Operation, mask: SSAValue | Operation):
+        rt: Attribute = i32 if mode == "ballot" else i1
+        super().__init__(
+            operands=[predicate, mask], result_types=[rt], properties={"mode": StringAttr(mode)}
+        )
+
+    def verify_(self) -> None:
+        if self.mode.data not in _VOTE_MODES:
+            raise VerifyException(
+                f"'xpu.vote' mode must be one of {', '.join(_VOTE_MODES)}, got '{self.mode.data}'"
+            )
+        want = i32 if self.mode.data == "ballot" else i1
+        if self.result.type != want:
+            raise VerifyException(
+                f"'xpu.vote' {self.mode.data} returns {want}, not {self.result.type}"
+            )
+
+
+@irdl_op_definition
+class LaneMaskOp(IRDLOperation):
+    """``__activemask()``: the mask of lanes of the subgroup that execute this op.
+
+    No upstream op reads the active-lane mask in a target-neutral way.  Not pure:
+    its value depends on the control flow that reaches it.
+    """
+
+    name = "xpu.active_mask"
+    result = result_def(I32)
+    assembly_format = "attr-dict `:` type($result)"
+
+    def __init__(self):
+        super().__init__(result_types=[i32])
+
+
+XPU = Dialect("xpu", [ShuffleOp, VoteOp, LaneMaskOp], [])
+
+__all__ = ["XPU", "LaneMaskOp", "ShuffleOp", "VoteOp"]

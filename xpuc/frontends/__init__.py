@@ -1,0 +1,1 @@
+"""Frontends: each turns one source language into shared IR and knows nothing of targets."""

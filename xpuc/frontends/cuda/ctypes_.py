@@ -1,0 +1,159 @@
+"""C types of the device language and their shared-IR types."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from xdsl.dialects.builtin import (
+    DYNAMIC_INDEX,
+    Float32Type,
+    Float64Type,
+    IndexType,
+    IntegerType,
+    MemRefType,
+    f32,
+    f64,
+)
+from xdsl.ir import Attribute
+
+
+@dataclass(frozen=True)
+class CType:
+    """kind is one of void, bool, int, float, ptr; ``pointee`` is set for ptr."""
+
+    kind: str
+    bits: int = 0
+    signed: bool = True
+    pointee: CType | None = None
+    name: str = ""
+
+    def __str__(self) -> str:
+        if self.kind == "ptr":
+            return f"{self.pointee}*"
+        return self.name or self.kind
+
+    @property
+    def is_int(self) -> bool:
+        return self.kind in ("int", "bool")
+
+    @property
+    def is_float(self) -> bool:
+        return self.kind == "float"
+
+    @property
+    def is_arith(self) -> bool:
+        return self.kind in ("int", "bool", "float")
+
+    @property
+    def is_ptr(self) -> bool:
+        return self.kind == "ptr"
+
+    def code(self) -> str:
+        """Signature code as in Triton's: ``*f32``, ``i32``, ``u64``, ``f64``, ``i1``."""
+        if self.kind == "ptr":
+            assert self.pointee is not None
+            return "*" + self.pointee.code()
+        if self.kind == "bool":
+            return "i1"
+        if self.kind == "int":
+            return f"{'i' if self.signed else 'u'}{self.bits}"
+        if self.kind == "float":
+            return f"f{self.bits}"
+        return "void"
+
+    def ir(self) -> Attribute:
+        """The shared-IR type of a value of this type (a pointer is a memref)."""
+        if self.kind == "bool":
+            return IntegerType(1)
+        if self.kind == "int":
+            return IntegerType(self.bits)
+        if self.kind == "float":
+            return f32 if self.bits == 32 else f64
+        if self.kind == "ptr":
+            assert self.pointee is not None
+            return MemRefType(self.pointee.ir(), [DYNAMIC_INDEX])
+        raise ValueError(f"no IR type for {self}")
+
+
+VOID = CType("void", name="void")
+BOOL = CType("bool", 1, False, name="bool")
+CHAR = CType("int", 8, True, name="char")
+UCHAR = CType("int", 8, False, name="unsigned char")
+SHORT = CType("int", 16, True, name="short")
+USHORT = CType("int", 16, False, name="unsigned short")
+INT = CType("int", 32, True, name="int")
+UINT = CType("int", 32, False, name="unsigned int")
+LONG = CType("int", 64, True, name="long")
+ULONG = CType("int", 64, False, name="unsigned long")
+FLOAT = CType("float", 32, name="float")
+DOUBLE = CType("float", 64, name="double")
+
+_FIXED = {
+    "size_t": ULONG, "ptrdiff_t": LONG,
+    "int8_t": CHAR, "uint8_t": UCHAR, "int16_t": SHORT, "uint16_t": USHORT,
+    "int32_t": INT, "uint32_t": UINT, "int64_t": LONG, "uint64_t": ULONG,
+}  # fmt: skip
+
+
+def ptr(t: CType) -> CType:
+    return CType("ptr", 64, False, pointee=t)
+
+
+def from_words(words: list[str]) -> CType | None:
+    """The type named by declaration-specifier words (qualifiers already removed)."""
+    if not words:
+        return None
+    if len(words) == 1 and words[0] in _FIXED:
+        return _FIXED[words[0]]
+    ws = sorted(words)
+    unsigned = "unsigned" in ws
+    rest = [w for w in ws if w not in ("unsigned", "signed")]
+    if rest == ["void"]:
+        return VOID
+    if rest == ["bool"]:
+        return BOOL
+    if rest == ["float"]:
+        return FLOAT
+    if rest in (["double"], ["double", "long"]):
+        return DOUBLE
+    if rest == ["char"]:
+        return UCHAR if unsigned else CHAR
+    if rest in (["short"], ["int", "short"]):
+        return USHORT if unsigned else SHORT
+    if rest in ([], ["int"]):
+        return UINT if unsigned else INT
+    if rest in (["long"], ["int", "long"], ["long", "long"], ["int", "long", "long"]):
+        return ULONG if unsigned else LONG
+    return None
+
+
+def promote(t: CType) -> CType:
+    """C integer promotion."""
+    if t.is_int and t.bits < 32:
+        return INT
+    return t
+
+
+def common_type(a: CType, b: CType) -> CType:
+    """The usual arithmetic conversions of C."""
+    if a.is_float or b.is_float:
+        if a == DOUBLE or b == DOUBLE:
+            return DOUBLE
+        return FLOAT
+    a, b = promote(a), promote(b)
+    if a == b:
+        return a
+    if a.signed == b.signed:
+        return a if a.bits >= b.bits else b
+    u, s = (a, b) if not a.signed else (b, a)
+    if u.bits >= s.bits:
+        return u
+    return s
+
+
+def is_index(t: Attribute) -> bool:
+    return isinstance(t, IndexType)
+
+
+def is_float_ir(t: Attribute) -> bool:
+    return isinstance(t, Float32Type | Float64Type)

@@ -1,0 +1,465 @@
+"""Expressions of the device language -> arith / math / memref / scf / gpu ops."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from lark import Token, Tree
+from xdsl.dialects import arith, func, gpu, memref, scf
+from xdsl.dialects.builtin import FloatAttr, IndexType, IntegerAttr, IntegerType
+from xdsl.ir import Block, Operation, Region, SSAValue
+
+from xpuc.dialects.arith_ext import IndexCastUIOp
+from xpuc.frontends.cuda import ctypes_ as ct
+from xpuc.frontends.cuda.builtins import ID_VARS, MATH_BINARY, MATH_TERNARY, MATH_UNARY
+from xpuc.frontends.cuda.ctypes_ import CType
+from xpuc.frontends.cuda.values import LValue, Val
+
+if TYPE_CHECKING:
+    from xpuc.frontends.cuda.lower import FunctionLowering
+
+_INT_BIN = {
+    "+": (arith.AddiOp, arith.AddiOp), "-": (arith.SubiOp, arith.SubiOp),
+    "*": (arith.MuliOp, arith.MuliOp), "/": (arith.DivSIOp, arith.DivUIOp),
+    "%": (arith.RemSIOp, arith.RemUIOp), "&": (arith.AndIOp, arith.AndIOp),
+    "|": (arith.OrIOp, arith.OrIOp), "^": (arith.XOrIOp, arith.XOrIOp),
+    "<<": (arith.ShLIOp, arith.ShLIOp), ">>": (arith.ShRSIOp, arith.ShRUIOp),
+}  # fmt: skip
+_FLOAT_BIN = {"+": arith.AddfOp, "-": arith.SubfOp, "*": arith.MulfOp, "/": arith.DivfOp}
+_CMP = {"<": "lt", "<=": "le", ">": "gt", ">=": "ge", "==": "eq", "!=": "ne"}
+_DIMS = {d.value: gpu.DimensionAttr(d) for d in gpu.DimensionEnum}
+_ID_OPS = {"threadIdx": gpu.ThreadIdOp, "blockIdx": gpu.BlockIdOp,
+           "blockDim": gpu.BlockDimOp, "gridDim": gpu.GridDimOp}  # fmt: skip
+
+
+class ExprLowering:
+    """Mixin of FunctionLowering: everything that yields a value."""
+
+    # ---- small IR helpers
+    def emit(self: FunctionLowering, op: Operation) -> Operation:
+        self.block.add_op(op)
+        return op
+
+    def const_int(self: FunctionLowering, value: int, t: CType) -> Val:
+        if t.kind == "bool":
+            return Val(self.emit(arith.ConstantOp.from_int_and_width(int(bool(value)), 1)).results[0], t)
+        bits = t.bits
+        value &= (1 << bits) - 1
+        if value >= 1 << (bits - 1):
+            value -= 1 << bits
+        op = arith.ConstantOp(IntegerAttr(value, IntegerType(bits)))
+        return Val(self.emit(op).results[0], t)
+
+    def const_index(self: FunctionLowering, value: int) -> SSAValue:
+        return self.emit(arith.ConstantOp(IntegerAttr(value, IndexType()))).results[0]
+
+    def const_float(self: FunctionLowering, value: float, t: CType) -> Val:
+        return Val(self.emit(arith.ConstantOp(FloatAttr(value, t.ir()))).results[0], t)
+
+    # ---- conversions
+    def convert(self: FunctionLowering, val: Val, to: CType, node: Tree | Token) -> Val:
+        fr = val.t
+        if fr == to:
+            return val
+        if to.is_ptr or fr.is_ptr:
+            if to.is_ptr and fr.is_ptr and to.pointee == fr.pointee:
+                return Val(val.v, to, val.off)
+            if to.is_ptr and fr.is_ptr and to.pointee.ir() == fr.pointee.ir():
+                return Val(val.v, to, val.off)
+            raise self.error(node, f"cannot convert '{fr}' to '{to}'")
+        if to.kind == "void":
+            return Val(val.v, to)
+        if to.kind == "bool":
+            return self.truth(val, node)
+        v = val.v
+        if to.is_int:
+            if fr.is_float:
+                op = arith.FPToSIOp if to.signed else arith.FPToUIOp
+                return Val(self.emit(op(v, to.ir())).results[0], to)
+            if fr.bits == to.bits:
+                return Val(v, to)
+            if fr.bits > to.bits:
+                return Val(self.emit(arith.TruncIOp(v, to.ir())).results[0], to)
+            ext = arith.ExtSIOp if fr.signed and fr.kind != "bool" else arith.ExtUIOp
+            return Val(self.emit(ext(v, to.ir())).results[0], to)
+        if to.is_float:
+            if fr.is_int:
+                signed = fr.signed and fr.kind != "bool"
+                op = arith.SIToFPOp if signed else arith.UIToFPOp
+                return Val(self.emit(op(v, to.ir())).results[0], to)
+            op = arith.ExtFOp if to.bits > fr.bits else arith.TruncFOp
+            return Val(self.emit(op(v, to.ir())).results[0], to)
+        raise self.error(node, f"cannot convert '{fr}' to '{to}'")
+
+    def truth(self: FunctionLowering, val: Val, node: Tree | Token) -> Val:
+        """C truth value of a scalar, as an i1."""
+        if val.t.kind == "bool":
+            return val
+        if val.t.is_ptr:
+            raise self.error(node, "pointer used as a truth value is not supported yet")
+        if val.t.is_float:
+            zero = self.const_float(0.0, val.t)
+            return Val(self.emit(arith.CmpfOp(val.v, zero.v, "une")).results[0], ct.BOOL)
+        zero = self.const_int(0, val.t)
+        return Val(self.emit(arith.CmpiOp(val.v, zero.v, "ne")).results[0], ct.BOOL)
+
+    def to_index(self: FunctionLowering, val: Val, node: Tree | Token) -> SSAValue:
+        if not val.t.is_int:
+            raise self.error(node, f"array subscript is not an integer (it is '{val.t}')")
+        cast = arith.IndexCastOp if val.t.signed and val.t.kind != "bool" else IndexCastUIOp
+        return self.emit(cast(val.v, IndexType())).results[0]
+
+    # ---- entry point
+    def rvalue(self: FunctionLowering, node: Tree | Token) -> Val:
+        if isinstance(node, Token):
+            raise self.error(node, f"unexpected '{node}'")
+        method = getattr(self, "expr_" + node.data, None)
+        if method is None:
+            raise self.error(node, f"unsupported expression ({node.data.replace('_', ' ')})")
+        return method(node)
+
+    def load(self: FunctionLowering, lv: LValue) -> Val:
+        v = self.emit(memref.LoadOp.get(lv.mem, lv.idx)).results[0]
+        if lv.ptr_base is not None:
+            return Val(lv.ptr_base, lv.t, v)
+        return Val(v, lv.t)
+
+    def store(self: FunctionLowering, lv: LValue, val: Val, node: Tree | Token) -> None:
+        val = self.convert(val, lv.t, node)
+        if lv.ptr_base is not None:
+            if val.v is not lv.ptr_base:
+                raise self.error(
+                    node, "a pointer variable may only point into one array (not supported yet)"
+                )
+            self.emit(memref.StoreOp.get(val.off, lv.mem, lv.idx))
+            return
+        self.emit(memref.StoreOp.get(val.v, lv.mem, lv.idx))
+
+    def lvalue(self: FunctionLowering, node: Tree | Token) -> LValue:
+        if isinstance(node, Tree) and node.data == "name":
+            var = self.lookup(node.children[0])
+            if var.kind == "array":
+                raise self.error(node, "an array is not assignable")
+            if var.kind == "ptr":
+                return LValue(var.mem, [], var.t, ptr_base=var.base)
+            return LValue(var.mem, [], var.t)
+        if isinstance(node, Tree) and node.data == "index":
+            p = self.rvalue(node.children[0])
+            i = self.rvalue(node.children[1])
+            if not p.t.is_ptr and i.t.is_ptr:
+                p, i = i, p
+            if not p.t.is_ptr:
+                raise self.error(node, f"subscripted value is not a pointer or array ('{p.t}')")
+            off = self.emit(arith.AddiOp(p.off, self.to_index(i, node))).results[0]
+            return LValue(p.v, [off], p.t.pointee)
+        if isinstance(node, Tree) and node.data == "deref":
+            p = self.rvalue(node.children[1])
+            if not p.t.is_ptr:
+                raise self.error(node, f"indirection requires a pointer operand ('{p.t}')")
+            return LValue(p.v, [p.off], p.t.pointee)
+        raise self.error(node, "expression is not assignable")
+
+    # ---- leaves
+    def expr_name(self: FunctionLowering, node: Tree) -> Val:
+        tok = node.children[0]
+        if tok in ID_VARS:
+            raise self.error(node, f"'{tok}' must be used with .x, .y or .z")
+        if tok == "warpSize":
+            v = self.emit(gpu.SubgroupSizeOp()).results[0]
+            return Val(self.emit(arith.IndexCastOp(v, IntegerType(32))).results[0], ct.INT)
+        var = self.lookup(tok)
+        if var.kind == "array":
+            return Val(var.mem, ct.ptr(var.t), self.const_index(0))
+        if var.kind == "ptr":
+            return self.load(LValue(var.mem, [], var.t, ptr_base=var.base))
+        return self.load(LValue(var.mem, [], var.t))
+
+    def expr_int_lit(self: FunctionLowering, node: Tree) -> Val:
+        text = str(node.children[0])
+        body = text.rstrip("uUlL")
+        suffix = text[len(body) :].lower()
+        value = int(body, 0) if not (body.startswith("0") and body[1:].isdigit()) else int(body, 8)
+        unsigned = "u" in suffix
+        is_long = "l" in suffix
+        if not is_long and value < 2**31 and not unsigned:
+            t = ct.INT
+        elif not is_long and value < 2**32 and (unsigned or body[:2].lower() in ("0x", "0b")):
+            t = ct.UINT
+        elif value < 2**63 and not unsigned:
+            t = ct.LONG
+        else:
+            t = ct.ULONG
+        return self.const_int(value, t)
+
+    def expr_float_lit(self: FunctionLowering, node: Tree) -> Val:
+        text = str(node.children[0])
+        is_float = text[-1] in "fF"
+        return self.const_float(float(text.rstrip("fFlL")), ct.FLOAT if is_float else ct.DOUBLE)
+
+    def expr_char_lit(self: FunctionLowering, node: Tree) -> Val:
+        text = str(node.children[0])[1:-1]
+        value = ord(text.encode().decode("unicode_escape"))
+        return self.const_int(value, ct.CHAR)
+
+    def expr_bool_lit(self: FunctionLowering, node: Tree) -> Val:
+        return self.const_int(1 if node.children[0] == "true" else 0, ct.BOOL)
+
+    # ---- operators
+    def expr_member(self: FunctionLowering, node: Tree) -> Val:
+        base, field = node.children[0], str(node.children[-1])
+        if isinstance(base, Tree) and base.data == "name" and base.children[0] in _ID_OPS:
+            if field not in _DIMS:
+                raise self.error(node.children[-1], f"'{base.children[0]}' has no member '{field}'")
+            v = self.emit(_ID_OPS[str(base.children[0])](_DIMS[field])).results[0]
+            return Val(self.emit(IndexCastUIOp(v, IntegerType(32))).results[0], ct.UINT)
+        raise self.error(node, "member access on structs is not supported yet")
+
+    def expr_index(self: FunctionLowering, node: Tree) -> Val:
+        return self.load(self.lvalue(node))
+
+    def expr_deref(self: FunctionLowering, node: Tree) -> Val:
+        return self.load(self.lvalue(node))
+
+    def expr_binary(self: FunctionLowering, node: Tree) -> Val:
+        lhs, op_tree, rhs = node.children
+        op = str(op_tree.children[0])
+        return self.binop(op, self.rvalue(lhs), self.rvalue(rhs), node)
+
+    def expr_bit_or(self: FunctionLowering, node: Tree) -> Val:
+        return self.binop("|", self.rvalue(node.children[0]), self.rvalue(node.children[1]), node)
+
+    def expr_bit_xor(self: FunctionLowering, node: Tree) -> Val:
+        return self.binop("^", self.rvalue(node.children[0]), self.rvalue(node.children[1]), node)
+
+    def expr_bit_and(self: FunctionLowering, node: Tree) -> Val:
+        return self.binop("&", self.rvalue(node.children[0]), self.rvalue(node.children[1]), node)
+
+    def binop(self: FunctionLowering, op: str, a: Val, b: Val, node: Tree) -> Val:
+        if a.t.is_ptr or b.t.is_ptr:
+            return self.pointer_binop(op, a, b, node)
+        if not (a.t.is_arith and b.t.is_arith):
+            raise self.error(node, f"invalid operands to '{op}' ('{a.t}' and '{b.t}')")
+        if op in ("<<", ">>"):
+            t = ct.promote(a.t)
+            if t.is_float or b.t.is_float:
+                raise self.error(node, f"invalid operands to '{op}' ('{a.t}' and '{b.t}')")
+            a, b = self.convert(a, t, node), self.convert(b, t, node)
+        else:
+            t = ct.common_type(a.t, b.t)
+            a, b = self.convert(a, t, node), self.convert(b, t, node)
+        if op in _CMP:
+            if t.is_float:
+                pred = "o" + _CMP[op] if op != "!=" else "une"
+                r = self.emit(arith.CmpfOp(a.v, b.v, pred)).results[0]
+            else:
+                pred = _CMP[op] if op in ("==", "!=") else ("s" if t.signed else "u") + _CMP[op]
+                r = self.emit(arith.CmpiOp(a.v, b.v, pred)).results[0]
+            return Val(r, ct.BOOL)
+        if t.is_float:
+            if op not in _FLOAT_BIN:
+                raise self.error(node, f"invalid operands to '{op}' ('{a.t}' and '{b.t}')")
+            return Val(self.emit(_FLOAT_BIN[op](a.v, b.v)).results[0], t)
+        signed_op, unsigned_op = _INT_BIN[op]
+        cls = signed_op if t.signed else unsigned_op
+        return Val(self.emit(cls(a.v, b.v)).results[0], t)
+
+    def pointer_binop(self: FunctionLowering, op: str, a: Val, b: Val, node: Tree) -> Val:
+        if a.t.is_ptr and b.t.is_ptr:
+            if op == "-":
+                d = self.emit(arith.SubiOp(a.off, b.off)).results[0]
+                return Val(self.emit(arith.IndexCastOp(d, IntegerType(64))).results[0], ct.LONG)
+            if op in _CMP:
+                pred = _CMP[op] if op in ("==", "!=") else "u" + _CMP[op]
+                return Val(self.emit(arith.CmpiOp(a.off, b.off, pred)).results[0], ct.BOOL)
+        elif op in ("+", "-") and (a.t.is_ptr and b.t.is_int or op == "+" and b.t.is_ptr):
+            p, i = (a, b) if a.t.is_ptr else (b, a)
+            idx = self.to_index(i, node)
+            cls = arith.AddiOp if op == "+" else arith.SubiOp
+            return Val(p.v, p.t, self.emit(cls(p.off, idx)).results[0])
+        raise self.error(node, f"invalid operands to '{op}' ('{a.t}' and '{b.t}')")
+
+    def expr_unary_op(self: FunctionLowering, node: Tree) -> Val:
+        op = str(node.children[0].children[0])
+        a = self.rvalue(node.children[1])
+        if op == "!":
+            t = self.truth(a, node)
+            one = self.const_int(1, ct.BOOL)
+            return Val(self.emit(arith.XOrIOp(t.v, one.v)).results[0], ct.BOOL)
+        if not a.t.is_arith:
+            raise self.error(node, f"invalid argument type '{a.t}' to unary '{op}'")
+        t = ct.promote(a.t)
+        a = self.convert(a, t, node)
+        if op == "+":
+            return a
+        if op == "-":
+            if t.is_float:
+                return Val(self.emit(arith.NegfOp(a.v)).results[0], t)
+            return Val(self.emit(arith.SubiOp(self.const_int(0, t).v, a.v)).results[0], t)
+        if t.is_float:
+            raise self.error(node, f"invalid argument type '{a.t}' to unary '~'")
+        return Val(self.emit(arith.XOrIOp(a.v, self.const_int(-1, t).v)).results[0], t)
+
+    def expr_cast(self: FunctionLowering, node: Tree) -> Val:
+        to = self.type_name(node.children[0])
+        return self.convert(self.rvalue(node.children[1]), to, node)
+
+    def expr_sizeof_type(self: FunctionLowering, node: Tree) -> Val:
+        t = self.type_name(node.children[1])
+        return self.const_int(max(t.bits, 8) // 8, ct.ULONG)
+
+    def expr_assign(self: FunctionLowering, node: Tree) -> Val:
+        target, op_tree, value = node.children
+        op = str(op_tree.children[0])
+        lv = self.lvalue(target)
+        rhs = self.rvalue(value)
+        if op != "=":
+            rhs = self.binop(op[:-1], self.load(lv), rhs, node)
+        self.store(lv, rhs, node)
+        return self.convert(rhs, lv.t, node)
+
+    def incdec(self: FunctionLowering, node: Tree, target: Tree, op: str, post: bool) -> Val:
+        lv = self.lvalue(target)
+        old = self.load(lv)
+        one = self.const_int(1, ct.INT)
+        new = self.binop("+" if op == "++" else "-", old, one, node)
+        self.store(lv, new, node)
+        return old if post else self.convert(new, lv.t, node)
+
+    def expr_pre_incdec(self: FunctionLowering, node: Tree) -> Val:
+        return self.incdec(node, node.children[1], str(node.children[0].children[0]), False)
+
+    def expr_post_incdec(self: FunctionLowering, node: Tree) -> Val:
+        return self.incdec(node, node.children[0], str(node.children[1].children[0]), True)
+
+    def expr_comma(self: FunctionLowering, node: Tree) -> Val:
+        self.rvalue(node.children[0])
+        return self.rvalue(node.children[1])
+
+    # ---- control flow inside expressions
+    def branch(self: FunctionLowering, cond: SSAValue, then_fn, else_fn, t: CType) -> Val:
+        """scf.if yielding one value of type ``t`` (a pointer yields base and offset)."""
+        types = [t.ir(), IndexType()] if t.is_ptr else [t.ir()]
+        blocks = []
+        for fn in (then_fn, else_fn):
+            blk = Block()
+            saved, self.block = self.block, blk
+            v = fn()
+            self.emit(scf.YieldOp(*([v.v, v.off] if t.is_ptr else [v.v])))
+            self.block = saved
+            blocks.append(blk)
+        op = self.emit(scf.IfOp(cond, types, Region(blocks[0]), Region(blocks[1])))
+        return Val(op.results[0], t, op.results[1] if t.is_ptr else None)
+
+    def expr_logical_and(self: FunctionLowering, node: Tree) -> Val:
+        a = self.truth(self.rvalue(node.children[0]), node)
+        return self.branch(
+            a.v,
+            lambda: self.truth(self.rvalue(node.children[1]), node),
+            lambda: self.const_int(0, ct.BOOL),
+            ct.BOOL,
+        )
+
+    def expr_logical_or(self: FunctionLowering, node: Tree) -> Val:
+        a = self.truth(self.rvalue(node.children[0]), node)
+        return self.branch(
+            a.v,
+            lambda: self.const_int(1, ct.BOOL),
+            lambda: self.truth(self.rvalue(node.children[1]), node),
+            ct.BOOL,
+        )
+
+    def expr_ternary(self: FunctionLowering, node: Tree) -> Val:
+        c = self.truth(self.rvalue(node.children[0]), node)
+        # Type the arms once in a scratch block, then emit each arm in its own region.
+        scratch, saved = Block(), self.block
+        self.block = scratch
+        ta, tb = self.rvalue(node.children[1]).t, self.rvalue(node.children[2]).t
+        self.block = saved
+        scratch.erase(safe_erase=False)
+        if ta.is_ptr or tb.is_ptr:
+            if ta != tb:
+                raise self.error(node, f"incompatible operand types ('{ta}' and '{tb}')")
+            t = ta
+        elif ta.is_arith and tb.is_arith:
+            t = ct.common_type(ta, tb)
+        else:
+            raise self.error(node, f"incompatible operand types ('{ta}' and '{tb}')")
+        return self.branch(
+            c.v,
+            lambda: self.convert(self.rvalue(node.children[1]), t, node),
+            lambda: self.convert(self.rvalue(node.children[2]), t, node),
+            t,
+        )
+
+    # ---- calls
+    def expr_call(self: FunctionLowering, node: Tree) -> Val:
+        callee, *args = node.children
+        args = [a for a in args if a is not None]
+        if not (isinstance(callee, Tree) and callee.data == "name"):
+            raise self.error(node, "only direct calls of named functions are supported")
+        name = str(callee.children[0])
+        if name == "__syncthreads":
+            self.check_args(node, name, args, 0)
+            self.emit(gpu.BarrierOp())
+            return Val(self.const_int(0, ct.INT).v, ct.VOID)
+        if name in self.functions:
+            return self.call_device(node, name, args)
+        if name in MATH_UNARY or name in MATH_BINARY or name in MATH_TERNARY:
+            return self.call_math(node, name, args)
+        if name in ("min", "max", "umin", "umax", "llmin", "llmax"):
+            self.check_args(node, name, args, 2)
+            a, b = self.rvalue(args[0]), self.rvalue(args[1])
+            t = ct.common_type(a.t, b.t)
+            a, b = self.convert(a, t, node), self.convert(b, t, node)
+            if t.is_float:
+                cls = arith.MinnumfOp if name.endswith("min") else arith.MaxnumfOp
+            elif name.endswith("min"):
+                cls = arith.MinSIOp if t.signed else arith.MinUIOp
+            else:
+                cls = arith.MaxSIOp if t.signed else arith.MaxUIOp
+            return Val(self.emit(cls(a.v, b.v)).results[0], t)
+        if name in ("abs", "labs", "llabs"):
+            self.check_args(node, name, args, 1)
+            a = self.rvalue(args[0])
+            if a.t.is_float:
+                return self.call_math(node, "fabs", args)
+            from xdsl.dialects import math
+
+            a = self.convert(a, ct.promote(a.t), node)
+            return Val(self.emit(math.AbsIOp(a.v)).results[0], a.t)
+        raise self.error(callee, f"call to undeclared function '{name}'")
+
+    def check_args(self: FunctionLowering, node: Tree, name: str, args: list, n: int) -> None:
+        if len(args) != n:
+            raise self.error(node, f"'{name}' takes {n} argument(s), {len(args)} given")
+
+    def call_math(self: FunctionLowering, node: Tree, name: str, args: list) -> Val:
+        table, n = (
+            (MATH_UNARY, 1) if name in MATH_UNARY
+            else (MATH_BINARY, 2) if name in MATH_BINARY
+            else (MATH_TERNARY, 3)
+        )  # fmt: skip
+        self.check_args(node, name, args, n)
+        cls, bits = table[name]
+        vals = [self.rvalue(a) for a in args]
+        if bits == 32:
+            t = ct.FLOAT
+        else:
+            t = ct.DOUBLE if any(v.t == ct.DOUBLE or v.t.is_int for v in vals) else ct.FLOAT
+        vals = [self.convert(v, t, node) for v in vals]
+        return Val(self.emit(cls(*[v.v for v in vals])).results[0], t)
+
+    def call_device(self: FunctionLowering, node: Tree, name: str, args: list) -> Val:
+        sig = self.functions[name]
+        if sig.kernel:
+            raise self.error(node, f"'{name}' is a __global__ kernel and cannot be called here")
+        self.check_args(node, name, args, len(sig.params))
+        operands: list[SSAValue] = []
+        for a, pt in zip(args, sig.params, strict=True):
+            v = self.convert(self.rvalue(a), pt, a)
+            operands += [v.v, v.off] if pt.is_ptr else [v.v]
+        results = [] if sig.ret.kind == "void" else [sig.ret.ir()]
+        op = self.emit(func.CallOp(name, operands, results))
+        if not results:
+            return Val(self.const_int(0, ct.INT).v, ct.VOID)
+        return Val(op.results[0], sig.ret)

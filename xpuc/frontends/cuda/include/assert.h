@@ -1,0 +1,2 @@
+/* xpuc stand-in for <assert.h>: nothing device code needs. */
+#pragma once

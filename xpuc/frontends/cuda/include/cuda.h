@@ -1,0 +1,2 @@
+/* xpuc stand-in for <cuda.h>: nothing device code needs. */
+#pragma once

@@ -1,0 +1,2 @@
+/* xpuc stand-in for <device_launch_parameters.h>: nothing device code needs. */
+#pragma once

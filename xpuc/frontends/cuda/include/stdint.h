@@ -1,0 +1,2 @@
+/* xpuc stand-in for <stdint.h>: nothing device code needs. */
+#pragma once

@@ -1,0 +1,2 @@
+/* xpuc stand-in for <stdlib.h>: nothing device code needs. */
+#pragma once

@@ -1,0 +1,2 @@
+/* xpuc stand-in for <string.h>: nothing device code needs. */
+#pragma once

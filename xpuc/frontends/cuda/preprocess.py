@@ -1,0 +1,192 @@
+"""Preprocessing of a ``.cu`` file as nvcc does it, and the cut between host and device code.
+
+pcpp runs the C preprocessor (``-I`` paths, the file's own directory, ``-D`` macros);
+system and CUDA headers that are not on the machine resolve to xpuc's stand-ins in
+``include/`` or are dropped.  The output keeps ``#line`` markers, from which every
+position the parser reports is mapped back to the user's file and line.
+
+Host code is not parsed at all: every top-level function definition that carries
+``__global__`` or ``__device__`` is kept and everything else is blanked to spaces, so
+line and column numbers in the kept text stay exactly those of the preprocessed file.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+from bisect import bisect_right
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pcpp
+
+from xpuc.compiler.diagnostics import CompileError, Location
+
+_STUB_DIR = str(Path(__file__).with_name("include"))
+_LINE_RE = re.compile(r'^#line (\d+) "(.*)"\s*$')
+
+
+class _Preprocessor(pcpp.Preprocessor):
+    def __init__(self) -> None:
+        super().__init__()
+        self.errors: list[CompileError] = []
+
+    def on_include_not_found(self, is_malformed, is_system_include, curdir, includepath):
+        if is_system_include:
+            # A system header we have no stand-in for: device code needs nothing from
+            # it (host code is skipped), so drop the include as nvcc users expect.
+            raise pcpp.OutputDirective(pcpp.Action.IgnoreAndRemove)
+        return super().on_include_not_found(is_malformed, is_system_include, curdir, includepath)
+
+    def on_error(self, file, line, msg):
+        self.errors.append(CompileError(msg, Location(file, line, 1)))
+        self.return_code += 1
+
+    def on_comment(self, tok):
+        return True  # keep comments: they keep columns stable; the parser skips them
+
+    def on_directive_unknown(self, directive, toks, ifpassthru, precedingtoks):
+        if directive.value == "pragma":
+            return True
+        return super().on_directive_unknown(directive, toks, ifpassthru, precedingtoks)
+
+
+@dataclass
+class Preprocessed:
+    """Preprocessed text with host code blanked, and the map back to user files."""
+
+    text: str
+    line_starts: list[int] = field(default_factory=list)
+    # for each output line (0-based), the (file, line) it came from
+    origins: list[tuple[str, int]] = field(default_factory=list)
+    sources: dict[str, list[str]] = field(default_factory=dict)
+
+    def location(self, line: int, col: int) -> Location:
+        """Map a 1-based (line, col) in ``text`` to the user's file."""
+        if 1 <= line <= len(self.origins):
+            file, orig = self.origins[line - 1]
+            return Location(file, orig, col)
+        return Location("<unknown>", line, col)
+
+    def error(self, message: str, line: int, col: int) -> CompileError:
+        loc = self.location(line, col)
+        src = self.sources.get(loc.file)
+        text = src[loc.line - 1] if src and 0 < loc.line <= len(src) else None
+        return CompileError(message, loc, text)
+
+
+def preprocess(
+    source: str,
+    filename: str,
+    include_dirs: list[str] | tuple[str, ...] = (),
+    defines: dict[str, str] | None = None,
+) -> Preprocessed:
+    pp = _Preprocessor()
+    pp.line_directive = "#line"
+    pp.compress = 0
+    for name, value in (defines or {}).items():
+        pp.define(f"{name} {value}")
+    pp.define("__CUDACC__ 1")
+    pp.define("__NVCC__ 1")
+    pp.define("__CUDA_ARCH__ 900")
+    base = os.path.dirname(os.path.abspath(filename)) if os.path.exists(filename) else "."
+    pp.add_path(base)
+    for d in include_dirs:
+        pp.add_path(d)
+    pp.add_path(_STUB_DIR)
+    pp.parse(source, filename)
+    out = io.StringIO()
+    pp.write(out)
+    if pp.errors:
+        err = pp.errors[0]
+        raise _with_source(err, filename, source)
+    return _map_lines(out.getvalue(), filename, source)
+
+
+def _with_source(err: CompileError, filename: str, source: str) -> CompileError:
+    if err.loc and err.loc.file == filename:
+        lines = source.splitlines()
+        if 0 < err.loc.line <= len(lines):
+            return CompileError(err.message, err.loc, lines[err.loc.line - 1])
+    return err
+
+
+def _map_lines(text: str, filename: str, source: str) -> Preprocessed:
+    lines = text.split("\n")
+    origins: list[tuple[str, int]] = []
+    cur_file, cur_line = filename, 1
+    kept: list[str] = []
+    for ln in lines:
+        m = _LINE_RE.match(ln)
+        if m:
+            cur_line, cur_file = int(m.group(1)), m.group(2)
+            kept.append("")  # the marker itself becomes an empty line
+            origins.append((cur_file, cur_line))
+            continue
+        kept.append(ln)
+        origins.append((cur_file, cur_line))
+        cur_line += 1
+    sources: dict[str, list[str]] = {filename: source.splitlines()}
+    for f, _ in origins:
+        if f not in sources and os.path.exists(f):
+            sources[f] = Path(f).read_text(errors="replace").splitlines()
+    pre = Preprocessed("\n".join(kept), origins=origins, sources=sources)
+    pre.line_starts = _line_starts(pre.text)
+    pre.text = keep_device_code(pre.text)
+    return pre
+
+
+def _line_starts(text: str) -> list[int]:
+    starts = [0]
+    for i, ch in enumerate(text):
+        if ch == "\n":
+            starts.append(i + 1)
+    return starts
+
+
+_TOKEN_RE = re.compile(
+    r'//[^\n]*|/\*.*?\*/|"(?:\\.|[^"\\\n])*"|\'(?:\\.|[^\'\\\n])*\'|^[ \t]*#[^\n]*'
+    r"|[A-Za-z_]\w*|[{}();]|\n|.",
+    re.S | re.M,
+)
+_DEVICE_WORDS = {"__global__", "__device__"}
+
+
+def keep_device_code(text: str) -> str:
+    """Blank everything but top-level ``__global__``/``__device__`` function definitions."""
+    keep = bytearray(len(text))  # 1 where the character is kept
+    depth = 0
+    decl_start = 0  # start of the current top-level declaration
+    device = False
+    fn_start = -1
+    for m in _TOKEN_RE.finditer(text):
+        tok = m.group()
+        if depth == 0:
+            if tok in _DEVICE_WORDS:
+                device = True
+            elif tok == ";":
+                device, decl_start = False, m.end()
+            elif tok == "{":
+                if device:
+                    fn_start = decl_start
+                depth = 1
+                continue
+            elif tok[0] == "#":
+                decl_start = m.end()
+        else:
+            if tok == "{":
+                depth += 1
+            elif tok == "}":
+                depth -= 1
+                if depth == 0:
+                    if fn_start >= 0:
+                        keep[fn_start : m.end()] = b"\x01" * (m.end() - fn_start)
+                    device, fn_start, decl_start = False, -1, m.end()
+    out = [ch if keep[i] or ch == "\n" else " " for i, ch in enumerate(text)]
+    return "".join(out)
+
+
+def offset_to_line_col(starts: list[int], offset: int) -> tuple[int, int]:
+    i = bisect_right(starts, offset) - 1
+    return i + 1, offset - starts[i] + 1

@@ -1,0 +1,33 @@
+"""Lazy registry of passes: xpuc's own and the xDSL passes the pipelines use."""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+
+from xdsl.passes import ModulePass
+
+_PASSES = {
+    # xpuc
+    "convert-simt-to-loops": "xpuc.passes.convert_simt_to_loops:ConvertSimtToLoops",
+    "convert-scf-while-to-cf": "xpuc.passes.convert_scf_while_to_cf:ConvertScfWhileToCf",
+    # xDSL
+    "canonicalize": "xdsl.transforms.canonicalize:CanonicalizePass",
+    "cse": "xdsl.transforms.common_subexpression_elimination:CommonSubexpressionElimination",
+    "licm": "xdsl.transforms.loop_invariant_code_motion:LoopInvariantCodeMotionPass",
+    "dce": "xdsl.transforms.dead_code_elimination:DeadCodeElimination",
+    "convert-scf-to-cf": "xdsl.transforms.convert_scf_to_cf:ConvertScfToCf",
+}
+
+
+def _loader(path: str) -> Callable[[], type[ModulePass]]:
+    def load() -> type[ModulePass]:
+        module, attr = path.split(":")
+        return getattr(importlib.import_module(module), attr)
+
+    return load
+
+
+def get_all_passes() -> dict[str, Callable[[], type[ModulePass]]]:
+    """Pass name -> loader of its class.  Every key equals the class's ``name`` (tested)."""
+    return {name: _loader(path) for name, path in _PASSES.items()}

@@ -1,0 +1,152 @@
+"""Run cpu-target kernels: MCJIT-compile the LLVM IR, launch blocks on all cores.
+
+A launch splits the grid's blocks into one contiguous range per worker and calls the
+kernel's launch wrapper for each range from a thread pool.  ctypes releases the GIL
+for the duration of a foreign call, so the ranges really run in parallel.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+from concurrent.futures import ThreadPoolExecutor
+
+import llvmlite.binding as llvm
+import numpy as np
+
+from xpuc.compiler.artifact import Artifact, KernelInfo
+from xpuc.compiler.diagnostics import XpucError
+from xpuc.targets.base import init_llvm
+from xpuc.targets.cpu import LAUNCH_PREFIX
+
+_SCALARS = {
+    "i1": (ctypes.c_bool, np.bool_), "i8": (ctypes.c_int8, np.int8),
+    "u8": (ctypes.c_uint8, np.uint8), "i16": (ctypes.c_int16, np.int16),
+    "u16": (ctypes.c_uint16, np.uint16), "i32": (ctypes.c_int32, np.int32),
+    "u32": (ctypes.c_uint32, np.uint32), "i64": (ctypes.c_int64, np.int64),
+    "u64": (ctypes.c_uint64, np.uint64), "f32": (ctypes.c_float, np.float32),
+    "f64": (ctypes.c_double, np.float64),
+}  # fmt: skip
+_LAUNCH = ctypes.CFUNCTYPE(None, ctypes.c_void_p, *[ctypes.c_int64] * 8)
+_POOL: ThreadPoolExecutor | None = None
+
+
+def dtype_of(code: str) -> np.dtype:
+    return np.dtype(_SCALARS[code.lstrip("*")][1])
+
+
+def _pool() -> ThreadPoolExecutor:
+    global _POOL
+    if _POOL is None:
+        _POOL = ThreadPoolExecutor(max_workers=os.cpu_count() or 1, thread_name_prefix="xpuc")
+    return _POOL
+
+
+def _dim3(v, what: str) -> tuple[int, int, int]:
+    if isinstance(v, int | np.integer):
+        v = (int(v),)
+    t = tuple(int(x) for x in v)
+    if not 1 <= len(t) <= 3 or any(x < 1 for x in t):
+        raise XpucError(f"{what} must be 1 to 3 positive integers, got {v!r}")
+    return (t + (1, 1))[:3]
+
+
+class CPUKernel:
+    def __init__(self, module: CPUModule, info: KernelInfo, addr: int):
+        self.module = module
+        self.info = info
+        self.fn = _LAUNCH(addr)
+
+    def __getitem__(self, launch):
+        grid, block = launch
+        return lambda *args: self.launch(grid, block, *args)
+
+    def __call__(self, *args, grid=1, block=1):
+        return self.launch(grid, block, *args)
+
+    def _params(self, args) -> tuple[ctypes.Array, list]:
+        info = self.info
+        if len(args) != len(info.arg_types):
+            raise XpucError(
+                f"kernel {info.name} takes {len(info.arg_types)} arguments "
+                f"({', '.join(info.arg_names)}), {len(args)} given"
+            )
+        keep: list = []
+        params = (ctypes.c_void_p * max(len(args), 1))()
+        for i, (a, code, name) in enumerate(zip(args, info.arg_types, info.arg_names, strict=True)):
+            if code.startswith("*"):
+                want = dtype_of(code)
+                if not isinstance(a, np.ndarray):
+                    raise XpucError(f"argument '{name}' of {info.name} must be a numpy array ({code})")
+                if a.dtype != want:
+                    raise XpucError(
+                        f"argument '{name}' of {info.name} must have dtype {want}, not {a.dtype}"
+                    )
+                if not a.flags.c_contiguous:
+                    raise XpucError(f"argument '{name}' of {info.name} must be C-contiguous")
+                cell = ctypes.c_void_p(a.ctypes.data)
+            else:
+                ctype = _SCALARS[code][0]
+                cell = ctype(a.item() if isinstance(a, np.generic) else a)
+            keep.append(cell)
+            params[i] = ctypes.addressof(cell)
+        return params, keep
+
+    def launch(self, grid, block, *args) -> None:
+        gx, gy, gz = _dim3(grid, "grid")
+        bx, by, bz = _dim3(block, "block")
+        if bx * by * bz > self.info.max_threads_per_block:
+            raise XpucError(
+                f"block of {bx * by * bz} threads exceeds the limit of "
+                f"{self.info.max_threads_per_block} for {self.info.name}"
+            )
+        params, keep = self._params(args)
+        total = gx * gy * gz
+        workers = min(os.cpu_count() or 1, total)
+        p = ctypes.addressof(params)
+        if workers <= 1:
+            self.fn(p, 0, total, gx, gy, gz, bx, by, bz)
+            return
+        step = -(-total // workers)
+        futures = [
+            _pool().submit(self.fn, p, lo, min(lo + step, total), gx, gy, gz, bx, by, bz)
+            for lo in range(0, total, step)
+        ]
+        for f in futures:
+            f.result()
+        del keep
+
+
+class CPUModule:
+    """Kernels of a cpu artifact, as attributes: ``mod.saxpy[grid, block](...)``."""
+
+    def __init__(self, artifact: Artifact):
+        if "llir" not in artifact.stages:
+            raise XpucError("the artifact has no LLVM IR to load (compile with emit='llvm' or later)")
+        init_llvm()
+        host = llvm.get_process_triple().split("-")[0]
+        self.artifact = artifact
+        self._mod = llvm.parse_assembly(str(artifact.stages["llir"]))
+        if self._mod.triple.split("-")[0] != host:
+            raise XpucError(f"cannot run {self._mod.triple} code on this {host} machine")
+        tm = llvm.Target.from_default_triple().create_target_machine(
+            cpu=llvm.get_host_cpu_name(), features=llvm.get_host_cpu_features().flatten(),
+            opt=3, jit=True,
+        )  # fmt: skip
+        self._engine = llvm.create_mcjit_compiler(self._mod, tm)
+        self._engine.finalize_object()
+        self.kernels: dict[str, CPUKernel] = {}
+        for info in artifact.kernels:
+            addr = self._engine.get_function_address(LAUNCH_PREFIX + info.name)
+            self.kernels[info.name] = CPUKernel(self, info, addr)
+
+    def __getattr__(self, name: str) -> CPUKernel:
+        kernels = self.__dict__.get("kernels", {})
+        if name in kernels:
+            return kernels[name]
+        raise AttributeError(f"no kernel named '{name}' (kernels: {', '.join(kernels) or 'none'})")
+
+    def __getitem__(self, name: str) -> CPUKernel:
+        if name not in self.kernels:
+            raise XpucError(f"no kernel named '{name}' (kernels: {', '.join(self.kernels)})")
+        return self.kernels[name]

@@ -1,0 +1,1 @@
+"""Targets: descriptions (data) plus a few hooks, and the registry that names them."""

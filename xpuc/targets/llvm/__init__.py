@@ -1,0 +1,1 @@
+"""LLVM code generation shared by every LLVM-backed target (through llvmlite)."""
