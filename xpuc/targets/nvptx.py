@@ -18,7 +18,7 @@ from xdsl.ir import Operation
 from xpuc.compiler.diagnostics import TargetError, ToolNotFoundError
 from xpuc.targets.base import Target, TargetDesc
 from xpuc.targets.llvm.translate import I32, I64, MATH_INTRINSICS, LLVMHooks, Translator
-from xpuc.targets.tools import find_ptxas
+from xpuc.targets.tools import find_ptxas, ptxas_archs
 
 _SREG = {gpu.ThreadIdOp: "tid", gpu.BlockIdOp: "ctaid", gpu.BlockDimOp: "ntid", gpu.GridDimOp: "nctaid"}
 # Intrinsics the NVPTX back end selects natively; the rest of the math library needs
@@ -78,7 +78,12 @@ class NVPTXTarget(Target):
         return run_ptxas(ptxas, asm, self.desc.variant)
 
     def capabilities(self) -> str:
-        return "compile + validate (ptxas)" if find_ptxas() else "compile"
+        ptxas = find_ptxas()
+        if ptxas is None:
+            return "compile (no ptxas)"
+        if self.desc.variant not in ptxas_archs(ptxas):
+            return "compile (ptxas lacks arch)"
+        return "compile + validate (ptxas)"
 
 
 def run_ptxas(ptxas: str, ptx: str, arch: str) -> bytes:

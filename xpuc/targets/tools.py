@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
+import subprocess
+from functools import cache
 from pathlib import Path
 
 
@@ -30,3 +33,15 @@ def find_ptxas() -> str | None:
     except (ImportError, ValueError):
         pass
     return None
+
+
+@cache
+def ptxas_archs(ptxas: str) -> frozenset[str]:
+    """The ``sm_XX`` names this ptxas accepts (read from its --help)."""
+    try:
+        text = subprocess.run([ptxas, "--help"], capture_output=True, text=True, timeout=30).stdout
+    except (OSError, subprocess.SubprocessError):
+        return frozenset()
+    start = text.find("--gpu-name")
+    section = text[start : text.find("\n--", start + 10)] if start >= 0 else ""
+    return frozenset(re.findall(r"'(sm_\d+)'", section))

@@ -144,7 +144,7 @@ class FunctionLowering(ExprLowering):
 
     def flag_slot(self) -> SSAValue:
         slot = self.alloca(ct.BOOL.ir())
-        self.entry.insert_op_before(
+        self.entry.insert_op_after(
             memref.StoreOp.get(self.entry_anchor.results[0], slot, []), self.entry_anchor
         )
         return slot

@@ -1,0 +1,161 @@
+"""``xpuc``: compile, run and list targets.  Argument parsing and a library call, no more."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from xpuc.compiler.diagnostics import CompileError, XpucError
+
+
+def _defines(items: list[str]) -> dict[str, str]:
+    out = {}
+    for item in items:
+        name, _, value = item.partition("=")
+        out[name] = value or "1"
+    return out
+
+
+def _dim3(text: str) -> tuple[int, ...]:
+    try:
+        dims = tuple(int(x) for x in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected X[,Y[,Z]] integers, got '{text}'") from None
+    if not 1 <= len(dims) <= 3 or min(dims) < 1:
+        raise argparse.ArgumentTypeError(f"expected 1 to 3 positive integers, got '{text}'")
+    return dims
+
+
+def _add_source_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("file", help="kernel source (.cu, .mlir)")
+    p.add_argument("--target", "-t", default="cpu", help="target, e.g. cpu or nvptx:sm_90")
+    p.add_argument("-I", dest="include", action="append", default=[], metavar="DIR")
+    p.add_argument("-D", dest="define", action="append", default=[], metavar="NAME[=VAL]")
+    for level in range(4):
+        p.add_argument(f"-O{level}", dest="opt", action="store_const", const=level)
+    p.add_argument("--print-ir-after-all", action="store_true")
+    p.add_argument("--print-ir-after", action="append", default=[], metavar="PASS")
+    p.add_argument("--no-verify-each", action="store_true", help="skip verification after passes")
+    p.add_argument("--timing", action="store_true", help="print the time of each pass and stage")
+
+
+def _compile(args, emit: str | None):
+    from xpuc.compiler.driver import compile_file
+    from xpuc.compiler.pipeline import PipelineOptions
+
+    popts = PipelineOptions(
+        verify_each=not args.no_verify_each,
+        print_ir_after_all=args.print_ir_after_all,
+        print_ir_after=frozenset(args.print_ir_after),
+    )
+    art = compile_file(
+        args.file, args.target, emit=emit, opt_level=3 if args.opt is None else args.opt,
+        include_dirs=args.include, defines=_defines(args.define), pipeline=popts,
+    )  # fmt: skip
+    if args.timing:
+        total = sum(t for _, t in art.timings if not _.startswith("pass "))
+        sys.stderr.write("===-- xpuc timing --===\n")
+        for name, secs in art.timings:
+            sys.stderr.write(f"  {secs * 1000:9.3f} ms  {name}\n")
+        sys.stderr.write(f"  {total * 1000:9.3f} ms  total (stages)\n")
+    return art
+
+
+_EXT = {".mlir": "mlir", ".ll": "llvm", ".ptx": "asm", ".s": "asm", ".o": "obj",
+        ".cubin": "bin", ".so": "bin", ".bin": "bin"}  # fmt: skip
+
+
+def cmd_compile(args) -> int:
+    emit = args.emit
+    if emit is None and args.output:
+        emit = _EXT.get(Path(args.output).suffix)
+    art = _compile(args, emit or "asm")
+    stage = {"mlir": "opt", "llvm": "llir", "asm": "asm", "obj": "obj", "bin": "bin"}[emit or "asm"]
+    out = art.stages[stage]
+    if args.output in (None, "-"):
+        if isinstance(out, bytes):
+            raise XpucError(f"--emit {emit} is binary: give -o FILE")
+        sys.stdout.write(out if out.endswith("\n") else out + "\n")
+    else:
+        path = Path(args.output)
+        if isinstance(out, bytes):
+            path.write_bytes(out)
+        else:
+            path.write_text(out)
+    return 0
+
+
+def cmd_run(args) -> int:
+    from xpuc.runtime import load
+    from xpuc.runtime.args import make_args, save_outputs
+
+    art = _compile(args, "llvm")
+    info = art.kernel(args.kernel)
+    mod = load(art)
+    values = make_args(info, args.args, args.seed)
+    mod[args.kernel][args.grid, args.block](*values)
+    written = save_outputs(info, values, Path(args.out))
+    for p in written:
+        print(p)
+    return 0
+
+
+def cmd_targets(args) -> int:
+    from xpuc.targets.registry import get_all_targets, get_target, variants
+
+    print(f"{'target':<16} {'here':<28} description")
+    for family in get_all_targets():
+        for v in variants(family):
+            t = get_target(f"{family}:{v}" if v else family)
+            print(f"{t.name:<16} {t.capabilities():<28} {t.desc.description}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="xpuc", description="cross-architecture kernel compiler")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    c = sub.add_parser("compile", help="compile a kernel file for a target")
+    _add_source_options(c)
+    c.add_argument("-o", "--output", help="output file ('-' or none: stdout)")
+    c.add_argument("--emit", choices=["mlir", "llvm", "asm", "obj", "bin"],
+                   help="what to write (default: from -o's suffix, else asm)")  # fmt: skip
+    c.set_defaults(func=cmd_compile)
+
+    r = sub.add_parser("run", help="compile for the host and launch one kernel")
+    _add_source_options(r)
+    r.add_argument("--kernel", "-k", required=True)
+    r.add_argument("--grid", type=_dim3, required=True, metavar="X[,Y,Z]")
+    r.add_argument("--block", type=_dim3, required=True, metavar="X[,Y,Z]")
+    r.add_argument("--seed", type=int, default=0, help="seed of generated inputs")
+    r.add_argument("--out", default=".", help="folder for the output .npy files")
+    r.add_argument("args", nargs="*", help="FILE.npy | rand:N | zeros:N | ones:N | scalar")
+    r.set_defaults(func=cmd_run)
+
+    t = sub.add_parser("targets", help="list targets and what each can do here")
+    t.set_defaults(func=cmd_targets)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    # `xpuc run FILE --kernel K ... ARGS...`: kernel arguments follow the options, which
+    # argparse cannot take as one positional list; collect the leftovers instead.
+    args, extra = parser.parse_known_args(argv)
+    if extra:
+        if args.command != "run" or any(e.startswith("--") for e in extra):
+            parser.error(f"unrecognized arguments: {' '.join(extra)}")
+        args.args = [*args.args, *extra]
+    try:
+        return args.func(args)
+    except CompileError as e:
+        sys.stderr.write(f"{e}\n" if e.loc else f"xpuc: {e}\n")
+        return 1
+    except XpucError as e:
+        sys.stderr.write(f"xpuc: error: {e}\n")
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
