@@ -10,13 +10,12 @@ from xdsl.passes import ModulePass
 _PASSES = {
     # xpuc
     "convert-simt-to-loops": "xpuc.passes.convert_simt_to_loops:ConvertSimtToLoops",
-    "convert-scf-while-to-cf": "xpuc.passes.convert_scf_while_to_cf:ConvertScfWhileToCf",
+    "convert-scf-to-cf": "xpuc.passes.convert_scf_to_cf:ConvertScfToCf",
     # xDSL
     "canonicalize": "xdsl.transforms.canonicalize:CanonicalizePass",
     "cse": "xdsl.transforms.common_subexpression_elimination:CommonSubexpressionElimination",
     "licm": "xdsl.transforms.loop_invariant_code_motion:LoopInvariantCodeMotionPass",
     "dce": "xdsl.transforms.dead_code_elimination:DeadCodeElimination",
-    "convert-scf-to-cf": "xdsl.transforms.convert_scf_to_cf:ConvertScfToCf",
 }
 
 

@@ -64,7 +64,7 @@ class Target:
     # ---- shared IR -> what the code generator consumes
     def lowering_passes(self) -> list[str]:
         """Passes from optimized shared IR to IR the LLVM translator accepts."""
-        return ["convert-scf-to-cf", "convert-scf-while-to-cf"]
+        return ["convert-scf-to-cf"]
 
     # ---- LLVM
     def target_machine(self, opt_level: int, reloc: str = "pic") -> llvm.TargetMachine:

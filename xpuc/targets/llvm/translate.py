@@ -241,7 +241,7 @@ def _float_bin(t: Translator, op) -> ir.Value:
 
 
 def _cast(t: Translator, op) -> ir.Value:
-    return t.b._castop(_CASTS[type(op)], t.v(op.input), t.type(op.result.type))
+    return getattr(t.b, _CASTS[type(op)])(t.v(op.input), t.type(op.result.type))
 
 
 def _index_cast(t: Translator, op) -> ir.Value:

@@ -1,9 +1,11 @@
-"""``convert-scf-while-to-cf``: lower ``scf.while`` to branches.
+"""``convert-scf-to-cf``: lower structured control flow to branches, as upstream MLIR's.
 
-xDSL's ``convert-scf-to-cf`` lowers ``scf.if``, ``scf.for`` and ``scf.index_switch``
-but not ``scf.while``; this pass adds the missing pattern, following upstream MLIR's
-``WhileLowering``: the "before" region becomes the loop header, ``scf.condition``
-a conditional branch to the "after" region or out of the loop.
+xDSL's pass of the same name lowers ``scf.if``, ``scf.for`` and ``scf.index_switch``
+but not ``scf.while``.  The patterns must run in one walk (a half-lowered ``scf.while``
+with multi-block regions does not verify), so this pass applies xDSL's patterns
+together with a ``WhileLowering`` of our own that follows upstream MLIR's: the
+"before" region becomes the loop header, ``scf.condition`` a conditional branch to
+the "after" region or out of the loop.
 """
 
 from __future__ import annotations
@@ -16,12 +18,14 @@ from xdsl.dialects.cf import BranchOp, ConditionalBranchOp
 from xdsl.ir import Block
 from xdsl.passes import ModulePass
 from xdsl.pattern_rewriter import (
+    GreedyRewritePatternApplier,
     PatternRewriter,
     PatternRewriteWalker,
     RewritePattern,
     op_type_rewrite_pattern,
 )
 from xdsl.rewriter import BlockInsertPoint, InsertPoint
+from xdsl.transforms.convert_scf_to_cf import ForLowering, IfLowering, SwitchLowering
 
 
 class WhileLowering(RewritePattern):
@@ -45,23 +49,24 @@ class WhileLowering(RewritePattern):
         yield_op = after_last.last_op
         assert isinstance(yield_op, scf.YieldOp)
 
-        rewriter.replace_op(
+        rewriter.replace(
             condition,
             ConditionalBranchOp(
-                condition.condition, after_first, condition.arguments,
-                continue_block, condition.arguments,
+                condition.condition, after_first, condition.args,
+                continue_block, condition.args,
             ),
         )  # fmt: skip
-        rewriter.replace_op(yield_op, BranchOp(before_first, *yield_op.arguments))
+        rewriter.replace(yield_op, BranchOp(before_first, *yield_op.arguments))
         rewriter.inline_region(op.before_region, BlockInsertPoint.before(continue_block))
         rewriter.inline_region(op.after_region, BlockInsertPoint.before(continue_block))
         rewriter.insert(BranchOp(before_first, *op.arguments), InsertPoint.at_end(init_block))
-        rewriter.replace_op(op, [], continue_block.args)
+        rewriter.replace(op, [], continue_block.args)
 
 
 @dataclass(frozen=True)
-class ConvertScfWhileToCf(ModulePass):
-    name = "convert-scf-while-to-cf"
+class ConvertScfToCf(ModulePass):
+    name = "convert-scf-to-cf"
 
     def apply(self, ctx: Context, op: builtin.ModuleOp) -> None:
-        PatternRewriteWalker(WhileLowering()).rewrite_module(op)
+        patterns = [SwitchLowering(), IfLowering(), ForLowering(), WhileLowering()]
+        PatternRewriteWalker(GreedyRewritePatternApplier(patterns)).rewrite_module(op)
