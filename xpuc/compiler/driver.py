@@ -60,9 +60,9 @@ def parse_mlir(text: str, filename: str = "<mlir>") -> ModuleOp:
         module = Parser(ctx, text, filename).parse_module()
         module.verify()
     except ParseError as e:
-        span = e.span
-        line, col = span.get_line_col()
-        msg = str(e).strip().splitlines()[-1].strip()
+        loc = e.span.get_location()
+        line, col = loc.line, loc.col
+        msg = e.msg
         raise CompileError(msg, Location(filename, line, col), text.splitlines()[line - 1]) from None
     except Exception as e:  # VerifyException and friends: report without a traceback
         raise CompileError(f"invalid IR: {str(e).splitlines()[0]}", Location(filename, 1, 1)) from None

@@ -29,8 +29,15 @@ def _parser() -> Lark:
 
 def _syntax_error(pre: Preprocessed, e: UnexpectedInput) -> CompileError:
     if isinstance(e, UnexpectedToken) and e.token.type == "$END":
-        return pre.error("unexpected end of file", e.line if e.line > 0 else 1, max(e.column, 1))
+        last = len(pre.text.rstrip().splitlines()) or 1
+        col = len(pre.text.rstrip().splitlines()[-1]) + 1 if pre.text.strip() else 1
+        return pre.error("unexpected end of file: expected '}'", last, col)
     if isinstance(e, UnexpectedToken):
+        prev = getattr(e, "token_history", None) or []
+        if "SEMICOLON" in e.expected and prev and prev[-1].end_line is not None:
+            # as C compilers do: a missing ';' is reported right after the previous token
+            p = prev[-1]
+            return pre.error(f"expected ';' before '{e.token}'", p.end_line, p.end_column)
         expected = sorted(_NICE.get(t, t.lower()) for t in e.expected if not t.startswith("__"))
         shown = ", ".join(expected[:6]) + (", ..." if len(expected) > 6 else "")
         return pre.error(f"expected {shown} before '{e.token}'", e.line, e.column)

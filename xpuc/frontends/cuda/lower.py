@@ -366,6 +366,9 @@ class FunctionLowering(ExprLowering):
     def stmt_goto(self, node: Tree) -> None:
         raise self.error(node, "'goto' is not supported")
 
+    def stmt_labeled(self, node: Tree) -> None:
+        raise self.error(node, "labels and 'goto' are not supported")
+
     def stmt_switch(self, node: Tree) -> None:
         raise self.error(node, "'switch' is not supported yet")
 
@@ -382,7 +385,8 @@ def signature(pre: Preprocessed, node: Tree) -> Signature:
     name = next(str(c) for c in decl.children if isinstance(c, Token))
     kernel = "__global__" in quals
     if kernel and ret.kind != "void":
-        raise err(specs, f"__global__ function '{name}' must have a void return type")
+        type_tok = next((t for t in specs.children if str(t) not in quals), specs)
+        raise err(type_tok, f"__global__ function '{name}' must have a void return type")
     if ret.is_ptr:
         raise err(specs, "device functions returning pointers are not supported yet")
     params, names = [], []

@@ -105,6 +105,9 @@ def preprocess(
 
 
 def _with_source(err: CompileError, filename: str, source: str) -> CompileError:
+    if err.loc:
+        err = CompileError(err.message, Location(_user_path(err.loc.file, filename),
+                                                 err.loc.line, err.loc.col))  # fmt: skip
     if err.loc and err.loc.file == filename:
         lines = source.splitlines()
         if 0 < err.loc.line <= len(lines):
@@ -120,7 +123,7 @@ def _map_lines(text: str, filename: str, source: str) -> Preprocessed:
     for ln in lines:
         m = _LINE_RE.match(ln)
         if m:
-            cur_line, cur_file = int(m.group(1)), m.group(2)
+            cur_line, cur_file = int(m.group(1)), _user_path(m.group(2), filename)
             kept.append("")  # the marker itself becomes an empty line
             origins.append((cur_file, cur_line))
             continue
@@ -135,6 +138,18 @@ def _map_lines(text: str, filename: str, source: str) -> Preprocessed:
     pre.line_starts = _line_starts(pre.text)
     pre.text = keep_device_code(pre.text)
     return pre
+
+
+def _user_path(path: str, filename: str) -> str:
+    """pcpp writes paths relative to the working directory; keep the user's spelling."""
+    if path == filename:
+        return filename
+    try:
+        if os.path.exists(filename) and os.path.samefile(path, filename):
+            return filename
+    except OSError:
+        pass
+    return path
 
 
 def _line_starts(text: str) -> list[int]:
@@ -183,6 +198,8 @@ def keep_device_code(text: str) -> str:
                     if fn_start >= 0:
                         keep[fn_start : m.end()] = b"\x01" * (m.end() - fn_start)
                     device, fn_start, decl_start = False, -1, m.end()
+    if depth > 0 and fn_start >= 0:  # unterminated: keep it so the parser reports it
+        keep[fn_start:] = b"\x01" * (len(text) - fn_start)
     out = [ch if keep[i] or ch == "\n" else " " for i, ch in enumerate(text)]
     return "".join(out)
 
