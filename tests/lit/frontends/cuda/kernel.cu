@@ -1,0 +1,38 @@
+// RUN: xpuc compile %s --emit mlir -O0 | filecheck %s
+// RUN: xpuc compile %s --emit mlir -O3 | filecheck %s --check-prefix=OPT
+
+#include <cuda_runtime.h>
+
+__device__ float twice(float x) { return 2.0f * x; }
+
+__global__ void k(const float *a, float *b, unsigned n) {
+    unsigned i = blockIdx.x * blockDim.x + threadIdx.x;
+    if (i < n) b[i] = twice(a[i]);
+}
+
+int main() { k<<<1, 1>>>(0, 0, 0); }   // host code: skipped
+
+// CHECK: builtin.module attributes {gpu.container_module}
+// CHECK: "gpu.module"() <{sym_name = "kernels"}>
+// A device function takes a pointer as base memref plus offset; here only scalars.
+// CHECK-LABEL: func.func @twice(%{{.*}}: f32) -> f32
+// CHECK:         arith.mulf
+// CHECK-LABEL: "gpu.func"() <{function_type = (memref<?xf32>, memref<?xf32>, i32) -> (), kernel}>
+// CHECK:         arith.constant 0 : index
+// CHECK:         arith.constant 0 : index
+// CHECK:         %[[BID:.*]] = "gpu.block_id"() <{dimension = #gpu<dim x>}>
+// CHECK-NEXT:    arith.index_castui %[[BID]] : index to i32
+// CHECK:         "gpu.thread_id"() <{dimension = #gpu<dim x>}>
+// unsigned comparison
+// CHECK:         arith.cmpi ult
+// CHECK:         scf.if
+// CHECK:           func.call @twice
+// CHECK:         "gpu.return"
+// CHECK:       xpu.arg_types = ["*f32", "*f32", "u32"]
+// CHECK-NOT: main
+
+// At -O3, CSE leaves one zero offset for the two pointer parameters.
+// OPT-LABEL: "gpu.func"
+// OPT: arith.constant 0 : index
+// OPT-NOT: arith.constant 0 : index
+// OPT: scf.if
