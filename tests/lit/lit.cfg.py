@@ -1,3 +1,4 @@
+# ruff: noqa: F821 - lit injects `config` and `lit_config`
 # lit configuration for xpuc's FileCheck tests (PyPI's lit and filecheck, no LLVM build).
 import os
 import shutil

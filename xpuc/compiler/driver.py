@@ -63,9 +63,13 @@ def parse_mlir(text: str, filename: str = "<mlir>") -> ModuleOp:
         loc = e.span.get_location()
         line, col = loc.line, loc.col
         msg = e.msg
-        raise CompileError(msg, Location(filename, line, col), text.splitlines()[line - 1]) from None
+        raise CompileError(
+            msg, Location(filename, line, col), text.splitlines()[line - 1]
+        ) from None
     except Exception as e:  # VerifyException and friends: report without a traceback
-        raise CompileError(f"invalid IR: {str(e).splitlines()[0]}", Location(filename, 1, 1)) from None
+        raise CompileError(
+            f"invalid IR: {str(e).splitlines()[0]}", Location(filename, 1, 1)
+        ) from None
     return module
 
 
@@ -157,7 +161,9 @@ def compile(  # noqa: A001 - the library's verb, as in triton.compile
         else:
             emit = "llvm"
     if emit not in EMIT_TO_STAGE or emit not in tgt.emits:
-        raise TargetError(f"target {tgt.name} cannot emit '{emit}' (it emits {', '.join(tgt.emits)})")
+        raise TargetError(
+            f"target {tgt.name} cannot emit '{emit}' (it emits {', '.join(tgt.emits)})"
+        )
     last = STAGES.index(EMIT_TO_STAGE[emit])
 
     art = Artifact(target=tgt.name, kernels=[], opt_level=opt_level)

@@ -16,8 +16,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("-o", "--output", default="-")
     p.add_argument("--print-ir-after-all", action="store_true")
     p.add_argument("--no-verify-each", action="store_true")
-    p.add_argument("--verify-diagnostics", action="store_true",
-                   help="print verifier errors to stdout and exit 0 (for invalid.mlir tests)")
+    p.add_argument(
+        "--verify-diagnostics",
+        action="store_true",
+        help="print verifier errors to stdout and exit 0 (for invalid.mlir tests)",
+    )
     p.add_argument("--list-passes", action="store_true")
     args = p.parse_args(argv)
 

@@ -16,8 +16,8 @@ from xdsl.context import Context
 from xdsl.dialects.builtin import ModuleOp
 from xdsl.passes import ModulePass
 from xdsl.printer import Printer
-from xdsl.utils.exceptions import DiagnosticException, VerifyException
 from xdsl.utils.arg_spec import parse_pipeline
+from xdsl.utils.exceptions import DiagnosticException, VerifyException
 
 from xpuc.compiler.diagnostics import XpucError
 from xpuc.passes.registry import get_all_passes
@@ -82,7 +82,9 @@ def run_passes(
         try:
             p.apply(ctx, module)
         except DiagnosticException as e:
-            raise PipelineError(str(e).splitlines()[0] if str(e) else f"pass {p.name} failed") from None
+            raise PipelineError(
+                str(e).splitlines()[0] if str(e) else f"pass {p.name} failed"
+            ) from None
         elapsed = time.perf_counter() - start
         if opts.verify_each:
             try:

@@ -12,9 +12,9 @@ from xdsl.dialects.builtin import I1, I32, IntegerType, StringAttr, i1, i32
 from xdsl.ir import Attribute, Dialect, Operation, SSAValue
 from xdsl.irdl import (
     AnyAttr,
-    base,
-    VarConstraint,
     IRDLOperation,
+    VarConstraint,
+    base,
     irdl_op_definition,
     operand_def,
     prop_def,
@@ -47,9 +47,7 @@ class ShuffleOp(IRDLOperation):
     result = result_def(T)
     valid = result_def(I1)
 
-    assembly_format = (
-        "$mode $value `,` $offset `,` $width `,` $mask attr-dict `:` type($value)"
-    )
+    assembly_format = "$mode $value `,` $offset `,` $width `,` $mask attr-dict `:` type($value)"
 
     def __init__(
         self,

@@ -70,7 +70,11 @@ def _lower_kernel(k: gpu.FuncOp, warp_size: int) -> func.FuncOp:
     entry = Block(arg_types=[*old.arg_types, *[IndexType()] * 9])
     for a, b in zip(old.args, entry.args[:nargs], strict=True):
         a.replace_all_uses_with(b)
-    bid, gdim, bdim = entry.args[nargs : nargs + 3], entry.args[nargs + 3 : nargs + 6], entry.args[nargs + 6 :]
+    bid, gdim, bdim = (
+        entry.args[nargs : nargs + 3],
+        entry.args[nargs + 3 : nargs + 6],
+        entry.args[nargs + 6 :],
+    )
     zero = arith.ConstantOp(IntegerAttr(0, IndexType()))
     one = arith.ConstantOp(IntegerAttr(1, IndexType()))
     entry.add_ops([zero, one])

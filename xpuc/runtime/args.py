@@ -20,10 +20,10 @@ from xpuc.runtime.cpu import dtype_of
 
 def make_args(info: KernelInfo, specs: list[str], seed: int = 0) -> list:
     if len(specs) != len(info.arg_types):
+        params = ", ".join(f"{n}: {t}" for n, t in zip(info.arg_names, info.arg_types, strict=True))
         raise XpucError(
-            f"kernel {info.name} takes {len(info.arg_types)} arguments "
-            f"({', '.join(f'{n}: {t}' for n, t in zip(info.arg_names, info.arg_types, strict=True))}),"
-            f" {len(specs)} given"
+            f"kernel {info.name} takes {len(info.arg_types)} arguments ({params}), "
+            f"{len(specs)} given"
         )
     rng = np.random.default_rng(seed)
     values = []
@@ -35,7 +35,9 @@ def make_args(info: KernelInfo, specs: list[str], seed: int = 0) -> list:
             try:
                 values.append(dtype.type(float(spec) if dtype.kind == "f" else int(spec, 0)))
             except ValueError:
-                raise XpucError(f"argument '{name}' ({code}) needs a number, not '{spec}'") from None
+                raise XpucError(
+                    f"argument '{name}' ({code}) needs a number, not '{spec}'"
+                ) from None
     return values
 
 
@@ -46,7 +48,9 @@ def _array(spec: str, dtype: np.dtype, name: str, rng: np.random.Generator) -> n
         except OSError as e:
             raise XpucError(f"argument '{name}': cannot read {spec}: {e}") from None
         if arr.dtype != dtype:
-            raise XpucError(f"argument '{name}': {spec} holds {arr.dtype}, the kernel takes {dtype}")
+            raise XpucError(
+                f"argument '{name}': {spec} holds {arr.dtype}, the kernel takes {dtype}"
+            )
         return np.ascontiguousarray(arr)
     kind, _, count = spec.partition(":")
     try:

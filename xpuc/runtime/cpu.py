@@ -77,7 +77,9 @@ class CPUKernel:
             if code.startswith("*"):
                 want = dtype_of(code)
                 if not isinstance(a, np.ndarray):
-                    raise XpucError(f"argument '{name}' of {info.name} must be a numpy array ({code})")
+                    raise XpucError(
+                        f"argument '{name}' of {info.name} must be a numpy array ({code})"
+                    )
                 if a.dtype != want:
                     raise XpucError(
                         f"argument '{name}' of {info.name} must have dtype {want}, not {a.dtype}"
@@ -122,7 +124,9 @@ class CPUModule:
 
     def __init__(self, artifact: Artifact):
         if "llir" not in artifact.stages:
-            raise XpucError("the artifact has no LLVM IR to load (compile with emit='llvm' or later)")
+            raise XpucError(
+                "the artifact has no LLVM IR to load (compile with emit='llvm' or later)"
+            )
         init_llvm()
         host = llvm.get_process_triple().split("-")[0]
         self.artifact = artifact

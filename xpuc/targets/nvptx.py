@@ -20,7 +20,12 @@ from xpuc.targets.base import Target, TargetDesc
 from xpuc.targets.llvm.translate import I32, I64, MATH_INTRINSICS, LLVMHooks, Translator
 from xpuc.targets.tools import find_ptxas, ptxas_archs
 
-_SREG = {gpu.ThreadIdOp: "tid", gpu.BlockIdOp: "ctaid", gpu.BlockDimOp: "ntid", gpu.GridDimOp: "nctaid"}
+_SREG = {
+    gpu.ThreadIdOp: "tid",
+    gpu.BlockIdOp: "ctaid",
+    gpu.BlockDimOp: "ntid",
+    gpu.GridDimOp: "nctaid",
+}
 # Intrinsics the NVPTX back end selects natively; the rest of the math library needs
 # libdevice, which the "CUDA frontend" and "device targets" issues bring in.
 _NATIVE_MATH = {"llvm.sqrt", "llvm.fabs", "llvm.floor", "llvm.ceil", "llvm.trunc", "llvm.round",

@@ -42,7 +42,6 @@ def get_target(spec: str) -> Target:
     cls, table = _family(family)
     variant = variant or _DEFAULT_VARIANT[family]
     if variant not in table:
-        raise TargetError(
-            f"unknown {family} variant '{variant}' (known: {', '.join(v or '(host)' for v in table)})"
-        )
+        known = ", ".join(v or "(host)" for v in table)
+        raise TargetError(f"unknown {family} variant '{variant}' (known: {known})")
     return cls(table[variant]())

@@ -42,7 +42,9 @@ class ExprLowering:
 
     def const_int(self: FunctionLowering, value: int, t: CType) -> Val:
         if t.kind == "bool":
-            return Val(self.emit(arith.ConstantOp.from_int_and_width(int(bool(value)), 1)).results[0], t)
+            return Val(
+                self.emit(arith.ConstantOp.from_int_and_width(int(bool(value)), 1)).results[0], t
+            )
         bits = t.bits
         value &= (1 << bits) - 1
         if value >= 1 << (bits - 1):

@@ -137,7 +137,9 @@ class FunctionLowering(ExprLowering):
             elif self.ret_slot is not None:
                 self.emit(func.ReturnOp(self.emit(memref.LoadOp.get(self.ret_slot, [])).results[0]))
             else:
-                raise self.error(sig.node, f"non-void function '{sig.name}' does not return a value")
+                raise self.error(
+                    sig.node, f"non-void function '{sig.name}' does not return a value"
+                )
             results = [] if sig.ret.kind == "void" else [sig.ret.ir()]
             op = func.FuncOp(sig.name, (arg_types, results), Region(self.entry))
         return op
@@ -217,7 +219,9 @@ class FunctionLowering(ExprLowering):
                 continue
             if t.is_ptr:
                 if value is None:
-                    raise self.error(name, "a pointer variable must be initialised (not supported yet)")
+                    raise self.error(
+                        name, "a pointer variable must be initialised (not supported yet)"
+                    )
                 v = self.convert(self.rvalue(value), t, value)
                 slot = self.alloca(IndexType())
                 self.emit(memref.StoreOp.get(v.off, slot, []))
@@ -232,7 +236,9 @@ class FunctionLowering(ExprLowering):
 
     def declare_array(self, name: Token, t: CType, dims: list[Tree], value) -> None:
         if len(dims) != 1 or not dims[0].children:
-            raise self.error(dims[-1], "only one-dimensional local arrays of fixed size are supported yet")
+            raise self.error(
+                dims[-1], "only one-dimensional local arrays of fixed size are supported yet"
+            )
         size = self.const_expr(dims[0].children[0])
         mem = self.alloca(t.ir(), [size])
         if value is not None:
@@ -279,7 +285,9 @@ class FunctionLowering(ExprLowering):
         value = node.children[1] if len(node.children) > 1 else None
         if value is not None:
             if self.ret_slot is None:
-                raise self.error(value, f"void function '{self.sig.name}' should not return a value")
+                raise self.error(
+                    value, f"void function '{self.sig.name}' should not return a value"
+                )
             self.store(LValue(self.ret_slot, [], self.sig.ret), self.rvalue(value), value)
         elif self.ret_slot is not None:
             raise self.error(node, f"non-void function '{self.sig.name}' should return a value")
@@ -316,7 +324,11 @@ class FunctionLowering(ExprLowering):
             return self.branch(
                 left,
                 lambda: self.const_int(0, ct.BOOL),
-                lambda: Val(self.cond(cond), ct.BOOL) if cond is not None else self.const_int(1, ct.BOOL),
+                lambda: (
+                    Val(self.cond(cond), ct.BOOL)
+                    if cond is not None
+                    else self.const_int(1, ct.BOOL)
+                ),
                 ct.BOOL,
             ).v
 
@@ -375,7 +387,9 @@ class FunctionLowering(ExprLowering):
 
 def signature(pre: Preprocessed, node: Tree) -> Signature:
     def err(n, msg):
-        return pre.error(msg, *(n.line, n.column) if isinstance(n, Token) else (n.meta.line, n.meta.column))
+        return pre.error(
+            msg, *(n.line, n.column) if isinstance(n, Token) else (n.meta.line, n.meta.column)
+        )
 
     specs, decl, *rest = node.children
     ret, quals = decl_type(err, specs)

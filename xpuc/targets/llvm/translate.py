@@ -264,8 +264,11 @@ def _cmpf(t: Translator, op: arith.CmpfOp) -> ir.Value:
     if name in ("false", "true"):
         return ir.Constant(I1, int(name == "true"))
     if name in ("ord", "uno"):
-        return t.b.fcmp_unordered("uno", t.v(op.lhs), t.v(op.rhs)) if name == "uno" else (
-            t.b.fcmp_ordered("ord", t.v(op.lhs), t.v(op.rhs)))
+        return (
+            t.b.fcmp_unordered("uno", t.v(op.lhs), t.v(op.rhs))
+            if name == "uno"
+            else (t.b.fcmp_ordered("ord", t.v(op.lhs), t.v(op.rhs)))
+        )
     fn = t.b.fcmp_ordered if name[0] == "o" else t.b.fcmp_unordered
     return fn(_FCMP_SYM[name[1:]], t.v(op.lhs), t.v(op.rhs))
 
