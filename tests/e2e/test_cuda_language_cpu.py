@@ -184,3 +184,19 @@ def test_host_code_and_preprocessor_are_handled():
     mod = xpuc.load(xpuc.compile(src, "cpu", defines={"USE_OFFSET": "1"}))
     mod.k[1, 8](o)
     np.testing.assert_array_equal(o, np.arange(8) * 3 + 10)
+
+
+def test_kernels_inside_extern_c_and_namespace_blocks():
+    src = """
+    namespace detail {
+    __device__ int twice(int x) { return 2 * x; }
+    void host_helper() { }
+    }  // namespace detail
+    extern "C" {
+    __global__ void k(int *o) { o[threadIdx.x] = twice(threadIdx.x) + 1; }
+    }
+    """
+    o = np.zeros(8, np.int32)
+    mod = xpuc.load(xpuc.compile(src, "cpu"))
+    mod.k[1, 8](o)
+    np.testing.assert_array_equal(o, np.arange(8) * 2 + 1)

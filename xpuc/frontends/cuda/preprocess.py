@@ -166,12 +166,19 @@ _TOKEN_RE = re.compile(
     re.S | re.M,
 )
 _DEVICE_WORDS = {"__global__", "__device__"}
+_TRANSPARENT_RE = re.compile(r'^\s*(extern\s*"C"|namespace(\s+\w+)?)\s*$')
+_COMMENT_RE = re.compile(r"//[^\n]*|/\*.*?\*/", re.S)
+
+
+def _strip_comments(text: str) -> str:
+    return _COMMENT_RE.sub(" ", text)
 
 
 def keep_device_code(text: str) -> str:
     """Blank everything but top-level ``__global__``/``__device__`` function definitions."""
     keep = bytearray(len(text))  # 1 where the character is kept
     depth = 0
+    transparent = 0  # open extern "C" / namespace blocks
     decl_start = 0  # start of the current top-level declaration
     device = False
     fn_start = -1
@@ -183,10 +190,18 @@ def keep_device_code(text: str) -> str:
             elif tok == ";":
                 device, decl_start = False, m.end()
             elif tok == "{":
+                if _TRANSPARENT_RE.match(_strip_comments(text[decl_start : m.start()])):
+                    # extern "C" { ... } and namespace N { ... } hold top-level code
+                    transparent += 1
+                    device, decl_start = False, m.end()
+                    continue
                 if device:
                     fn_start = decl_start
                 depth = 1
                 continue
+            elif tok == "}" and transparent:
+                transparent -= 1
+                device, decl_start = False, m.end()
             elif tok[0] == "#":
                 decl_start = m.end()
         else:
