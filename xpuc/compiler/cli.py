@@ -54,7 +54,7 @@ def _compile(args, emit: str | None):
         include_dirs=args.include, defines=_defines(args.define), pipeline=popts,
     )  # fmt: skip
     if args.timing:
-        total = sum(t for _, t in art.timings if not _.startswith("pass "))
+        total = sum(secs for name, secs in art.timings if not name.startswith("pass "))
         sys.stderr.write("===-- xpuc timing --===\n")
         for name, secs in art.timings:
             sys.stderr.write(f"  {secs * 1000:9.3f} ms  {name}\n")
@@ -71,7 +71,9 @@ def cmd_compile(args) -> int:
     if emit is None and args.output:
         emit = _EXT.get(Path(args.output).suffix)
     art = _compile(args, emit or "asm")
-    stage = {"mlir": "opt", "llvm": "llir", "asm": "asm", "obj": "obj", "bin": "bin"}[emit or "asm"]
+    from xpuc.compiler.driver import EMIT_TO_STAGE
+
+    stage = EMIT_TO_STAGE[emit or "asm"]
     out = art.stages[stage]
     if args.output in (None, "-"):
         if isinstance(out, bytes):

@@ -273,12 +273,17 @@ def _cmpf(t: Translator, op: arith.CmpfOp) -> ir.Value:
     return fn(_FCMP_SYM[name[1:]], t.v(op.lhs), t.v(op.rhs))
 
 
+# integer min/max op -> (comparison that picks lhs, signed)
+_MINMAX_INT = {
+    arith.MinSIOp: ("<", True), arith.MaxSIOp: (">", True),
+    arith.MinUIOp: ("<", False), arith.MaxUIOp: (">", False),
+}  # fmt: skip
+
+
 def _minmax_int(t: Translator, op) -> ir.Value:
     a, b = t.v(op.lhs), t.v(op.rhs)
-    kind = type(op).__name__[:5].lower()  # minsi, maxsi, minui, maxui
-    signed = kind[3] == "s"
-    cmp = t.b.icmp_signed if signed else t.b.icmp_unsigned
-    c = cmp("<" if kind.startswith("min") else ">", a, b)
+    sym, signed = _MINMAX_INT[type(op)]
+    c = (t.b.icmp_signed if signed else t.b.icmp_unsigned)(sym, a, b)
     return t.b.select(c, a, b)
 
 
@@ -362,8 +367,7 @@ _HANDLERS: dict[type, Callable[[Translator, Operation], object]] = {
     arith.CmpfOp: _cmpf,
     arith.SelectOp: _select,
     arith.NegfOp: _negf,
-    arith.MinSIOp: _minmax_int, arith.MaxSIOp: _minmax_int,
-    arith.MinUIOp: _minmax_int, arith.MaxUIOp: _minmax_int,
+    **{k: _minmax_int for k in _MINMAX_INT},
     math.AbsIOp: _absi,
     **{k: _math for k in MATH_INTRINSICS},
     **{k: _math for k in MATH_LIBCALLS},
