@@ -16,9 +16,9 @@ CASES = {
         "__global__ void k(float *a) {\nagain:\n    goto again;\n}\n",
         "2:1: error: labels and 'goto' are not supported",
     ),
-    "switch (unsupported construct)": (
-        "__global__ void k(int *a) {\n  switch (a[0]) { }\n}\n",
-        "2:3: error: 'switch' is not supported yet",
+    "goto (unsupported construct)": (
+        "__global__ void k(int *a) {\n  goto done;\n}\n",
+        "2:3: error: 'goto' is not supported",
     ),
     "undeclared identifier": (
         "__global__ void k(float *a) {\n  a[0] = b;\n}\n",

@@ -16,6 +16,14 @@ def _arith() -> Dialect:
     return Dialect("arith", [*Arith.operations, *ARITH_EXTRA_OPS], list(Arith.attributes))
 
 
+def _gpu() -> Dialect:
+    from xdsl.dialects.gpu import GPU
+
+    from xpuc.dialects.gpu_ext import GPU_EXTRA_OPS
+
+    return Dialect("gpu", [*GPU.operations, *GPU_EXTRA_OPS], list(GPU.attributes))
+
+
 def _xdsl(module: str, attr: str) -> Callable[[], Dialect]:
     def load() -> Dialect:
         import importlib
@@ -41,7 +49,7 @@ def get_all_dialects() -> dict[str, Callable[[], Dialect]]:
         "cf": _xdsl("cf", "Cf"),
         "memref": _xdsl("memref", "MemRef"),
         "func": _xdsl("func", "Func"),
-        "gpu": _xdsl("gpu", "GPU"),
+        "gpu": _gpu,
         "llvm": _xdsl("llvm", "LLVM"),
         "shard": _xdsl("shard", "Shard"),
         "xpu": _xpu,

@@ -8,7 +8,16 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from xdsl.dialects.builtin import I1, I32, IntegerType, StringAttr, i1, i32
+from xdsl.dialects.builtin import (
+    I1,
+    I32,
+    IndexType,
+    IntegerType,
+    MemRefType,
+    StringAttr,
+    i1,
+    i32,
+)
 from xdsl.ir import Attribute, Dialect, Operation, SSAValue
 from xdsl.irdl import (
     AnyAttr,
@@ -19,6 +28,7 @@ from xdsl.irdl import (
     operand_def,
     prop_def,
     result_def,
+    var_operand_def,
 )
 from xdsl.utils.exceptions import VerifyException
 
@@ -130,6 +140,42 @@ class LaneMaskOp(IRDLOperation):
         super().__init__(result_types=[i32])
 
 
-XPU = Dialect("xpu", [ShuffleOp, VoteOp, LaneMaskOp], [])
+@irdl_op_definition
+class AtomicCASOp(IRDLOperation):
+    """Atomic compare-and-swap on one memref element; returns the old value.
 
-__all__ = ["XPU", "LaneMaskOp", "ShuffleOp", "VoteOp"]
+    Upstream ``memref.atomic_rmw`` has no compare-and-swap kind, and the region-based
+    ``memref.generic_atomic_rmw`` is missing from xDSL 0.74 (and needs a CAS loop to
+    lower anyway).  CUDA's ``atomicCAS`` is exactly this op.
+    """
+
+    name = "xpu.atomic_cas"
+
+    T: ClassVar = VarConstraint("T", base(IntegerType))
+    memref = operand_def(MemRefType)
+    indices = var_operand_def(IndexType)
+    compare = operand_def(T)
+    value = operand_def(T)
+    result = result_def(T)
+
+    assembly_format = (
+        "$memref `[` $indices `]` `,` $compare `,` $value attr-dict `:` type($memref) `,` type($value)"
+    )
+
+    def __init__(self, ref, indices, compare, value):
+        super().__init__(
+            operands=[ref, indices, compare, value], result_types=[SSAValue.get(value).type]
+        )
+
+    def verify_(self) -> None:
+        mt = self.memref.type
+        assert isinstance(mt, MemRefType)
+        if mt.element_type != self.value.type:
+            raise VerifyException(
+                f"'xpu.atomic_cas' value type {self.value.type} does not match {mt}"
+            )
+
+
+XPU = Dialect("xpu", [ShuffleOp, VoteOp, LaneMaskOp, AtomicCASOp], [])
+
+__all__ = ["XPU", "AtomicCASOp", "LaneMaskOp", "ShuffleOp", "VoteOp"]

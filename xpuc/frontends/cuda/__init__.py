@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+from contextvars import ContextVar
 from functools import cache
 from pathlib import Path
 
@@ -10,8 +12,9 @@ from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput
 from xdsl.dialects.builtin import ModuleOp
 
 from xpuc.compiler.diagnostics import CompileError
-from xpuc.frontends.cuda.lower import lower_translation_unit
+from xpuc.frontends.cuda.decls import BUILTIN_TYPES, TEMPLATE_FUNCTIONS, TEMPLATE_TYPES
 from xpuc.frontends.cuda.preprocess import Preprocessed, preprocess
+from xpuc.frontends.cuda.unit import UnitLowering
 
 __all__ = ["parse_cuda"]
 
@@ -21,13 +24,61 @@ _NICE = {
 }  # fmt: skip
 
 
+# C's "lexer hack": names declared as types (typedef, struct tags, template type
+# parameters) and function templates lex as TYPE_NAME / TEMPLATE_NAME.  The names are
+# found by a scan of the device text before parsing.
+_NAMES: ContextVar[tuple[dict[str, int], dict[str, int]]] = ContextVar(
+    "_NAMES", default=({}, {})
+)
+_TYPEDEF_RE = re.compile(r"\btypedef\b[^;{]*?(\w+)\s*(\[[^;]*\])?\s*;|}\s*(\w+)\s*;")
+_TAG_RE = re.compile(r"\b(?:struct|class|union|enum)\s+(?!class\b)(\w+)")
+_TPARAM_RE = re.compile(r"\b(?:typename|class)\s+(\w+)")
+_TEMPLATE_RE = re.compile(r"\btemplate\s*<([^{;]*?)>\s*([^;{(]*?)\b(\w+)\s*\(")
+
+
+def _scan_names(text: str) -> tuple[dict[str, int], dict[str, int]]:
+    """Type and template names, each with the offset from which it names one."""
+    types = dict.fromkeys([*BUILTIN_TYPES, *TEMPLATE_TYPES], 0)
+
+    def add(table: dict[str, int], name: str | None, pos: int) -> None:
+        if name and pos < table.get(name, len(text) + 1):
+            table[name] = pos
+
+    for m in _TYPEDEF_RE.finditer(text):
+        g = 1 if m.group(1) else 3
+        add(types, m.group(g), m.end(g))
+    for m in _TAG_RE.finditer(text):
+        add(types, m.group(1), m.end(1))
+    templates = dict.fromkeys(TEMPLATE_FUNCTIONS, 0)
+    for m in _TEMPLATE_RE.finditer(text):
+        for p in _TPARAM_RE.finditer(m.group(1)):
+            add(types, p.group(1), m.start(1) + p.end(1))
+        add(templates, m.group(3), m.end(3))
+    return types, {k: v for k, v in templates.items() if k not in types}
+
+
+def _name_callback(tok):
+    types, templates = _NAMES.get()
+    if tok.start_pos >= types.get(tok.value, 1 << 62):
+        tok.type = "TYPE_NAME"
+    elif tok.start_pos >= templates.get(tok.value, 1 << 62):
+        tok.type = "TEMPLATE_NAME"
+    return tok
+
+
 @cache
 def _parser() -> Lark:
     grammar = Path(__file__).with_name("cuda.lark").read_text()
     # cache=True keeps the LALR tables in a temp file keyed by the grammar hash: building
     # them takes ~150 ms, a third of a cold compile.
     return Lark(
-        grammar, parser="lalr", propagate_positions=True, maybe_placeholders=True, cache=True
+        grammar,
+        parser="lalr",
+        lexer="basic",
+        propagate_positions=True,
+        maybe_placeholders=True,
+        cache=True,
+        lexer_callbacks={"NAME": _name_callback},
     )
 
 
@@ -37,11 +88,12 @@ def _syntax_error(pre: Preprocessed, e: UnexpectedInput) -> CompileError:
         col = len(pre.text.rstrip().splitlines()[-1]) + 1 if pre.text.strip() else 1
         return pre.error("unexpected end of file: expected '}'", last, col)
     if isinstance(e, UnexpectedToken):
-        prev = getattr(e, "token_history", None) or []
-        if "SEMICOLON" in e.expected and prev and prev[-1].end_line is not None:
+        if "SEMICOLON" in e.expected and e.token.start_pos:
             # as C compilers do: a missing ';' is reported right after the previous token
-            p = prev[-1]
-            return pre.error(f"expected ';' before '{e.token}'", p.end_line, p.end_column)
+            end = len(pre.text[: e.token.start_pos].rstrip())
+            line = pre.text.count("\n", 0, end) + 1
+            col = end - (pre.text.rfind("\n", 0, end) + 1) + 1
+            return pre.error(f"expected ';' before '{e.token}'", line, col)
         expected = sorted(_NICE.get(t, t.lower()) for t in e.expected if not t.startswith("__"))
         shown = ", ".join(expected[:6]) + (", ..." if len(expected) > 6 else "")
         return pre.error(f"expected {shown} before '{e.token}'", e.line, e.column)
@@ -57,13 +109,21 @@ def parse_cuda(
     filename: str = "<source>.cu",
     include_dirs: list[str] | tuple[str, ...] = (),
     defines: dict[str, str] | None = None,
+    instantiate: list[str] | tuple[str, ...] = (),
 ) -> ModuleOp:
-    """Preprocess, parse and lower the device code of a CUDA translation unit."""
+    """Preprocess, parse and lower the device code of a CUDA translation unit.
+
+    ``instantiate`` names kernel template instances to compile (``"matmul<32>"``), in
+    addition to those the host code launches.
+    """
     pre = preprocess(source, filename, include_dirs, defines)
+    token = _NAMES.set(_scan_names(pre.text))
     try:
         tree = _parser().parse(pre.text)
     except UnexpectedInput as e:
         raise _syntax_error(pre, e) from None
-    module = lower_translation_unit(pre, tree)
+    finally:
+        _NAMES.reset(token)
+    module = UnitLowering(pre, tree).lower(list(instantiate))
     module.verify()
     return module

@@ -5,37 +5,44 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from lark import Tree
-from xdsl.dialects import arith, func, gpu, math
-from xdsl.ir import SSAValue
+from xdsl.dialects import arith, func, math, memref
+from xdsl.dialects.builtin import IndexType, MemRefType
+from xdsl.ir import Block, SSAValue
 
 from xpuc.frontends.cuda import ctypes_ as ct
+from xpuc.frontends.cuda.ctypes_ import flat_types
 from xpuc.frontends.cuda.builtins import MATH_BINARY, MATH_TERNARY, MATH_UNARY
+from xpuc.frontends.cuda.intrinsics import INTRINSICS, IntrinsicLowering
 from xpuc.frontends.cuda.values import Val
 
 if TYPE_CHECKING:
     from xpuc.frontends.cuda.lower import FunctionLowering
 
 
-class CallLowering:
+class CallLowering(IntrinsicLowering):
     """Mixin of FunctionLowering: ``f(args)`` expressions."""
 
     def expr_call(self: FunctionLowering, node: Tree) -> Val:
         callee, *args = node.children
         args = [a for a in args if a is not None]
+        if isinstance(callee, Tree) and callee.data == "member":
+            return self.method_call(node, callee, args)
         if not (isinstance(callee, Tree) and callee.data == "name"):
             raise self.error(node, "only direct calls of named functions are supported")
         name = str(callee.children[0])
-        if name == "__syncthreads":
-            self.check_args(node, name, args, 0)
-            self.emit(gpu.BarrierOp())
-            return Val(self.const_int(0, ct.INT).v, ct.VOID)
-        if name in self.functions:
-            return self.call_device(node, name, args)
+        if name in self.unit.functions:
+            return self.call_device(node, self.unit.functions[name], args)
+        if name in self.unit.templates:
+            sig = self.unit.instantiate(name, self.deduce(node, name, args), node)
+            return self.call_device(node, sig, args)
+        handler = INTRINSICS.get(name)
+        if handler is not None:
+            return handler(self, node, name, args)
         if name in MATH_UNARY or name in MATH_BINARY or name in MATH_TERNARY:
             return self.call_math(node, name, args)
-        if name in ("min", "max", "umin", "umax", "llmin", "llmax"):
+        if name in ("min", "max", "umin", "umax", "llmin", "llmax", "ullmin", "ullmax"):
             self.check_args(node, name, args, 2)
-            a, b = self.rvalue(args[0]), self.rvalue(args[1])
+            a, b = self.scalar(args[0]), self.scalar(args[1])
             t = ct.common_type(a.t, b.t)
             a, b = self.convert(a, t, node), self.convert(b, t, node)
             if t.is_float:
@@ -47,12 +54,69 @@ class CallLowering:
             return Val(self.emit(cls(a.v, b.v)).results[0], t)
         if name in ("abs", "labs", "llabs"):
             self.check_args(node, name, args, 1)
-            a = self.rvalue(args[0])
+            a = self.scalar(args[0])
             if a.t.is_float:
                 return self.call_math(node, "fabs", args)
             a = self.convert(a, ct.promote(a.t), node)
             return Val(self.emit(math.AbsIOp(a.v)).results[0], a.t)
         raise self.error(callee, f"call to undeclared function '{name}'")
+
+    def expr_template_call(self: FunctionLowering, node: Tree) -> Val:
+        name, *rest = node.children
+        n_targs = next(i for i, c in enumerate(rest) if c is None or not self.is_targ(c))
+        targs = [self.template_arg(a) for a in rest[:n_targs]]
+        args = [a for a in rest[n_targs:] if a is not None]
+        if str(name) in self.unit.templates:
+            sig = self.unit.instantiate(str(name), targs, node)
+            return self.call_device(node, sig, args)
+        return self.builtin_template_call(node, str(name), targs, args)
+
+    def is_targ(self: FunctionLowering, c) -> bool:
+        return isinstance(c, Tree) and c.data in ("type_name", "targ")
+
+    def template_arg(self: FunctionLowering, node: Tree):
+        if node.data == "type_name":
+            return self.env.type_name(node)
+        return self.env.const_eval(node.children[0])
+
+    def deduce(self: FunctionLowering, node: Tree, name: str, args: list) -> list:
+        """Template arguments of a call like ``f(x, p)`` from the argument types."""
+        from xpuc.frontends.cuda.ctypes_ import CType
+
+        tpl = self.unit.templates[name]
+        env = self.unit.env.child()
+        markers = {p: CType("tparam", name=p) for k, p, _ in tpl.params if k == "type"}
+        env.types.update(markers)
+        plist = tpl.node.children[3]
+        params = [c for c in plist.children] if plist is not None else []
+        found: dict[str, CType] = {}
+        for p, a in zip(params, args, strict=False):
+            pt, _ = env.specs(p.children[0])
+            if p.children[1] is not None:
+                _, pt, _ = env.declarator(pt, p.children[1])
+            at = self.rvalue_type(a)
+            while pt.kind in ("ptr", "array") and at.kind in ("ptr", "array"):
+                pt, at = pt.pointee, at.pointee
+            if pt.kind == "tparam" and pt.name not in found:
+                found[pt.name] = at
+        out = []
+        for kind, pname, default in tpl.params:
+            if kind == "type" and pname in found:
+                out.append(found[pname])
+            elif default is None:
+                raise self.error(node, f"cannot deduce template argument '{pname}' of '{name}'")
+            else:
+                break
+        return out
+
+    def rvalue_type(self: FunctionLowering, node: Tree):
+        scratch, saved = Block(), self.block
+        self.block = scratch
+        try:
+            return self.rvalue(node).t
+        finally:
+            self.block = saved
+            scratch.erase(safe_erase=False)
 
     def check_args(self: FunctionLowering, node: Tree, name: str, args: list, n: int) -> None:
         if len(args) != n:
@@ -66,7 +130,7 @@ class CallLowering:
         )  # fmt: skip
         self.check_args(node, name, args, n)
         cls, bits = table[name]
-        vals = [self.rvalue(a) for a in args]
+        vals = [self.scalar(a) for a in args]
         if bits == 32:
             t = ct.FLOAT
         else:
@@ -74,17 +138,42 @@ class CallLowering:
         vals = [self.convert(v, t, node) for v in vals]
         return Val(self.emit(cls(*[v.v for v in vals])).results[0], t)
 
-    def call_device(self: FunctionLowering, node: Tree, name: str, args: list) -> Val:
-        sig = self.functions[name]
+    def call_device(self: FunctionLowering, node: Tree, sig, args: list) -> Val:
         if sig.kernel:
-            raise self.error(node, f"'{name}' is a __global__ kernel and cannot be called here")
-        self.check_args(node, name, args, len(sig.params))
+            raise self.error(node, f"'{sig.name}' is a __global__ kernel and cannot be called here")
+        self.check_args(node, sig.name, args, len(sig.params))
         operands: list[SSAValue] = []
-        for a, pt in zip(args, sig.params, strict=True):
-            v = self.convert(self.rvalue(a), pt, a)
-            operands += [v.v, v.off] if pt.is_ptr else [v.v]
-        results = [] if sig.ret.kind == "void" else [sig.ret.ir()]
-        op = self.emit(func.CallOp(name, operands, results))
+        want = iter(self.unit_types(sig))
+        for a, pt, ref in zip(args, sig.params, sig.refs, strict=True):
+            if ref:
+                lv = self.lvalue(a)
+                if lv.mem is None or not lv.idx or lv.t != pt:
+                    raise self.error(a, f"cannot bind a reference of type '{pt}' to this argument")
+                operands += [self.generic(lv.mem, next(want)), lv.idx[0]]
+                next(want)
+                continue
+            for v in self.flatten(self.convert(self.rvalue(a), pt, a)):
+                operands.append(self.generic(v, next(want)))
+        results = [] if sig.ret.kind == "void" else flat_types(sig.ret, False)
+        op = self.emit(func.CallOp(sig.symbol, operands, results))
         if not results:
             return Val(self.const_int(0, ct.INT).v, ct.VOID)
-        return Val(op.results[0], sig.ret)
+        return self.unflatten(sig.ret, iter(op.results), False)
+
+    def unit_types(self: FunctionLowering, sig) -> list:
+        out = []
+        for p, ref in zip(sig.params, sig.refs, strict=True):
+            out += [ct.ptr(p).ir(), IndexType()] if ref else flat_types(p, False)
+        return out
+
+    def generic(self: FunctionLowering, v: SSAValue, want) -> SSAValue:
+        """``v`` as type ``want``: shared/global arrays cast to a generic ``memref<?xT>``."""
+        have = v.type
+        if have == want or not isinstance(have, MemRefType) or not isinstance(want, MemRefType):
+            return v
+        if have.memory_space != want.memory_space:
+            mid = MemRefType(have.element_type, have.get_shape(), memory_space=want.memory_space)
+            v = self.emit(memref.MemorySpaceCastOp(v, mid)).results[0]
+        if v.type != want:
+            v = self.emit(memref.CastOp.get(v, want)).results[0]
+        return v

@@ -11,6 +11,7 @@ from xdsl.dialects.builtin import (
     IndexType,
     IntegerType,
     MemRefType,
+    f16,
     f32,
     f64,
 )
@@ -19,18 +20,65 @@ from xdsl.ir import Attribute
 
 @dataclass(frozen=True)
 class CType:
-    """kind is one of void, bool, int, float, ptr; ``pointee`` is set for ptr."""
+    """kind is one of void, bool, int, float, ptr, array, struct.
+
+    ``pointee`` is the pointed-to type of a ptr and the element type of an array
+    (``count`` elements).  A struct has ``fields`` (name, type) in order.  Arrays and
+    structs live in memory as a run of scalar "leaves" of one IR type (see ``leaves``).
+    """
 
     kind: str
     bits: int = 0
     signed: bool = True
     pointee: CType | None = None
     name: str = ""
+    count: int = 0
+    fields: tuple[tuple[str, CType], ...] = ()
 
     def __str__(self) -> str:
         if self.kind == "ptr":
             return f"{self.pointee}*"
+        if self.kind == "array":
+            return f"{self.pointee}[{self.count}]"
         return self.name or self.kind
+
+    @property
+    def is_aggregate(self) -> bool:
+        return self.kind in ("array", "struct")
+
+    @property
+    def size(self) -> int:
+        """Number of scalar leaves (1 for a scalar or pointer)."""
+        if self.kind == "array":
+            assert self.pointee is not None
+            return self.count * self.pointee.size
+        if self.kind == "struct":
+            return sum(t.size for _, t in self.fields)
+        return 1
+
+    def leaves(self) -> list[CType]:
+        """The scalar (or pointer) types of the leaves, in memory order."""
+        if self.kind == "array":
+            assert self.pointee is not None
+            return self.pointee.leaves() * self.count
+        if self.kind == "struct":
+            return [leaf for _, t in self.fields for leaf in t.leaves()]
+        return [self]
+
+    def field(self, name: str) -> tuple[int, CType] | None:
+        """(leaf offset, type) of a struct field."""
+        off = 0
+        for n, t in self.fields:
+            if n == name:
+                return off, t
+            off += t.size
+        return None
+
+    @property
+    def bytes(self) -> int:
+        if self.kind in ("array", "struct"):
+            return sum(max(t.bytes, 1) for t in self.leaves())
+        return max(self.bits, 8) // 8
 
     @property
     def is_int(self) -> bool:
@@ -68,10 +116,13 @@ class CType:
         if self.kind == "int":
             return IntegerType(self.bits)
         if self.kind == "float":
-            return f32 if self.bits == 32 else f64
+            return {16: f16, 32: f32}.get(self.bits, f64)
         if self.kind == "ptr":
             assert self.pointee is not None
-            return MemRefType(self.pointee.ir(), [DYNAMIC_INDEX])
+            leaf = leaf_type(self.pointee) if self.pointee.is_aggregate else self.pointee
+            if leaf is None or leaf.kind == "void":
+                leaf = UCHAR  # void* and pointers to mixed structs: bytes
+            return MemRefType(leaf.ir(), [DYNAMIC_INDEX])
         raise ValueError(f"no IR type for {self}")
 
 
@@ -87,6 +138,7 @@ LONG = CType("int", 64, True, name="long")
 ULONG = CType("int", 64, False, name="unsigned long")
 FLOAT = CType("float", 32, name="float")
 DOUBLE = CType("float", 64, name="double")
+HALF = CType("float", 16, name="__half")
 
 _FIXED = {
     "size_t": ULONG, "ptrdiff_t": LONG,
@@ -97,6 +149,36 @@ _FIXED = {
 
 def ptr(t: CType) -> CType:
     return CType("ptr", 64, False, pointee=t)
+
+
+def array(t: CType, n: int) -> CType:
+    return CType("array", pointee=t, count=n)
+
+
+def struct(name: str, fields: list[tuple[str, CType]]) -> CType:
+    return CType("struct", name=name, fields=tuple(fields))
+
+
+def leaf_type(t: CType) -> CType | None:
+    """The one scalar type all leaves of ``t`` share, or None when they differ."""
+    kinds = {(x.kind, x.bits, x.signed) if not x.is_ptr else None for x in t.leaves()}
+    if len(kinds) != 1 or None in kinds:
+        return None
+    return t.leaves()[0]
+
+
+_VEC_ELEMS = {"char": "CHAR", "uchar": "UCHAR", "short": "SHORT", "ushort": "USHORT",
+              "int": "INT", "uint": "UINT", "long": "LONG", "ulong": "ULONG",
+              "longlong": "LONG", "ulonglong": "ULONG", "float": "FLOAT", "double": "DOUBLE"}  # fmt: skip
+
+
+def vector_type(name: str) -> CType | None:
+    """CUDA's built-in vector types: ``float4``, ``int2``, ``uint3``, ``double2`` ..."""
+    m = name[:-1]
+    if name[-1:] not in "1234" or m not in _VEC_ELEMS:
+        return None
+    elem = globals()[_VEC_ELEMS[m]]
+    return struct(name, [(f, elem) for f in "xyzw"[: int(name[-1])]])
 
 
 def from_words(words: list[str]) -> CType | None:
@@ -139,6 +221,8 @@ def common_type(a: CType, b: CType) -> CType:
     if a.is_float or b.is_float:
         if a == DOUBLE or b == DOUBLE:
             return DOUBLE
+        if a == HALF and b == HALF:
+            return HALF
         return FLOAT
     a, b = promote(a), promote(b)
     if a == b:
@@ -157,3 +241,14 @@ def is_index(t: Attribute) -> bool:
 
 def is_float_ir(t: Attribute) -> bool:
     return isinstance(t, Float32Type | Float64Type)
+
+
+def flat_types(t: CType, kernel: bool) -> list[Attribute]:
+    """IR types of a by-value argument: struct leaves in order, a pointer as a pair."""
+    if t.kind == "struct":
+        return [x for _, f in t.fields for x in flat_types(f, kernel)]
+    if t.kind == "cg":
+        return []
+    if t.is_ptr and not kernel:
+        return [t.ir(), IndexType()]
+    return [t.ir()]

@@ -6,7 +6,14 @@ from typing import TYPE_CHECKING
 
 from lark import Token, Tree
 from xdsl.dialects import arith, gpu, memref, scf
-from xdsl.dialects.builtin import FloatAttr, IndexType, IntegerAttr, IntegerType
+from xdsl.dialects.builtin import (
+    DYNAMIC_INDEX,
+    FloatAttr,
+    IndexType,
+    IntegerAttr,
+    IntegerType,
+    MemRefType,
+)
 from xdsl.ir import Block, Operation, Region, SSAValue
 
 from xpuc.dialects.arith_ext import IndexCastUIOp
@@ -65,13 +72,13 @@ class ExprLowering(CallLowering):
         if fr == to:
             return val
         if to.is_ptr or fr.is_ptr:
-            if to.is_ptr and fr.is_ptr and to.pointee == fr.pointee:
-                return Val(val.v, to, val.off)
-            if to.is_ptr and fr.is_ptr and to.pointee.ir() == fr.pointee.ir():
-                return Val(val.v, to, val.off)
+            if to.is_ptr and fr.is_ptr:
+                return self.convert_pointer(val, to, node)
             raise self.error(node, f"cannot convert '{fr}' to '{to}'")
         if to.kind == "void":
             return Val(val.v, to)
+        if not (fr.is_arith and to.is_arith):
+            raise self.error(node, f"cannot convert '{fr}' to '{to}'")
         if to.kind == "bool":
             return self.truth(val, node)
         v = val.v
@@ -94,10 +101,30 @@ class ExprLowering(CallLowering):
             return Val(self.emit(op(v, to.ir())).results[0], to)
         raise self.error(node, f"cannot convert '{fr}' to '{to}'")
 
+    def convert_pointer(self: FunctionLowering, val: Val, to: CType, node) -> Val:
+        assert val.v is not None and to.pointee is not None
+        have = val.v.type.element_type
+        want = to.ir().element_type
+        if have == want or to.pointee.kind == "void":
+            return Val(val.v, to, val.off)
+        if have == IntegerType(8) and val.v.type.get_shape() in ((-1,), (0,)) or (
+            have == IntegerType(8) and len(val.v.type.get_shape()) == 1
+        ):
+            # bytes (dynamic shared memory, void*) reinterpreted as T: a memref.view
+            nbytes = max(to.pointee.leaves()[0].bits, 8) // 8
+            dim = self.emit(memref.DimOp.from_source_and_index(val.v, self.const_index(0)))
+            n = self.emit(arith.DivUIOp(dim.results[0], self.const_index(nbytes))).results[0]
+            rt = MemRefType(want, [DYNAMIC_INDEX], memory_space=val.v.type.memory_space)
+            view = self.emit(memref.ViewOp(val.v, val.off, [n], rt))
+            return Val(view.results[0], to, self.const_index(0))
+        raise self.error(node, f"cannot convert '{val.t}' to '{to}'")
+
     def truth(self: FunctionLowering, val: Val, node: Tree | Token) -> Val:
         """C truth value of a scalar, as an i1."""
         if val.t.kind == "bool":
             return val
+        if not (val.t.is_arith or val.t.is_ptr):
+            raise self.error(node, f"'{val.t}' is not contextually convertible to bool")
         if val.t.is_ptr:
             raise self.error(node, "pointer used as a truth value is not supported yet")
         if val.t.is_float:
@@ -112,6 +139,18 @@ class ExprLowering(CallLowering):
         cast = arith.IndexCastOp if val.t.signed and val.t.kind != "bool" else IndexCastUIOp
         return self.emit(cast(val.v, IndexType())).results[0]
 
+    def add_index(self: FunctionLowering, base: SSAValue, k: int | SSAValue) -> SSAValue:
+        if isinstance(k, int):
+            if k == 0:
+                return base
+            k = self.const_index(k)
+        return self.emit(arith.AddiOp(base, k)).results[0]
+
+    def scale_index(self: FunctionLowering, i: SSAValue, n: int) -> SSAValue:
+        if n == 1:
+            return i
+        return self.emit(arith.MuliOp(i, self.const_index(n))).results[0]
+
     # ---- entry point
     def rvalue(self: FunctionLowering, node: Tree | Token) -> Val:
         if isinstance(node, Token):
@@ -121,16 +160,42 @@ class ExprLowering(CallLowering):
             raise self.error(node, f"unsupported expression ({node.data.replace('_', ' ')})")
         return method(node)
 
+    def scalar(self: FunctionLowering, node: Tree | Token) -> Val:
+        """An rvalue that must be a scalar or pointer (not a struct)."""
+        v = self.rvalue(node)
+        if v.t.kind in ("struct", "cg"):
+            raise self.error(node, f"'{v.t}' used where a scalar is required")
+        return v
+
+    # ---- places
     def load(self: FunctionLowering, lv: LValue) -> Val:
+        t = lv.t
+        if t.kind == "array":
+            off = lv.idx[0] if lv.idx else self.const_index(0)
+            assert t.pointee is not None
+            return Val(lv.mem, ct.ptr(t.pointee), off)
+        if t.kind == "struct":
+            return Val(None, t, parts=[self.load(self.field_place(lv, n)) for n, _ in t.fields])
+        if lv.t.is_ptr and lv.ptr_base is None:
+            raise self.error_here("pointer variable is used before it is assigned")
         v = self.emit(memref.LoadOp.get(lv.mem, lv.idx)).results[0]
-        if lv.ptr_base is not None:
+        if lv.t.is_ptr:
             return Val(lv.ptr_base, lv.t, v)
         return Val(v, lv.t)
 
     def store(self: FunctionLowering, lv: LValue, val: Val, node: Tree | Token) -> None:
+        if lv.t.kind == "array":
+            raise self.error(node, "an array is not assignable")
         val = self.convert(val, lv.t, node)
-        if lv.ptr_base is not None:
-            if val.v is not lv.ptr_base:
+        if lv.t.kind == "struct":
+            assert val.parts is not None
+            for (n, _), part in zip(lv.t.fields, val.parts, strict=True):
+                self.store(self.field_place(lv, n), part, node)
+            return
+        if lv.t.is_ptr:
+            if lv.ptr_base is None:
+                lv.ptr_base = val.v  # a pointer variable's array is fixed by its first store
+            elif val.v is not lv.ptr_base:
                 raise self.error(
                     node, "a pointer variable may only point into one array (not supported yet)"
                 )
@@ -138,44 +203,83 @@ class ExprLowering(CallLowering):
             return
         self.emit(memref.StoreOp.get(val.v, lv.mem, lv.idx))
 
+    def field_place(self: FunctionLowering, lv: LValue, name: str) -> LValue:
+        if lv.fields is not None:
+            return lv.fields[name]
+        found = lv.t.field(name)
+        assert found is not None
+        off, ft = found
+        return LValue(lv.mem, [self.add_index(lv.idx[0], off)], ft)
+
+    def element(self: FunctionLowering, p: Val, i: SSAValue | int) -> LValue:
+        """The place ``p[i]`` of a pointer value."""
+        assert p.t.pointee is not None
+        if p.t.pointee.kind == "void":
+            raise self.error_here("dereferencing a 'void *' pointer")
+        if isinstance(i, int):
+            i = self.const_index(i)
+        off = self.add_index(p.off, self.scale_index(i, p.t.pointee.size))
+        return LValue(p.v, [off], p.t.pointee)
+
     def lvalue(self: FunctionLowering, node: Tree | Token) -> LValue:
         if isinstance(node, Tree) and node.data == "name":
             var = self.lookup(node.children[0])
-            if var.kind == "array":
-                raise self.error(node, "an array is not assignable")
-            if var.kind == "ptr":
-                return LValue(var.mem, [], var.t, ptr_base=var.base)
-            return LValue(var.mem, [], var.t)
+            if var.kind != "place":
+                raise self.error(node, f"'{node.children[0]}' is not assignable")
+            assert var.place is not None
+            return var.place
         if isinstance(node, Tree) and node.data == "index":
-            p = self.rvalue(node.children[0])
-            i = self.rvalue(node.children[1])
+            p = self.scalar(node.children[0])
+            i = self.scalar(node.children[1])
             if not p.t.is_ptr and i.t.is_ptr:
                 p, i = i, p
             if not p.t.is_ptr:
                 raise self.error(node, f"subscripted value is not a pointer or array ('{p.t}')")
-            off = self.emit(arith.AddiOp(p.off, self.to_index(i, node))).results[0]
-            return LValue(p.v, [off], p.t.pointee)
+            return self.element(p, self.to_index(i, node.children[1]))
         if isinstance(node, Tree) and node.data == "deref":
-            p = self.rvalue(node.children[1])
+            p = self.scalar(node.children[1])
             if not p.t.is_ptr:
                 raise self.error(node, f"indirection requires a pointer operand ('{p.t}')")
-            return LValue(p.v, [p.off], p.t.pointee)
+            return self.element(p, 0)
+        if isinstance(node, Tree) and node.data in ("member", "arrow"):
+            base, field = node.children[0], str(node.children[-1])
+            if node.data == "arrow":
+                p = self.scalar(base)
+                if not p.t.is_ptr:
+                    raise self.error(node, f"member reference type '{p.t}' is not a pointer")
+                lv = self.element(p, 0)
+            else:
+                lv = self.lvalue(base)
+            if lv.t.kind != "struct" or lv.t.field(field) is None:
+                raise self.error(node.children[-1], f"no member named '{field}' in '{lv.t}'")
+            return self.field_place(lv, field)
         raise self.error(node, "expression is not assignable")
 
     # ---- leaves
     def expr_name(self: FunctionLowering, node: Tree) -> Val:
         tok = node.children[0]
         if tok in ID_VARS:
-            raise self.error(node, f"'{tok}' must be used with .x, .y or .z")
+            lv = self.builtin_dim3(str(tok))
+            return Val(None, lv.t, parts=[self.id_value(str(tok), d) for d in "xyz"])
         if tok == "warpSize":
             v = self.emit(gpu.SubgroupSizeOp()).results[0]
             return Val(self.emit(arith.IndexCastOp(v, IntegerType(32))).results[0], ct.INT)
         var = self.lookup(tok)
-        if var.kind == "array":
-            return Val(var.mem, ct.ptr(var.t), self.const_index(0))
-        if var.kind == "ptr":
-            return self.load(LValue(var.mem, [], var.t, ptr_base=var.base))
-        return self.load(LValue(var.mem, [], var.t))
+        if var.kind == "const":
+            return self.const_int(var.value, var.t)
+        if var.kind == "cg":
+            return Val(None, var.t)
+        assert var.place is not None
+        return self.load(var.place)
+
+    def id_value(self: FunctionLowering, var: str, dim: str) -> Val:
+        v = self.emit(_ID_OPS[var](_DIMS[dim])).results[0]
+        return Val(self.emit(IndexCastUIOp(v, IntegerType(32))).results[0], ct.UINT)
+
+    def builtin_dim3(self: FunctionLowering, name: str) -> LValue:
+        from xpuc.frontends.cuda.decls import BUILTIN_TYPES
+
+        return LValue(None, [], BUILTIN_TYPES["dim3"])
 
     def expr_int_lit(self: FunctionLowering, node: Tree) -> Val:
         text = str(node.children[0])
@@ -213,15 +317,60 @@ class ExprLowering(CallLowering):
         if isinstance(base, Tree) and base.data == "name" and base.children[0] in _ID_OPS:
             if field not in _DIMS:
                 raise self.error(node.children[-1], f"'{base.children[0]}' has no member '{field}'")
-            v = self.emit(_ID_OPS[str(base.children[0])](_DIMS[field])).results[0]
-            return Val(self.emit(IndexCastUIOp(v, IntegerType(32))).results[0], ct.UINT)
-        raise self.error(node, "member access on structs is not supported yet")
+            return self.id_value(str(base.children[0]), field)
+        if self.is_place(base):
+            return self.load(self.lvalue(node))
+        v = self.rvalue(base)
+        if v.t.kind != "struct" or v.t.field(field) is None:
+            raise self.error(node.children[-1], f"no member named '{field}' in '{v.t}'")
+        assert v.parts is not None
+        k = [n for n, _ in v.t.fields].index(field)
+        return v.parts[k]
+
+    def expr_arrow(self: FunctionLowering, node: Tree) -> Val:
+        return self.load(self.lvalue(node))
+
+    def is_place(self: FunctionLowering, node: Tree | Token) -> bool:
+        """Whether ``node`` designates an object (so ``.field`` can be taken in place)."""
+        if not isinstance(node, Tree):
+            return False
+        if node.data == "name":
+            var = self.lookup_opt(str(node.children[0]))
+            return var is not None and var.kind == "place"
+        if node.data in ("index", "deref", "arrow"):
+            return True
+        if node.data == "member":
+            return self.is_place(node.children[0])
+        return False
 
     def expr_index(self: FunctionLowering, node: Tree) -> Val:
         return self.load(self.lvalue(node))
 
     def expr_deref(self: FunctionLowering, node: Tree) -> Val:
         return self.load(self.lvalue(node))
+
+    def expr_address_of(self: FunctionLowering, node: Tree) -> Val:
+        target = node.children[-1]
+        lv = self.lvalue(target)
+        if lv.mem is None or not lv.idx or lv.ptr_base is not None:
+            raise self.error(
+                node, "cannot take the address of this object (only of array elements, "
+                "shared and global variables, and scalar locals)"
+            )
+        return Val(lv.mem, ct.ptr(lv.t), lv.idx[0])
+
+    def expr_string_lit(self: FunctionLowering, node: Tree) -> Val:
+        raise self.error(node, "string literals are only supported as printf's format")
+
+    def expr_sizeof_expr(self: FunctionLowering, node: Tree) -> Val:
+        scratch, saved = Block(), self.block
+        self.block = scratch
+        try:
+            t = self.rvalue(node.children[1]).t
+        finally:
+            self.block = saved
+            scratch.erase(safe_erase=False)
+        return self.const_int(t.bytes, ct.ULONG)
 
     def expr_binary(self: FunctionLowering, node: Tree) -> Val:
         lhs, op_tree, rhs = node.children
@@ -307,8 +456,7 @@ class ExprLowering(CallLowering):
         return self.convert(self.rvalue(node.children[1]), to, node)
 
     def expr_sizeof_type(self: FunctionLowering, node: Tree) -> Val:
-        t = self.type_name(node.children[1])
-        return self.const_int(max(t.bits, 8) // 8, ct.ULONG)
+        return self.const_int(self.type_name(node.children[1]).bytes, ct.ULONG)
 
     def expr_assign(self: FunctionLowering, node: Tree) -> Val:
         target, op_tree, value = node.children

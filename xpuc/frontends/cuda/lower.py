@@ -1,76 +1,65 @@
 """Device functions and statements -> ``gpu.module`` with ``gpu.func`` kernels.
 
-Local variables live in ``memref.alloca`` slots at the function entry (as clang emits
-allocas); LLVM's mem2reg turns them into registers.  Control flow stays structured
-(``scf.if`` / ``scf.while``) because the SIMT-to-CPU lowering and the barrier passes
-reason about regions.  ``return``, ``break`` and ``continue`` set a flag slot, and the
-statements after one that may leave are guarded by the flags: the usual way to keep
-early exits structured.
+Local variables live in one-element ``memref.alloca`` slots at the function entry (as
+clang emits allocas, and so ``&x`` and references work); LLVM's mem2reg turns them
+into registers.  Control flow stays structured (``scf.if`` / ``scf.while``) because the
+SIMT-to-CPU lowering and the barrier passes reason about regions.  ``return``,
+``break`` and ``continue`` set a flag slot, and the statements after one that may leave
+are guarded by the flags: the usual way to keep early exits structured.  ``switch``
+is a chain of guarded case bodies with a fall-through flag.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from lark import Token, Tree
 from xdsl.dialects import arith, func, gpu, memref, scf
-from xdsl.dialects.builtin import ArrayAttr, IndexType, ModuleOp, StringAttr, UnitAttr
+from xdsl.dialects.builtin import ArrayAttr, IndexType, IntegerAttr, StringAttr
 from xdsl.ir import Attribute, Block, Operation, Region, SSAValue
 
 from xpuc.compiler.diagnostics import CompileError
 from xpuc.frontends.cuda import ctypes_ as ct
-from xpuc.frontends.cuda.ctypes_ import CType
+from xpuc.frontends.cuda.ctypes_ import CType, flat_types
 from xpuc.frontends.cuda.expr import ExprLowering
-from xpuc.frontends.cuda.preprocess import Preprocessed
 from xpuc.frontends.cuda.values import LValue, Val, Var
 
+if TYPE_CHECKING:
+    from xpuc.frontends.cuda.unit import Signature, UnitLowering
+
 _LOOPS = ("for_stmt", "while_stmt", "do_stmt")
-_QUALIFIERS = {"const", "volatile", "__restrict__", "static", "inline", "__forceinline__",
-               "__noinline__", "__inline__", "extern", "register", "__host__"}  # fmt: skip
 
 
-@dataclass
-class Signature:
-    name: str
-    params: list[CType]
-    param_names: list[str]
-    ret: CType
-    kernel: bool
-    node: Tree
-
-
-def decl_type(lower_error, specs: Tree) -> tuple[CType, set[str]]:
-    words = [str(t) for t in specs.children]
-    quals = {w for w in words if w in _QUALIFIERS or w in ("__global__", "__device__")}
-    t = ct.from_words([w for w in words if w not in quals])
-    if t is None:
-        raise lower_error(specs, f"unknown type '{' '.join(words)}'")
-    return t, quals
-
-
-def exits(node: Tree | Token | None, in_loop: bool = False) -> set[str]:
+def exits(node: Tree | Token | None, caught: frozenset[str] = frozenset()) -> set[str]:
     """Which of return/break/continue can leave ``node`` to its enclosing statement list."""
     if not isinstance(node, Tree):
         return set()
     if node.data == "return_stmt":
         return {"return"}
-    if node.data in ("break_stmt", "continue_stmt") and not in_loop:
+    if node.data in ("break_stmt", "continue_stmt") and node.data[:-5] not in caught:
         return {node.data[:-5]}
+    if node.data in _LOOPS:
+        caught = frozenset({"break", "continue"})
+    elif node.data == "switch_stmt":
+        caught = caught | {"break"}
     found: set[str] = set()
     for child in node.children:
-        found |= exits(child, in_loop or node.data in _LOOPS)
+        found |= exits(child, caught)
     return found
 
 
 class FunctionLowering(ExprLowering):
-    def __init__(self, pre: Preprocessed, functions: dict[str, Signature], sig: Signature):
-        self.pre = pre
-        self.functions = functions
+    def __init__(self, unit: UnitLowering, sig: Signature):
+        self.unit = unit
+        self.pre = unit.pre
         self.sig = sig
+        self.env = sig.env
         self.scopes: list[dict[str, Var]] = [{}]
         self.loops: list[tuple[SSAValue | None, SSAValue | None]] = []  # (break, continue)
         self.ret_flag: SSAValue | None = None
-        self.ret_slot: SSAValue | None = None
+        self.ret_slot: LValue | None = None
+        self.globals_here: dict[str, Var] = {}
+        self.node_stack: list[Tree | Token] = []
 
     # ---- diagnostics and names
     def error(self, node: Tree | Token, message: str) -> CompileError:
@@ -78,19 +67,28 @@ class FunctionLowering(ExprLowering):
             line, col = node.line, node.column
         else:
             line, col = node.meta.line, node.meta.column
-        return self.pre.error(message, line, col)
+        return self.pre.error(message, line or 1, col or 1)
+
+    def error_here(self, message: str) -> CompileError:
+        return self.error(self.node_stack[-1] if self.node_stack else self.sig.node, message)
+
+    def lookup_opt(self, name: str) -> Var | None:
+        for scope in reversed(self.scopes):
+            if name in scope:
+                return scope[name]
+        c = self.env.const_named(name)
+        if c is not None:
+            return Var("const", ct.INT, value=c)
+        return self.unit.global_var(self, name)
 
     def lookup(self, tok: Token) -> Var:
-        for scope in reversed(self.scopes):
-            if tok in scope:
-                return scope[tok]
-        raise self.error(tok, f"use of undeclared identifier '{tok}'")
+        var = self.lookup_opt(str(tok))
+        if var is None:
+            raise self.error(tok, f"use of undeclared identifier '{tok}'")
+        return var
 
     def type_name(self, node: Tree) -> CType:
-        t, _ = decl_type(self.error, node.children[0])
-        for _ in node.children[1:]:
-            t = ct.ptr(t)
-        return t
+        return self.env.type_name(node)
 
     def alloca(self, t: Attribute, shape: list[int] | None = None) -> SSAValue:
         """A stack slot in the entry block, so that loops do not grow the stack."""
@@ -98,58 +96,104 @@ class FunctionLowering(ExprLowering):
         self.entry.insert_op_before(op, self.entry_anchor)
         return op.results[0]
 
+    def at_entry(self, op: Operation) -> SSAValue:
+        self.entry.insert_op_before(op, self.entry_anchor)
+        return op.results[0]
+
+    def local(self, t: CType, node: Tree | Token) -> LValue:
+        """A fresh local object of type ``t``."""
+        if t.kind == "struct":
+            return LValue(None, [], t, fields={n: self.local(f, node) for n, f in t.fields})
+        if t.kind == "array":
+            leaf = ct.leaf_type(t)
+            if leaf is None:
+                raise self.error(node, f"arrays of '{t.leaves()[0]}' are not supported")
+            return LValue(self.alloca(leaf.ir(), [max(t.size, 1)]), [self.c0], t)
+        if t.kind in ("void", "cg"):
+            raise self.error(node, f"variable has incomplete type '{t}'")
+        if t.is_ptr:
+            return LValue(self.alloca(IndexType(), [1]), [self.c0], t, ptr_base=None)
+        return LValue(self.alloca(t.ir(), [1]), [self.c0], t)
+
     # ---- the function
     def build(self) -> Operation:
         sig = self.sig
-        arg_types = []
-        for p in sig.params:
-            arg_types += [p.ir(), IndexType()] if p.is_ptr and not sig.kernel else [p.ir()]
+        arg_types: list[Attribute] = []
+        for p, ref in zip(sig.params, sig.refs, strict=True):
+            arg_types += [ct.ptr(p).ir(), IndexType()] if ref else flat_types(p, sig.kernel)
         self.entry = Block(arg_types=arg_types)
         self.block = self.entry
         self.entry_anchor = self.emit(arith.ConstantOp.from_int_and_width(0, 1))
         self.entry_anchor.results[0].name_hint = "false"
-        args = list(self.entry.args)
-        for t, name in zip(sig.params, sig.param_names, strict=True):
-            if t.is_ptr:
-                base = args.pop(0)
-                off = args.pop(0) if not sig.kernel else self.const_index(0)
-                slot = self.alloca(IndexType())
-                self.emit(memref.StoreOp.get(off, slot, []))
-                self.declare(name, Var("ptr", t, slot, base), sig.node)
-            else:
-                slot = self.alloca(t.ir())
-                self.emit(memref.StoreOp.get(args.pop(0), slot, []))
-                self.declare(name, Var("scalar", t, slot), sig.node)
+        self.c0 = self.at_entry(arith.ConstantOp(IntegerAttr(0, IndexType())))
+        args = iter(self.entry.args)
+        for t, name, ref in zip(sig.params, sig.param_names, sig.refs, strict=True):
+            if t.kind == "cg":
+                self.declare(name, Var("cg", t), sig.node)
+                continue
+            if ref:
+                base, off = next(args), next(args)
+                place = LValue(base, [off], t)
+                self.declare(name, Var("place", t, place), sig.node)
+                continue
+            val = self.unflatten(t, args, sig.kernel)
+            place = self.local(t, sig.node)
+            self.store(place, val, sig.node)
+            self.declare(name, Var("place", t, place), sig.node)
         body = sig.node.children[-1]
         if "return" in exits(body):
             self.ret_flag = self.flag_slot()
             if sig.ret.kind != "void":
-                self.ret_slot = self.alloca(sig.ret.ir())
+                self.ret_slot = self.local(sig.ret, sig.node)
         self.stmt_list(body.children)
         if sig.kernel:
             self.emit(gpu.ReturnOp([]))
-            op = gpu.FuncOp(sig.name, (arg_types, []), Region(self.entry), kernel=True)
-            op.attributes["xpu.arg_types"] = ArrayAttr([StringAttr(p.code()) for p in sig.params])
-            op.attributes["xpu.arg_names"] = ArrayAttr([StringAttr(n) for n in sig.param_names])
+            op = gpu.FuncOp(sig.symbol, (arg_types, []), Region(self.entry), kernel=True)
+            op.attributes["xpu.arg_types"] = ArrayAttr([StringAttr(c) for c in sig.arg_codes()])
+            op.attributes["xpu.arg_names"] = ArrayAttr([StringAttr(n) for n in sig.arg_names()])
+            if sig.symbol != sig.name:
+                op.attributes["xpu.source_name"] = StringAttr(sig.name)
+            return op
+        results = [] if sig.ret.kind == "void" else flat_types(sig.ret, False)
+        if sig.ret.kind == "void":
+            self.emit(func.ReturnOp())
+        elif self.ret_slot is not None:
+            self.emit(func.ReturnOp(*self.flatten(self.load(self.ret_slot))))
         else:
-            if sig.ret.kind == "void":
-                self.emit(func.ReturnOp())
-            elif self.ret_slot is not None:
-                self.emit(func.ReturnOp(self.emit(memref.LoadOp.get(self.ret_slot, [])).results[0]))
-            else:
-                raise self.error(
-                    sig.node, f"non-void function '{sig.name}' does not return a value"
-                )
-            results = [] if sig.ret.kind == "void" else [sig.ret.ir()]
-            op = func.FuncOp(sig.name, (arg_types, results), Region(self.entry))
-        return op
+            raise self.error(sig.node, f"non-void function '{sig.name}' does not return a value")
+        return func.FuncOp(sig.symbol, (arg_types, results), Region(self.entry))
+
+    def unflatten(self, t: CType, args, kernel: bool) -> Val:
+        if t.kind == "struct":
+            return Val(None, t, parts=[self.unflatten(f, args, kernel) for _, f in t.fields])
+        if t.is_ptr:
+            base = next(args)
+            return Val(base, t, self.c0 if kernel else next(args))
+        return Val(next(args), t)
+
+    def flatten(self, v: Val) -> list[SSAValue]:
+        if v.t.kind == "struct":
+            assert v.parts is not None
+            return [x for p in v.parts for x in self.flatten(p)]
+        if v.t.kind == "cg":
+            return []
+        assert v.v is not None
+        return [v.v, v.off] if v.t.is_ptr else [v.v]
 
     def flag_slot(self) -> SSAValue:
-        slot = self.alloca(ct.BOOL.ir())
+        slot = self.alloca(ct.BOOL.ir(), [1])
         self.entry.insert_op_after(
-            memref.StoreOp.get(self.entry_anchor.results[0], slot, []), self.entry_anchor
+            memref.StoreOp.get(self.entry_anchor.results[0], slot, [self.c0]), self.entry_anchor
         )
         return slot
+
+    def flag_load(self, slot: SSAValue) -> SSAValue:
+        return self.emit(memref.LoadOp.get(slot, [self.c0])).results[0]
+
+    def flag_set(self, slot: SSAValue, value: bool | SSAValue) -> None:
+        if isinstance(value, bool):
+            value = self.const_int(int(value), ct.BOOL).v
+        self.emit(memref.StoreOp.get(value, slot, [self.c0]))
 
     def declare(self, name: str, var: Var, node: Tree | Token) -> None:
         if name in self.scopes[-1]:
@@ -179,7 +223,7 @@ class FunctionLowering(ExprLowering):
             flags += [f for f in self.loops[-1] if f is not None]
         left: SSAValue | None = None
         for f in flags:
-            v = self.emit(memref.LoadOp.get(f, [])).results[0]
+            v = self.flag_load(f)
             left = v if left is None else self.emit(arith.OrIOp(left, v)).results[0]
         if left is None:
             return self.const_int(1, ct.BOOL).v
@@ -189,7 +233,11 @@ class FunctionLowering(ExprLowering):
         method = getattr(self, "stmt_" + node.data.removesuffix("_stmt"), None)
         if method is None:
             raise self.error(node, f"unsupported statement ({node.data.replace('_', ' ')})")
-        method(node)
+        self.node_stack.append(node)
+        try:
+            method(node)
+        finally:
+            self.node_stack.pop()
 
     def stmt_compound(self, node: Tree) -> None:
         self.stmt_list(node.children)
@@ -201,66 +249,65 @@ class FunctionLowering(ExprLowering):
         self.rvalue(node.children[0])
 
     def stmt_decl(self, node: Tree) -> None:
-        base_t, _ = decl_type(self.error, node.children[0])
+        base_t, quals = self.env.specs(node.children[0])
         for init in node.children[1:]:
             decl, value = init.children[0], init.children[1] if len(init.children) > 1 else None
-            t = base_t
-            ptrs = [c for c in decl.children if isinstance(c, Tree) and c.data == "pointer"]
-            dims = [c for c in decl.children if isinstance(c, Tree) and c.data == "array_dim"]
-            name = next(c for c in decl.children if isinstance(c, Token))
-            for p in ptrs:
-                if p.children and p.children[0] == "&":
-                    raise self.error(p, "references are only supported as parameters")
-                t = ct.ptr(t)
-            if t.kind == "void":
-                raise self.error(name, f"variable '{name}' has incomplete type 'void'")
-            if dims:
-                self.declare_array(name, t, dims, value)
-                continue
-            if t.is_ptr:
+            name, t, ref = self.env.declarator(base_t, decl)
+            tok = next(c for c in decl.children if isinstance(c, Token))
+            if ref:
                 if value is None:
-                    raise self.error(
-                        name, "a pointer variable must be initialised (not supported yet)"
-                    )
-                v = self.convert(self.rvalue(value), t, value)
-                slot = self.alloca(IndexType())
-                self.emit(memref.StoreOp.get(v.off, slot, []))
-                self.declare(name, Var("ptr", t, slot, v.v), name)
+                    raise self.error(tok, f"reference '{name}' must be initialized")
+                lv = self.lvalue(value)
+                self.declare(name, Var("place", lv.t, lv), tok)
                 continue
-            slot = self.alloca(t.ir())
+            if t.kind == "cg":
+                if value is not None:
+                    self.rvalue(value)
+                self.declare(name, Var("cg", t), tok)
+                continue
+            if "__shared__" in quals:
+                if value is not None:
+                    raise self.error(value, "__shared__ variables cannot have an initializer")
+                place = self.unit.shared_place(self, name, t, "extern" in quals, tok)
+                self.declare(name, Var("place", t, place), tok)
+                continue
+            if t.kind == "void":
+                raise self.error(tok, f"variable '{name}' has incomplete type 'void'")
+            if t.kind == "array" and t.count == 0:
+                if not (isinstance(value, Tree) and value.data == "init_list"):
+                    raise self.error(tok, f"array '{name}' needs a size or an initializer")
+                t = ct.array(t.pointee, len([v for v in value.children if v is not None]))
+            place = self.local(t, tok)
             if value is not None:
-                if isinstance(value, Tree) and value.data == "init_list":
-                    raise self.error(value, "a scalar cannot take a braced initializer list")
-                self.store(LValue(slot, [], t), self.rvalue(value), value)
-            self.declare(name, Var("scalar", t, slot), name)
+                self.initialize(place, value)
+            self.declare(name, Var("place", t, place), tok)
 
-    def declare_array(self, name: Token, t: CType, dims: list[Tree], value) -> None:
-        if len(dims) != 1 or not dims[0].children:
-            raise self.error(
-                dims[-1], "only one-dimensional local arrays of fixed size are supported yet"
-            )
-        size = self.const_expr(dims[0].children[0])
-        mem = self.alloca(t.ir(), [size])
-        if value is not None:
-            if not (isinstance(value, Tree) and value.data == "init_list"):
-                raise self.error(value, "array initializer must be an initializer list")
+    def initialize(self, place: LValue, value: Tree) -> None:
+        t = place.t
+        if isinstance(value, Tree) and value.data == "init_list":
             items = [v for v in value.children if v is not None]
-            if len(items) > size:
-                raise self.error(value, "excess elements in array initializer")
-            for k, item in enumerate(items):
-                self.store(LValue(mem, [self.const_index(k)], t), self.rvalue(item), item)
-        self.declare(name, Var("array", t, mem), name)
+            if t.kind == "array":
+                assert t.pointee is not None
+                if len(items) > t.count:
+                    raise self.error(value, "excess elements in array initializer")
+                for k, item in enumerate(items):
+                    self.initialize(self.element(self.load(place), k), item)
+                return
+            if t.kind == "struct":
+                if len(items) > len(t.fields):
+                    raise self.error(value, "excess elements in struct initializer")
+                for (n, _), item in zip(t.fields, items, strict=False):
+                    self.initialize(self.field_place(place, n), item)
+                return
+            if len(items) != 1:
+                raise self.error(value, "a scalar takes one initializer")
+            value = items[0]
+        elif t.kind == "array":
+            raise self.error(value, "array initializer must be an initializer list")
+        self.store(place, self.rvalue(value), value)
 
     def const_expr(self, node: Tree) -> int:
-        if isinstance(node, Tree) and node.data == "int_lit":
-            return int(str(node.children[0]).rstrip("uUlL"), 0)
-        if isinstance(node, Tree) and node.data == "binary":
-            a, b = self.const_expr(node.children[0]), self.const_expr(node.children[2])
-            op = str(node.children[1].children[0])
-            ops = {"+": a + b, "-": a - b, "*": a * b, "/": a // b if b else 0, "<<": a << b}
-            if op in ops:
-                return ops[op]
-        raise self.error(node, "array size must be an integer constant")
+        return self.env.const_eval(node)
 
     def cond(self, node: Tree) -> SSAValue:
         return self.truth(self.rvalue(node), node).v
@@ -288,11 +335,10 @@ class FunctionLowering(ExprLowering):
                 raise self.error(
                     value, f"void function '{self.sig.name}' should not return a value"
                 )
-            self.store(LValue(self.ret_slot, [], self.sig.ret), self.rvalue(value), value)
+            self.store(self.ret_slot, self.rvalue(value), value)
         elif self.ret_slot is not None:
             raise self.error(node, f"non-void function '{self.sig.name}' should return a value")
-        true = self.const_int(1, ct.BOOL).v
-        self.emit(memref.StoreOp.get(true, self.ret_flag, []))
+        self.flag_set(self.ret_flag, True)
 
     def stmt_break(self, node: Tree) -> None:
         self.set_loop_flag(node, 0, "break")
@@ -303,8 +349,7 @@ class FunctionLowering(ExprLowering):
     def set_loop_flag(self, node: Tree, which: int, word: str) -> None:
         if not self.loops or self.loops[-1][which] is None:
             raise self.error(node, f"'{word}' statement not in loop statement")
-        true = self.const_int(1, ct.BOOL).v
-        self.emit(memref.StoreOp.get(true, self.loops[-1][which], []))
+        self.flag_set(self.loops[-1][which], True)
 
     def loop(self, cond: Tree | None, body: Tree, step: Tree | None, test_first: bool) -> None:
         found = exits(body)
@@ -319,7 +364,7 @@ class FunctionLowering(ExprLowering):
                 return self.cond(cond) if cond is not None else self.const_int(1, ct.BOOL).v
             left = None
             for f in flags:
-                v = self.emit(memref.LoadOp.get(f, [])).results[0]
+                v = self.flag_load(f)
                 left = v if left is None else self.emit(arith.OrIOp(left, v)).results[0]
             return self.branch(
                 left,
@@ -334,7 +379,7 @@ class FunctionLowering(ExprLowering):
 
         def run_body() -> None:
             if cont is not None:
-                self.emit(memref.StoreOp.get(self.entry_anchor.results[0], cont, []))
+                self.flag_set(cont, False)
             self.stmt_list([body])
             if step is not None:
                 flags = [f for f in (brk, self.ret_flag) if f is not None]
@@ -381,57 +426,58 @@ class FunctionLowering(ExprLowering):
     def stmt_labeled(self, node: Tree) -> None:
         raise self.error(node, "labels and 'goto' are not supported")
 
+    def stmt_case(self, node: Tree) -> None:
+        raise self.error(node, "'case' label not within a switch statement")
+
+    def stmt_default(self, node: Tree) -> None:
+        raise self.error(node, "'default' label not within a switch statement")
+
     def stmt_switch(self, node: Tree) -> None:
-        raise self.error(node, "'switch' is not supported yet")
-
-
-def signature(pre: Preprocessed, node: Tree) -> Signature:
-    def err(n, msg):
-        return pre.error(
-            msg, *(n.line, n.column) if isinstance(n, Token) else (n.meta.line, n.meta.column)
-        )
-
-    specs, decl, *rest = node.children
-    ret, quals = decl_type(err, specs)
-    for p in decl.children:
-        if isinstance(p, Tree) and p.data == "pointer":
-            ret = ct.ptr(ret)
-    name = next(str(c) for c in decl.children if isinstance(c, Token))
-    kernel = "__global__" in quals
-    if kernel and ret.kind != "void":
-        type_tok = next((t for t in specs.children if str(t) not in quals), specs)
-        raise err(type_tok, f"__global__ function '{name}' must have a void return type")
-    if ret.is_ptr:
-        raise err(specs, "device functions returning pointers are not supported yet")
-    params, names = [], []
-    plist = rest[0] if len(rest) == 2 else None
-    if plist is not None:
-        for p in plist.children:
-            if isinstance(p, Token):  # (void)
-                continue
-            t, _ = decl_type(err, p.children[0])
-            pdecl = p.children[1]
-            for c in pdecl.children:
-                if isinstance(c, Tree) and c.data == "pointer":
-                    if c.children and c.children[0] == "&":
-                        raise err(c, "reference parameters are not supported yet")
-                    t = ct.ptr(t)
-                if isinstance(c, Tree) and c.data == "array_dim":
-                    t = ct.ptr(t)
-            if t.kind == "void":
-                raise err(p, "parameter has incomplete type 'void'")
-            params.append(t)
-            names.append(next(str(c) for c in pdecl.children if isinstance(c, Token)))
-    return Signature(name, params, names, ret, kernel, node)
-
-
-def lower_translation_unit(pre: Preprocessed, tree: Tree, module_name: str = "kernels") -> ModuleOp:
-    functions: dict[str, Signature] = {}
-    for fn in tree.children:
-        sig = signature(pre, fn)
-        if sig.name in functions:
-            raise pre.error(f"redefinition of '{sig.name}'", fn.meta.line, fn.meta.column)
-        functions[sig.name] = sig
-    ops = [FunctionLowering(pre, functions, sig).build() for sig in functions.values()]
-    gmod = gpu.ModuleOp(StringAttr(module_name), Region(Block(ops)))
-    return ModuleOp([gmod], attributes={"gpu.container_module": UnitAttr()})
+        """Cases in order; ``matched`` carries fall-through, ``break`` sets a flag."""
+        _, expr, body = node.children
+        v = self.scalar(expr)
+        if not v.t.is_int:
+            raise self.error(expr, f"switch condition has non-integer type '{v.t}'")
+        v = self.convert(v, ct.promote(v.t), expr)
+        items = body.children if isinstance(body, Tree) and body.data == "compound_stmt" else [body]
+        groups: list[tuple[list[int | None], list[Tree]]] = []
+        labels_seen: list[int] = []
+        for item in items:
+            labels: list[int | None] = []
+            while isinstance(item, Tree) and item.data in ("case_stmt", "default_stmt"):
+                if item.data == "case_stmt":
+                    k = self.const_expr(item.children[1])
+                    if k in labels_seen:
+                        raise self.error(item.children[1], f"duplicate case value '{k}'")
+                    labels_seen.append(k)
+                    labels.append(k)
+                else:
+                    labels.append(None)
+                item = item.children[-1]
+            if labels or not groups:
+                groups.append((labels, [item]))
+            else:
+                groups[-1][1].append(item)
+        if groups and not groups[0][0] and groups[0][1]:
+            groups = groups[1:]  # statements before the first label never run
+        brk = self.flag_slot()
+        matched = self.flag_slot()
+        enclosing_continue = self.loops[-1][1] if self.loops else None
+        self.loops.append((brk, enclosing_continue))
+        any_case = self.const_int(0, ct.BOOL).v
+        for k in labels_seen:
+            eq = self.emit(arith.CmpiOp(v.v, self.const_int(k, v.t).v, "eq")).results[0]
+            any_case = self.emit(arith.OrIOp(any_case, eq)).results[0]
+        for labels, stmts in groups:
+            hit = self.flag_load(matched)
+            for k in labels:
+                if k is None:
+                    one = self.const_int(1, ct.BOOL).v
+                    eq = self.emit(arith.XOrIOp(any_case, one)).results[0]
+                else:
+                    eq = self.emit(arith.CmpiOp(v.v, self.const_int(k, v.t).v, "eq")).results[0]
+                hit = self.emit(arith.OrIOp(hit, eq)).results[0]
+            self.flag_set(matched, hit)
+            go = self.emit(arith.AndIOp(hit, self.still_running())).results[0]
+            self.emit(scf.IfOp(go, [], self.region_of(lambda ss=stmts: self.stmt_list(ss))))
+        self.loops.pop()

@@ -61,6 +61,7 @@ class Preprocessed:
     # for each output line (0-based), the (file, line) it came from
     origins: list[tuple[str, int]] = field(default_factory=list)
     sources: dict[str, list[str]] = field(default_factory=dict)
+    original: str = ""  # the preprocessed text before host code was blanked
 
     def location(self, line: int, col: int) -> Location:
         """Map a 1-based (line, col) in ``text`` to the user's file."""
@@ -90,6 +91,8 @@ def preprocess(
     pp.define("__CUDACC__ 1")
     pp.define("__NVCC__ 1")
     pp.define("__CUDA_ARCH__ 900")
+    for attr in ("__launch_bounds__(...)", "__align__(n)", "__noinline__", "__inline__"):
+        pp.define(f"{attr} ")
     base = os.path.dirname(os.path.abspath(filename)) if os.path.exists(filename) else "."
     pp.add_path(base)
     for d in include_dirs:
@@ -136,6 +139,7 @@ def _map_lines(text: str, filename: str, source: str) -> Preprocessed:
             sources[f] = Path(f).read_text(errors="replace").splitlines()
     pre = Preprocessed("\n".join(kept), origins=origins, sources=sources)
     pre.line_starts = _line_starts(pre.text)
+    pre.original = pre.text
     pre.text = keep_device_code(pre.text)
     return pre
 
@@ -165,9 +169,15 @@ _TOKEN_RE = re.compile(
     r"|[A-Za-z_]\w*|[{}();]|\n|.",
     re.S | re.M,
 )
-_DEVICE_WORDS = {"__global__", "__device__"}
+_DEVICE_WORDS = {"__global__", "__device__", "__shared__", "__constant__", "__managed__"}
 _TRANSPARENT_RE = re.compile(r'^\s*(extern\s*"C"|namespace(\s+\w+)?)\s*$')
 _COMMENT_RE = re.compile(r"//[^\n]*|/\*.*?\*/", re.S)
+# Top-level data declarations shared by host and device code: kept when they hold no
+# function-like parentheses (a struct with member functions is host code to us).
+_DATA_RE = re.compile(r"^\s*(typedef|struct|union|enum|class)\b")
+# Text blanked inside kept code: namespace qualifiers (namespaces are flattened, so
+# ``cg::sync`` is ``sync``) and ``extern "C"`` linkage.
+_BLANK_RE = re.compile(r'\b[A-Za-z_]\w*\s*::(?!\s*[~*])|(?<![\w:])::|extern\s*"C"')
 
 
 def _strip_comments(text: str) -> str:
@@ -175,28 +185,46 @@ def _strip_comments(text: str) -> str:
 
 
 def keep_device_code(text: str) -> str:
-    """Blank everything but top-level ``__global__``/``__device__`` function definitions."""
+    """Blank everything but device code at the top level.
+
+    Kept: ``__global__``/``__device__`` function definitions and prototypes (with a
+    ``template<...>`` head), ``__shared__``/``__constant__``/``__device__`` variables,
+    and plain-data ``struct``/``typedef``/``enum`` declarations.
+    """
     keep = bytearray(len(text))  # 1 where the character is kept
     depth = 0
     transparent = 0  # open extern "C" / namespace blocks
     decl_start = 0  # start of the current top-level declaration
     device = False
-    fn_start = -1
+    kind = ""  # what the open top-level braces belong to: fn, data or host
+
+    def mark(start: int, end: int) -> None:
+        keep[start:end] = b"\x01" * (end - start)
+
     for m in _TOKEN_RE.finditer(text):
         tok = m.group()
         if depth == 0:
             if tok in _DEVICE_WORDS:
                 device = True
             elif tok == ";":
-                device, decl_start = False, m.end()
+                decl = _strip_comments(text[decl_start : m.end()])
+                data = _DATA_RE.match(decl) and "(" not in decl
+                if device or data or kind == "data":
+                    mark(decl_start, m.end())
+                device, kind, decl_start = False, "", m.end()
             elif tok == "{":
-                if _TRANSPARENT_RE.match(_strip_comments(text[decl_start : m.start()])):
+                head = _strip_comments(text[decl_start : m.start()])
+                if _TRANSPARENT_RE.match(head):
                     # extern "C" { ... } and namespace N { ... } hold top-level code
                     transparent += 1
                     device, decl_start = False, m.end()
                     continue
                 if device:
-                    fn_start = decl_start
+                    kind = "fn"
+                elif _DATA_RE.match(head) and "(" not in head:
+                    kind = "data"
+                else:
+                    kind = "host"
                 depth = 1
                 continue
             elif tok == "}" and transparent:
@@ -210,13 +238,18 @@ def keep_device_code(text: str) -> str:
             elif tok == "}":
                 depth -= 1
                 if depth == 0:
-                    if fn_start >= 0:
-                        keep[fn_start : m.end()] = b"\x01" * (m.end() - fn_start)
-                    device, fn_start, decl_start = False, -1, m.end()
-    if depth > 0 and fn_start >= 0:  # unterminated: keep it so the parser reports it
-        keep[fn_start:] = b"\x01" * (len(text) - fn_start)
+                    if kind == "fn":
+                        mark(decl_start, m.end())
+                    if kind == "data":
+                        if "(" in _strip_comments(text[decl_start : m.end()]):
+                            kind = "host"  # a struct with member functions
+                        continue  # the declaration ends at the next ';'
+                    device, kind, decl_start = False, "", m.end()
+    if depth > 0 and kind == "fn":  # unterminated: keep it so the parser reports it
+        mark(decl_start, len(text))
     out = [ch if keep[i] or ch == "\n" else " " for i, ch in enumerate(text)]
-    return "".join(out)
+    kept = "".join(out)
+    return _BLANK_RE.sub(lambda m: re.sub(r"[^\n]", " ", m.group()), kept)
 
 
 def offset_to_line_col(starts: list[int], offset: int) -> tuple[int, int]:

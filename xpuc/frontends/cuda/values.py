@@ -1,8 +1,11 @@
-"""Values and lvalues of the device language while it is being lowered to shared IR.
+"""Values and places of the device language while it is being lowered to shared IR.
 
-A pointer is a pair (base memref, index offset): CUDA pointers into kernel arguments
-and local arrays become ``memref<?xT>`` plus an offset, which keeps every access a
-``memref.load``/``memref.store`` that the interpreter and every target understand.
+A pointer is a pair (base memref, index offset): CUDA pointers into kernel arguments,
+local and shared arrays become ``memref<?xT>`` (or the array's own memref) plus an
+offset counted in scalar leaves, which keeps every access a ``memref.load`` /
+``memref.store`` that the interpreter and every target understand.  Arrays and
+structs in memory are runs of leaves of one scalar type; a struct held in local
+variables or passed by value is split into its fields instead.
 """
 
 from __future__ import annotations
@@ -16,33 +19,40 @@ from xpuc.frontends.cuda.ctypes_ import CType
 
 @dataclass
 class Val:
-    """An rvalue.  For a pointer, ``v`` is the base memref and ``off`` the index offset."""
+    """An rvalue.
 
-    v: SSAValue
-    t: CType
-    off: SSAValue | None = None
-
-
-@dataclass
-class Var:
-    """A named object.
-
-    kind ``scalar``: ``mem`` is a 0-d memref alloca holding the value.
-    kind ``ptr``: ``base`` is the memref pointed into, ``mem`` a 0-d index alloca with the offset.
-    kind ``array``: ``mem`` is the array memref itself (a local array decays to a pointer).
+    For a pointer, ``v`` is the base memref and ``off`` the index offset.  A struct
+    value has ``parts`` (one value per field, in order) and no ``v``.
     """
 
-    kind: str
+    v: SSAValue | None
     t: CType
-    mem: SSAValue
-    base: SSAValue | None = None
+    off: SSAValue | None = None
+    parts: list[Val] | None = None
 
 
 @dataclass
 class LValue:
-    """A place that can be loaded from and stored to: ``mem[idx]`` (idx empty for 0-d)."""
+    """A place: ``mem[idx]`` (idx empty for 0-d slots).
 
-    mem: SSAValue
+    ``ptr_base`` is set when the place holds a pointer's offset (the pointer variable's
+    base memref is fixed).  A split struct has ``fields`` instead of ``mem``.  A place
+    of array type designates the array's first leaf at ``mem[idx]``.
+    """
+
+    mem: SSAValue | None
     idx: list[SSAValue]
     t: CType
-    ptr_base: SSAValue | None = None  # set when the place holds a pointer's offset
+    ptr_base: SSAValue | None = None
+    fields: dict[str, LValue] | None = None
+
+
+@dataclass
+class Var:
+    """A named entity: ``place`` (variables, parameters, references), ``const`` (enum
+    constants and template value parameters) or ``cg`` (a cooperative-groups handle)."""
+
+    kind: str
+    t: CType
+    place: LValue | None = None
+    value: int = 0

@@ -18,8 +18,9 @@ int main() { k<<<1, 1>>>(0, 0, 0); }   // host code: skipped
 // CHECK-LABEL: func.func @twice(%{{.*}}: f32) -> f32
 // CHECK:         arith.mulf
 // CHECK-LABEL: "gpu.func"() <{function_type = (memref<?xf32>, memref<?xf32>, i32) -> (), kernel}>
-// CHECK:         arith.constant 0 : index
-// CHECK:         arith.constant 0 : index
+// Locals are one-element slots at the entry, indexed by one zero.
+// CHECK:         %[[C0:.*]] = arith.constant 0 : index
+// CHECK:         memref.alloca() : memref<1xindex>
 // CHECK:         %[[BID:.*]] = "gpu.block_id"() <{dimension = #gpu<dim x>}>
 // CHECK-NEXT:    arith.index_castui %[[BID]] : index to i32
 // CHECK:         "gpu.thread_id"() <{dimension = #gpu<dim x>}>

@@ -1,0 +1,38 @@
+"""Upstream ``gpu`` ops that xDSL 0.74 does not model yet.
+
+They keep upstream MLIR's names and syntax; ``registry.py`` adds them to the ``gpu``
+dialect that xpuc loads.
+"""
+
+from __future__ import annotations
+
+from xdsl.dialects.builtin import IntegerType, MemRefType
+from xdsl.irdl import IRDLOperation, irdl_op_definition, result_def
+from xdsl.utils.exceptions import VerifyException
+
+
+@irdl_op_definition
+class DynamicSharedMemoryOp(IRDLOperation):
+    """``gpu.dynamic_shared_memory``: the block's dynamic shared memory, as bytes.
+
+    Its size is given at launch (CUDA's ``extern __shared__`` arrays, the third
+    ``<<<>>>`` argument).  Typed views come from ``memref.view``.
+    """
+
+    name = "gpu.dynamic_shared_memory"
+    result = result_def(MemRefType)
+    assembly_format = "attr-dict `:` type($result)"
+
+    def __init__(self, result_type: MemRefType):
+        super().__init__(result_types=[result_type])
+
+    def verify_(self) -> None:
+        t = self.result.type
+        assert isinstance(t, MemRefType)
+        if t.element_type != IntegerType(8) or t.get_shape() != (-1,):
+            raise VerifyException(
+                f"'gpu.dynamic_shared_memory' must return memref<?xi8, 3>, not {t}"
+            )
+
+
+GPU_EXTRA_OPS = [DynamicSharedMemoryOp]

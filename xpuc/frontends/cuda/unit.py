@@ -1,0 +1,367 @@
+"""A translation unit: declarations in order, templates and their instances, globals.
+
+Templates are lowered only when instantiated: a kernel template for each
+``name<args>`` the caller asks for or the host code launches (``name<args><<<...>>>``),
+a device-function template for each call that names or deduces its arguments.
+``__shared__``, ``__constant__`` and ``__device__`` variables become ``memref.global``
+ops in the ``gpu.module`` (memory spaces 3, 4 and 1, as NVVM numbers them); dynamic
+shared memory (``extern __shared__``) is ``gpu.dynamic_shared_memory`` viewed as the
+declared element type.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from lark import Token, Tree
+from xdsl.dialects import arith, gpu, memref
+from xdsl.dialects.builtin import (
+    DYNAMIC_INDEX,
+    DenseIntOrFPElementsAttr,
+    IndexType,
+    IntegerAttr,
+    MemRefType,
+    ModuleOp,
+    StringAttr,
+    TensorType,
+    UnitAttr,
+)
+from xdsl.ir import Block, Operation, Region
+
+from xpuc.compiler.diagnostics import CompileError
+from xpuc.dialects.gpu_ext import DynamicSharedMemoryOp
+from xpuc.frontends.cuda import ctypes_ as ct
+from xpuc.frontends.cuda.ctypes_ import CType
+from xpuc.frontends.cuda.decls import TypeEnv
+from xpuc.frontends.cuda.lower import FunctionLowering
+from xpuc.frontends.cuda.preprocess import Preprocessed
+from xpuc.frontends.cuda.values import LValue, Var
+
+SHARED, CONSTANT, GLOBAL = 3, 4, 1
+
+
+def space_attr(space: int) -> IntegerAttr:
+    return IntegerAttr(space, 64)
+
+
+@dataclass
+class Signature:
+    name: str  # as the user spells it; instances carry their arguments: f<32>
+    symbol: str  # the IR symbol
+    params: list[CType]
+    param_names: list[str]
+    refs: list[bool]
+    ret: CType
+    kernel: bool
+    node: Tree
+    env: TypeEnv
+
+    def arg_codes(self) -> list[str]:
+        return [c for p in self.params for c in _codes(p)]
+
+    def arg_names(self) -> list[str]:
+        return [n for p, name in zip(self.params, self.param_names, strict=True)
+                for n in _names(p, name)]  # fmt: skip
+
+
+def _codes(t: CType) -> list[str]:
+    if t.kind == "struct":
+        return [c for _, f in t.fields for c in _codes(f)]
+    return [] if t.kind == "cg" else [t.code()]
+
+
+def _names(t: CType, name: str) -> list[str]:
+    if t.kind == "struct":
+        return [n for fn, f in t.fields for n in _names(f, f"{name}.{fn}")]
+    return [] if t.kind == "cg" else [name]
+
+
+@dataclass
+class Template:
+    name: str
+    node: Tree
+    params: list[tuple[str, str, Tree | None]]  # (type|value, name, default)
+    instances: dict[tuple, Signature] = field(default_factory=dict)
+
+
+@dataclass
+class GlobalDef:
+    name: str
+    t: CType
+    space: int
+    symbol: str
+    dynamic: bool = False
+
+
+def mangle(name: str, args: list) -> str:
+    parts = [str(a).replace("*", "p").replace(" ", "_") for a in args]
+    return re.sub(r"\W", "_", f"{name}__{'_'.join(parts)}")
+
+
+class UnitLowering:
+    def __init__(self, pre: Preprocessed, tree: Tree):
+        self.pre = pre
+        self.tree = tree
+        self.env = TypeEnv(self.error)
+        self.functions: dict[str, Signature] = {}
+        self.templates: dict[str, Template] = {}
+        self.globals: dict[str, GlobalDef] = {}
+        self.global_ops: list[Operation] = []
+        self.pending: list[Signature] = []
+        self.symbols: set[str] = set()
+
+    def error(self, node: Tree | Token, message: str) -> CompileError:
+        if isinstance(node, Token):
+            return self.pre.error(message, node.line or 1, node.column or 1)
+        return self.pre.error(message, node.meta.line or 1, node.meta.column or 1)
+
+    # ---- declarations
+    def declare_all(self) -> None:
+        for item in self.tree.children:
+            if not isinstance(item, Tree):
+                continue
+            if item.data == "typedef_decl":
+                self.env.typedef_decl(item)
+            elif item.data == "struct_decl":
+                self.env.struct_spec(item.children[0])
+            elif item.data == "enum_decl":
+                self.env.enum_decl(item)
+            elif item.data == "global_decl":
+                self.global_decl(item)
+            elif item.data == "function_def":
+                self.function_decl(item)
+
+    def function_decl(self, node: Tree) -> None:
+        head = node.children[0]
+        has_body = node.children[-1].data == "compound_stmt"
+        if isinstance(head, Tree) and head.data == "template_head":
+            name = self.declarator_name(node.children[2])
+            params = []
+            for p in head.children[1:]:
+                if p.data == "template_type":
+                    params.append(("type", str(p.children[1]), p.children[2]))
+                else:
+                    params.append(("value", str(p.children[1]), p.children[2]))
+            if has_body:
+                if name in self.templates:
+                    raise self.error(node, f"redefinition of template '{name}'")
+                self.templates[name] = Template(name, node, params)
+            return
+        if not has_body:
+            return  # a prototype: the definition follows
+        sig = self.signature(node, self.env, None)
+        if sig.name in self.functions:
+            raise self.error(node, f"redefinition of '{sig.name}'")
+        self.functions[sig.name] = sig
+        self.pending.append(sig)
+
+    @staticmethod
+    def declarator_name(decl: Tree) -> str:
+        return next(str(c) for c in decl.children if isinstance(c, Token))
+
+    def signature(self, node: Tree, env: TypeEnv, targs: list | None) -> Signature:
+        _, specs, decl, plist, _body = node.children
+        ret, quals = env.specs(specs)
+        name, ret, ref = env.declarator(ret, decl)
+        kernel = "__global__" in quals
+        if kernel and ret.kind != "void":
+            where = next((c for c in specs.children if str(c) not in quals), specs)
+            raise self.error(where, f"__global__ function '{name}' must have a void return type")
+        if ret.is_ptr or ref:
+            raise self.error(specs, "device functions returning pointers or references are "
+                             "not supported yet")  # fmt: skip
+        params, names, refs = [], [], []
+        if plist is not None:
+            for k, p in enumerate(plist.children):
+                t, _ = env.specs(p.children[0])
+                if t.kind == "void" and p.children[1] is None and len(plist.children) == 1:
+                    continue  # f(void)
+                pname, t, is_ref = (f"arg{k}", t, False)
+                if p.children[1] is not None:
+                    pname, t, is_ref = env.declarator(t, p.children[1])
+                    if t.kind == "array":  # T a[] is T *a
+                        assert t.pointee is not None
+                        t = ct.ptr(t.pointee)
+                if t.kind == "void":
+                    raise self.error(p, "parameter has incomplete type 'void'")
+                if kernel and is_ref:
+                    raise self.error(p, "__global__ function parameters cannot be references")
+                params.append(t)
+                names.append(pname or f"arg{k}")
+                refs.append(is_ref)
+        symbol = name if targs is None else mangle(name, targs)
+        shown = name if targs is None else f"{name}<{', '.join(map(str, targs))}>"
+        return Signature(shown, symbol, params, names, refs, ret, kernel, node, env)
+
+    # ---- templates
+    def instantiate(self, name: str, targs: list, node: Tree | Token) -> Signature:
+        tpl = self.templates[name]
+        if len(targs) > len(tpl.params):
+            raise self.error(node, f"too many template arguments for '{name}'")
+        env = self.env.child()
+        bound = []
+        for k, (kind, pname, default) in enumerate(tpl.params):
+            if k < len(targs):
+                a = targs[k]
+            elif default is not None:
+                a = env.type_name(default) if kind == "type" else env.const_eval(default)
+            else:
+                raise self.error(node, f"cannot deduce template argument '{pname}' of '{name}'")
+            if kind == "type" and not isinstance(a, CType):
+                raise self.error(node, f"template argument for '{pname}' must be a type")
+            if kind == "value" and not isinstance(a, int):
+                raise self.error(node, f"template argument for '{pname}' must be a constant")
+            if kind == "type":
+                env.types[pname] = a
+            else:
+                env.consts[pname] = a
+            bound.append(a)
+        key = tuple(bound)
+        if key not in tpl.instances:
+            sig = self.signature(tpl.node, env, bound)
+            tpl.instances[key] = sig
+            self.pending.append(sig)
+        return tpl.instances[key]
+
+    def parse_template_args(self, text: str, node: Tree | Token) -> list:
+        """``32, float`` -> [32, FLOAT] (for instances named in the API or a launch)."""
+        out: list = []
+        for part in filter(None, (p.strip() for p in text.split(","))):
+            try:
+                out.append(int(part.rstrip("uUlL"), 0))
+                continue
+            except ValueError:
+                pass
+            c = self.env.const_named(part)
+            if c is not None:
+                out.append(c)
+                continue
+            stars = part.count("*")
+            words = part.replace("*", " ").split()
+            t = self.env.type_named(words[0]) if len(words) == 1 else None
+            t = t or ct.from_words([w for w in words if w not in ("const", "volatile")])
+            if t is None:
+                raise self.error(node, f"cannot read template argument '{part}'")
+            for _ in range(stars):
+                t = ct.ptr(t)
+            out.append(t)
+        return out
+
+    # ---- globals and shared memory
+    def global_decl(self, node: Tree) -> None:
+        base, quals = self.env.specs(node.children[0])
+        space = SHARED if "__shared__" in quals else CONSTANT if "__constant__" in quals else GLOBAL
+        for init in node.children[1:]:
+            name, t, _ = self.env.declarator(base, init.children[0])
+            value = init.children[1] if len(init.children) > 1 else None
+            dynamic = space == SHARED and "extern" in quals
+            if dynamic and t.kind == "array" and t.count == 0:
+                self.globals[name] = GlobalDef(name, t, space, "", dynamic=True)
+                continue
+            g = self.make_global(name, t, space, value, init)
+            self.globals[name] = g
+
+    def make_global(self, name: str, t: CType, space: int, value, node) -> GlobalDef:
+        leaf = ct.leaf_type(t)
+        if leaf is None:
+            raise self.error(node, f"variables of type '{t}' cannot be placed in memory yet")
+        symbol = name if space != SHARED else f"__shared_{name}"
+        while symbol in self.symbols:
+            symbol += "_"
+        self.symbols.add(symbol)
+        mt = MemRefType(leaf.ir(), [max(t.size, 1)], memory_space=space_attr(space))
+        init: object = UnitAttr()
+        if value is not None:
+            vals = _flat_constants(self.env, value)
+            if len(vals) > t.size:
+                raise self.error(value, "excess elements in initializer")
+            vals += [0] * (t.size - len(vals))
+            vals = [float(v) if leaf.is_float else int(v) for v in vals]
+            init = DenseIntOrFPElementsAttr.from_list(TensorType(leaf.ir(), [len(vals)]), vals)
+        op = memref.GlobalOp.get(StringAttr(symbol), mt, init,
+                                 StringAttr("public" if space != SHARED else "private"),
+                                 UnitAttr() if space == CONSTANT else None, alignment=16)  # fmt: skip
+        self.global_ops.append(op)
+        return GlobalDef(name, t, space, symbol)
+
+    def global_var(self, fl: FunctionLowering, name: str) -> Var | None:
+        if name in fl.globals_here:
+            return fl.globals_here[name]
+        g = self.globals.get(name)
+        if g is None:
+            return None
+        place = self.dynamic_place(fl, g.t) if g.dynamic else self.global_place(fl, g)
+        var = Var("place", g.t, place)
+        fl.globals_here[name] = var
+        return var
+
+    def global_place(self, fl: FunctionLowering, g: GlobalDef) -> LValue:
+        leaf = ct.leaf_type(g.t)
+        assert leaf is not None
+        mt = MemRefType(leaf.ir(), [max(g.t.size, 1)], memory_space=space_attr(g.space))
+        ref = fl.at_entry(memref.GetGlobalOp(g.symbol, mt))
+        return LValue(ref, [fl.c0], g.t)
+
+    def dynamic_place(self, fl: FunctionLowering, t: CType) -> LValue:
+        assert t.pointee is not None
+        leaf = ct.leaf_type(t.pointee)
+        if leaf is None:
+            raise fl.error_here(f"extern __shared__ arrays of '{t.pointee}' are not supported")
+        raw_t = MemRefType(ct.UCHAR.ir(), [DYNAMIC_INDEX], memory_space=space_attr(SHARED))
+        raw = fl.at_entry(DynamicSharedMemoryOp(raw_t))
+        if leaf.ir() == ct.UCHAR.ir():
+            return LValue(raw, [fl.c0], t)
+        # bare pointers carry no size: the view's extent is nominal (16 MiB)
+        big = fl.at_entry(arith.ConstantOp(IntegerAttr(1 << 24, IndexType())))
+        view_t = MemRefType(leaf.ir(), [DYNAMIC_INDEX], memory_space=space_attr(SHARED))
+        view = fl.at_entry(memref.ViewOp(raw, fl.c0, [big], view_t))
+        return LValue(view, [fl.c0], t)
+
+    def shared_place(self, fl: FunctionLowering, name: str, t: CType, extern: bool, tok) -> LValue:
+        if extern:
+            if t.kind != "array" or t.count != 0:
+                raise self.error(tok, "extern __shared__ must be an array of unknown size")
+            return self.dynamic_place(fl, t)
+        if t.kind == "array" and t.count == 0:
+            raise self.error(tok, f"__shared__ array '{name}' needs a size")
+        g = self.make_global(f"{fl.sig.symbol}_{name}", t, SHARED, None, tok)
+        return self.global_place(fl, g)
+
+    # ---- the module
+    def lower(self, requested: list[str]) -> ModuleOp:
+        self.declare_all()
+        for text in requested:
+            self.request(text, self.tree)
+        for m in re.finditer(r"\b([A-Za-z_]\w*)\s*<([^<>;]*)>\s*<<<", self.pre.original):
+            if m.group(1) in self.templates:
+                self.request(f"{m.group(1)}<{m.group(2)}>", self.tree)
+        ops: list[Operation] = []
+        while self.pending:
+            ops.append(FunctionLowering(self, self.pending.pop(0)).build())
+        gmod = gpu.ModuleOp(StringAttr("kernels"), Region(Block([*self.global_ops, *ops])))
+        return ModuleOp([gmod], attributes={"gpu.container_module": UnitAttr()})
+
+    def request(self, text: str, node) -> None:
+        m = re.fullmatch(r"\s*([A-Za-z_]\w*)\s*(?:<(.*)>)?\s*", text)
+        if m is None:
+            raise CompileError(f"cannot read kernel name '{text}'")
+        name, args = m.group(1), m.group(2)
+        if args is None:
+            if name not in self.functions and name not in self.templates:
+                raise CompileError(f"no kernel named '{name}' in the source")
+            return
+        if name not in self.templates:
+            raise CompileError(f"'{name}' is not a template")
+        self.instantiate(name, self.parse_template_args(args, node), node)
+
+
+def _flat_constants(env: TypeEnv, value) -> list[float]:
+    if isinstance(value, Tree) and value.data == "init_list":
+        return [x for v in value.children if v is not None for x in _flat_constants(env, v)]
+    if isinstance(value, Tree) and value.data == "float_lit":
+        return [float(str(value.children[0]).rstrip("fFlL"))]
+    if isinstance(value, Tree) and value.data == "unary_op" and isinstance(value.children[1], Tree):
+        if value.children[1].data == "float_lit" and str(value.children[0].children[0]) == "-":
+            return [-_flat_constants(env, value.children[1])[0]]
+    return [env.const_eval(value)]
