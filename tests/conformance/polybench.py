@@ -101,7 +101,7 @@ def check_cpu(bench: Benchmark, root: Path = DATA) -> list[KernelResult]:
     try:
         art = _compile(bench, root, "cpu")
         mod = xpuc.load(art)
-    except Exception as e:  # noqa: BLE001 - a crash is a result to report too
+    except Exception as e:  # a crash is a result to report too
         for row in rows.values():
             row.detail = describe(e, root)
         return list(rows.values())
@@ -125,7 +125,7 @@ def check_cpu(bench: Benchmark, root: Path = DATA) -> list[KernelResult]:
             args = [state[a] if isinstance(a, str) else a for a in step.args]
             try:
                 mod[step.kernel][step.grid, step.block](*args)
-            except Exception as e:  # noqa: BLE001
+            except Exception as e:
                 row.detail = describe(e, root)
             else:
                 row.launches += 1
@@ -164,11 +164,11 @@ def check_nvptx(
         art = _compile(bench, root, target, emit="bin")
         ptx, ptxas_ok = str(art.stages["asm"]), bool(art.stages.get("bin"))
         failure = "" if ptxas_ok else "no cubin produced"
-    except Exception as e:  # noqa: BLE001
+    except Exception as e:
         failure = describe(e, root)
         try:  # did it get as far as PTX?
             ptx = str(_compile(bench, root, target, emit="asm").stages["asm"])
-        except Exception:  # noqa: BLE001 - the first error is the one to show
+        except Exception:  # the first error is the one to show
             ptx = None
     for row in rows:
         row.compiled = ptx is not None

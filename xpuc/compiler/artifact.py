@@ -13,8 +13,13 @@ class KernelInfo:
     name: str
     arg_types: list[str]  # signature codes: "*f32", "i32", ...
     arg_names: list[str]
-    shared_memory_bytes: int = 0
+    shared_memory_bytes: int = 0  # static __shared__ bytes
     max_threads_per_block: int = 1024
+    symbol: str = ""  # the symbol in the binary when it differs from name (f<32>)
+
+    @property
+    def link_name(self) -> str:
+        return self.symbol or self.name
 
 
 @dataclass

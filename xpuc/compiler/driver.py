@@ -19,7 +19,7 @@ from pathlib import Path
 
 import llvmlite.binding as llvm
 from xdsl.dialects import func, gpu
-from xdsl.dialects.builtin import ArrayAttr, ModuleOp
+from xdsl.dialects.builtin import StringAttr, ArrayAttr, ModuleOp
 from xdsl.parser import Parser
 from xdsl.utils.exceptions import ParseError
 
@@ -92,14 +92,37 @@ def kernel_infos(module: ModuleOp, max_threads: int) -> list[KernelInfo]:
             continue
         types = op.attributes.get("xpu.arg_types")
         names = op.attributes.get("xpu.arg_names")
-        n = len(op.function_type.inputs) - (9 if is_cpu_kernel else 0)
+        n = len(op.function_type.inputs) - (10 if is_cpu_kernel else 0)
         tlist = [s.data for s in types.data] if isinstance(types, ArrayAttr) else []
         if len(tlist) != n:
             tlist = [_code(t) for t in op.function_type.inputs.data[:n]]
         nlist = [s.data for s in names.data] if isinstance(names, ArrayAttr) else []
         if len(nlist) != n:
             nlist = [f"arg{i}" for i in range(n)]
-        infos.append(KernelInfo(op.sym_name.data, tlist, nlist, 0, max_threads))
+        symbol = op.sym_name.data
+        src = op.attributes.get("xpu.source_name")
+        name = src.data if isinstance(src, StringAttr) else symbol
+        infos.append(KernelInfo(name, tlist, nlist, _shared_bytes(module, op), max_threads,
+                                symbol if name != symbol else ""))  # fmt: skip
+    return infos
+
+
+def _shared_bytes(module: ModuleOp, kernel) -> int:
+    """Bytes of static shared memory the kernel names (globals in memory space 3)."""
+    from xdsl.dialects import memref
+    from xdsl.dialects.builtin import IntegerAttr
+
+    sizes = {}
+    for op in module.walk():
+        if isinstance(op, memref.GlobalOp) and op.type.memory_space == IntegerAttr(3, 64):
+            n = 1
+            for d in op.type.get_shape():
+                n *= d
+            width = getattr(op.type.element_type, "width", None)
+            bits = width.data if width is not None else op.type.element_type.bitwidth
+            sizes[op.sym_name.data] = n * max(bits, 8) // 8
+    used = {o.name_.string_value() for o in kernel.walk() if isinstance(o, memref.GetGlobalOp)}
+    return sum(v for k, v in sizes.items() if k in used)
     return infos
 
 
@@ -190,7 +213,7 @@ def compile(  # noqa: A001 - the library's verb, as in triton.compile
 
     with clock("translate to LLVM IR"):
         llmod = Translator(tgt.hooks, tgt.desc.triple).translate(module)
-        tgt.finalize_llvm(llmod, [k.name for k in art.kernels])
+        tgt.finalize_llvm(llmod, [k.link_name for k in art.kernels])
         try:
             ref = llvm.parse_assembly(str(llmod))
             ref.verify()

@@ -4,14 +4,16 @@ Each ``gpu.func`` kernel becomes a ``func.func`` that executes one thread block:
 its body is wrapped in ``scf.for`` loops over the block's z, y and x threads (x
 innermost, so consecutive threads touch consecutive addresses and the loop can be
 vectorized).  Block ids, grid and block sizes become trailing ``index`` arguments,
-in this order: ``block_id x,y,z``, ``grid_dim x,y,z``, ``block_dim x,y,z``.
-Device functions (``func.func`` inside the ``gpu.module``) get the twelve id values
-as trailing arguments, and every call passes them on.  Stack slots (``memref.alloca``
-at the kernel entry) move in front of the thread loops so the stack does not grow
-per thread.  The ``gpu.module`` is dissolved into the enclosing module.
+in this order: ``block_id x,y,z``, ``grid_dim x,y,z``, ``block_dim x,y,z``, followed
+by the block's dynamic shared memory (``memref<?xi8>``).  Device functions
+(``func.func`` inside the ``gpu.module``) get the twelve id values as trailing
+arguments, and every call passes them on.  Stack slots (``memref.alloca`` at the
+kernel entry) move in front of the thread loops so the stack does not grow per
+thread.  Static shared memory (``memref.global`` in memory space 3) becomes a stack
+array of the kernel, so each block has its own.  The ``gpu.module`` is dissolved.
 
-Barriers need loop fission and per-thread storage of values live across them; this
-pass rejects a kernel that contains ``gpu.barrier``.
+A kernel with barriers or warp operations is cut into several thread loops (see
+``simt_fission.py``); device functions that contain them are inlined first.
 """
 
 from __future__ import annotations
@@ -20,21 +22,28 @@ from dataclasses import dataclass
 
 from xdsl.context import Context
 from xdsl.dialects import arith, builtin, func, gpu, memref, scf
-from xdsl.dialects.builtin import IndexType, IntegerAttr
+from xdsl.dialects.builtin import DYNAMIC_INDEX, IndexType, IntegerAttr, IntegerType, MemRefType
 from xdsl.ir import Block, Operation, Region, SSAValue
 from xdsl.passes import ModulePass
 from xdsl.utils.exceptions import DiagnosticException
+
+from xpuc.dialects.gpu_ext import DynamicSharedMemoryOp
+from xpuc.passes.simt_fission import Fission, FissionError, has_cut, hoist_uniform
+from xpuc.passes.simt_inline import inline_calls
 
 _ID_OPS = (gpu.ThreadIdOp, gpu.BlockIdOp, gpu.GridDimOp, gpu.BlockDimOp)
 _ORDER = {gpu.ThreadIdOp: 0, gpu.BlockIdOp: 3, gpu.GridDimOp: 6, gpu.BlockDimOp: 9}
 _DIM = {"x": 0, "y": 1, "z": 2}
 
 
+_SHARED = IntegerAttr(3, 64)
+
+
 class SimtToLoopsError(DiagnosticException):
     pass
 
 
-def _replace_ids(body: Region, ids: list[SSAValue], warp_size: int) -> None:
+def _replace_ids(body: Region, ids: list, warp_size: int, calls: bool = True) -> None:
     """ids: tid xyz, bid xyz, gdim xyz, bdim xyz."""
     for op in list(body.walk()):
         if isinstance(op, _ID_OPS):
@@ -53,59 +62,112 @@ def _replace_ids(body: Region, ids: list[SSAValue], warp_size: int) -> None:
             op.parent_block().insert_op_before(c, op)
             op.results[0].replace_all_uses_with(c.result)
             op.parent_block().erase_op(op)
-        elif isinstance(op, gpu.BarrierOp):
-            raise SimtToLoopsError(
-                "convert-simt-to-loops: kernels with barriers (__syncthreads) are not "
-                "supported on cpu yet"
-            )
-        elif isinstance(op, func.CallOp):
+        elif isinstance(op, func.CallOp) and calls:
             op.operands = [*op.operands, *ids]
 
 
-def _lower_kernel(k: gpu.FuncOp, warp_size: int) -> func.FuncOp:
+def _lower_kernel(k: gpu.FuncOp, warp_size: int, shared: dict[str, memref.GlobalOp]) -> func.FuncOp:
     old = k.body.blocks[0]
     if len(k.body.blocks) != 1:
         raise SimtToLoopsError(f"kernel @{k.sym_name.data} has unstructured control flow")
     nargs = len(old.args)
-    entry = Block(arg_types=[*old.arg_types, *[IndexType()] * 9])
+    smem_t = MemRefType(IntegerType(8), [DYNAMIC_INDEX])
+    entry = Block(arg_types=[*old.arg_types, *[IndexType()] * 9, smem_t])
     for a, b in zip(old.args, entry.args[:nargs], strict=True):
         a.replace_all_uses_with(b)
     bid, gdim, bdim = (
         entry.args[nargs : nargs + 3],
         entry.args[nargs + 3 : nargs + 6],
-        entry.args[nargs + 6 :],
+        entry.args[nargs + 6 : nargs + 9],
     )
-    zero = arith.ConstantOp(IntegerAttr(0, IndexType()))
-    one = arith.ConstantOp(IntegerAttr(1, IndexType()))
-    entry.add_ops([zero, one])
-    # Stack slots first, outside the thread loops.
-    for op in list(old.ops):
-        if isinstance(op, memref.AllocaOp):
-            op.detach()
-            entry.add_op(op)
-    inner = [Block(arg_types=[IndexType()]) for _ in range(3)]  # z, y, x
-    tz, ty, tx = (b.args[0] for b in inner)
+    _shared_memory(old, entry.args[-1], shared)
     ret = old.last_op
     assert isinstance(ret, gpu.ReturnOp)
     old.erase_op(ret)
-    for op in list(old.ops):
-        op.detach()
-        inner[2].add_op(op)
-    inner[2].add_op(scf.YieldOp())
-    loop_x = scf.ForOp(zero, bdim[0], one, [], inner[2])
-    inner[1].add_ops([loop_x, scf.YieldOp()])
-    loop_y = scf.ForOp(zero, bdim[1], one, [], inner[1])
-    inner[0].add_ops([loop_y, scf.YieldOp()])
-    loop_z = scf.ForOp(zero, bdim[2], one, [], inner[0])
-    entry.add_ops([loop_z, func.ReturnOp()])
-    ids = [tx, ty, tz, *bid, *gdim, *bdim]
+    if any(has_cut(op) for op in old.ops):
+        body = _lower_with_cuts(old, entry, list(bdim), warp_size)
+        ids = [None, None, None, *bid, *gdim, *bdim]
+    else:
+        zero = arith.ConstantOp(IntegerAttr(0, IndexType()))
+        one = arith.ConstantOp(IntegerAttr(1, IndexType()))
+        entry.add_ops([zero, one])
+        # Stack slots first, outside the thread loops.
+        for op in list(old.ops):
+            if isinstance(op, memref.AllocaOp):
+                op.detach()
+                entry.add_op(op)
+        inner = [Block(arg_types=[IndexType()]) for _ in range(3)]  # z, y, x
+        tz, ty, tx = (b.args[0] for b in inner)
+        for op in list(old.ops):
+            op.detach()
+            inner[2].add_op(op)
+        inner[2].add_op(scf.YieldOp())
+        loop_x = scf.ForOp(zero, bdim[0], one, [], inner[2])
+        inner[1].add_ops([loop_x, scf.YieldOp()])
+        loop_y = scf.ForOp(zero, bdim[1], one, [], inner[1])
+        inner[0].add_ops([loop_y, scf.YieldOp()])
+        loop_z = scf.ForOp(zero, bdim[2], one, [], inner[0])
+        entry.add_op(loop_z)
+        ids = [tx, ty, tz, *bid, *gdim, *bdim]
+        body = None
+    entry.add_op(func.ReturnOp())
     new = func.FuncOp(k.sym_name.data, (entry.arg_types, []), Region(entry))
     new.attributes["xpu.kernel"] = builtin.UnitAttr()
-    for name in ("xpu.arg_types", "xpu.arg_names"):
+    for name in ("xpu.arg_types", "xpu.arg_names", "xpu.source_name"):
         if name in k.attributes:
             new.attributes[name] = k.attributes[name]
-    _replace_ids(new.body, ids, warp_size)
+    if body is None:
+        _replace_ids(new.body, ids, warp_size)
+    else:
+        _replace_ids_per_loop(new.body, body, ids, warp_size)
     return new
+
+
+def _shared_memory(body: Block, dyn: SSAValue, shared: dict[str, memref.GlobalOp]) -> None:
+    for op in list(body.walk()):
+        if isinstance(op, memref.GetGlobalOp) and op.name_.string_value() in shared:
+            slot = memref.AllocaOp.get(op.memref.type.element_type,
+                                       shape=op.memref.type.get_shape(), alignment=64,
+                                       memory_space=op.memref.type.memory_space)  # fmt: skip
+            op.parent_block().insert_op_before(slot, op)
+            op.memref.replace_all_uses_with(slot.memref)
+            op.parent_block().erase_op(op)
+        elif isinstance(op, DynamicSharedMemoryOp):
+            op.result.replace_all_uses_with(dyn)
+            op.parent_block().erase_op(op)
+
+
+def _lower_with_cuts(old: Block, entry: Block, bdim: list[SSAValue], warp_size: int) -> Fission:
+    ops = list(old.ops)
+    hoist_uniform(old.parent_region(), entry, ops)
+    privates = [op for op in entry.ops if isinstance(op, memref.AllocaOp)
+                and op.memref.type.memory_space == builtin.NoneAttr()]  # fmt: skip
+    fission = Fission(entry, bdim, warp_size)
+    for op in ops:
+        op.detach()
+    fission.emit_seq(ops, None, entry)
+    fission.resolve(entry)
+    for a in privates:
+        fission.privatize(a)
+    from xpuc.passes.simt_warp import lower_warp_ops
+
+    lower_warp_ops(fission)
+    return fission
+
+
+def _replace_ids_per_loop(body: Region, fission: Fission, ids: list, warp_size: int) -> None:
+    for op in list(body.walk()):
+        if isinstance(op, gpu.ThreadIdOp | func.CallOp):
+            loop = fission.loop_of(op)
+            if loop is None:
+                raise SimtToLoopsError("cpu: thread id used outside a thread loop")
+            here = [*loop.ids, *ids[3:]]
+            if isinstance(op, gpu.ThreadIdOp):
+                op.results[0].replace_all_uses_with(here[_DIM[op.dimension.data.value]])
+                op.parent_block().erase_op(op)
+            else:
+                op.operands = [*op.operands, *here]
+    _replace_ids(body, [None, None, None, *ids[3:]], warp_size, calls=False)
 
 
 def _lower_device_fn(f: func.FuncOp, warp_size: int) -> func.FuncOp:
@@ -125,10 +187,21 @@ class ConvertSimtToLoops(ModulePass):
     def apply(self, ctx: Context, op: builtin.ModuleOp) -> None:
         for gmod in [o for o in op.ops if isinstance(o, gpu.ModuleOp)]:
             lowered: list[Operation] = []
+            shared = {g.sym_name.data: g for g in gmod.body.block.ops
+                      if isinstance(g, memref.GlobalOp) and g.type.memory_space == _SHARED}  # fmt: skip
+            try:
+                inline_calls(gmod)
+            except FissionError as e:
+                raise SimtToLoopsError(str(e)) from None
             for f in list(gmod.body.block.ops):
                 f.detach()
                 if isinstance(f, gpu.FuncOp):
-                    lowered.append(_lower_kernel(f, self.warp_size))
+                    try:
+                        lowered.append(_lower_kernel(f, self.warp_size, shared))
+                    except FissionError as e:
+                        raise SimtToLoopsError(f"kernel @{f.sym_name.data}: {e}") from None
+                elif f in shared.values():
+                    continue
                 elif isinstance(f, func.FuncOp):
                     lowered.append(_lower_device_fn(f, self.warp_size))
                 else:

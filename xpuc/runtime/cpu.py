@@ -27,7 +27,7 @@ _SCALARS = {
     "u64": (ctypes.c_uint64, np.uint64), "f32": (ctypes.c_float, np.float32),
     "f64": (ctypes.c_double, np.float64),
 }  # fmt: skip
-_LAUNCH = ctypes.CFUNCTYPE(None, ctypes.c_void_p, *[ctypes.c_int64] * 8)
+_LAUNCH = ctypes.CFUNCTYPE(None, ctypes.c_void_p, *[ctypes.c_int64] * 8, ctypes.c_void_p)
 _POOL: ThreadPoolExecutor | None = None
 
 
@@ -51,6 +51,17 @@ def _dim3(v, what: str) -> tuple[int, int, int]:
     return (t + (1, 1))[:3]
 
 
+def _flatten(args) -> list:
+    """Struct arguments (passed as tuples) become their fields, as the kernel ABI has them."""
+    out: list = []
+    for a in args:
+        if isinstance(a, tuple | list):
+            out += _flatten(a)
+        else:
+            out.append(a)
+    return out
+
+
 class CPUKernel:
     def __init__(self, module: CPUModule, info: KernelInfo, addr: int):
         self.module = module
@@ -58,14 +69,16 @@ class CPUKernel:
         self.fn = _LAUNCH(addr)
 
     def __getitem__(self, launch):
-        grid, block = launch
-        return lambda *args: self.launch(grid, block, *args)
+        """``k[grid, block]`` or ``k[grid, block, dynamic_shared_bytes]``, as ``<<<>>>``."""
+        grid, block, *shared = launch
+        return lambda *args: self.launch(grid, block, *args, shared=shared[0] if shared else 0)
 
-    def __call__(self, *args, grid=1, block=1):
-        return self.launch(grid, block, *args)
+    def __call__(self, *args, grid=1, block=1, shared=0):
+        return self.launch(grid, block, *args, shared=shared)
 
     def _params(self, args) -> tuple[ctypes.Array, list]:
         info = self.info
+        args = _flatten(args)
         if len(args) != len(info.arg_types):
             raise XpucError(
                 f"kernel {info.name} takes {len(info.arg_types)} arguments "
@@ -94,7 +107,7 @@ class CPUKernel:
             params[i] = ctypes.addressof(cell)
         return params, keep
 
-    def launch(self, grid, block, *args) -> None:
+    def launch(self, grid, block, *args, shared: int = 0) -> None:
         gx, gy, gz = _dim3(grid, "grid")
         bx, by, bz = _dim3(block, "block")
         if bx * by * bz > self.info.max_threads_per_block:
@@ -102,17 +115,22 @@ class CPUKernel:
                 f"block of {bx * by * bz} threads exceeds the limit of "
                 f"{self.info.max_threads_per_block} for {self.info.name}"
             )
+        if shared < 0:
+            raise XpucError(f"dynamic shared memory size must be >= 0, not {shared}")
         params, keep = self._params(args)
         total = gx * gy * gz
         workers = min(os.cpu_count() or 1, total)
         p = ctypes.addressof(params)
+        # one dynamic-shared-memory buffer per worker; 64-byte aligned
+        smem = np.zeros((max(workers, 1), (shared + 127) // 64 * 64 + 64), np.uint8)
+        base = [(smem[w].ctypes.data + 63) // 64 * 64 for w in range(max(workers, 1))]
         if workers <= 1:
-            self.fn(p, 0, total, gx, gy, gz, bx, by, bz)
+            self.fn(p, 0, total, gx, gy, gz, bx, by, bz, base[0])
             return
         step = -(-total // workers)
         futures = [
-            _pool().submit(self.fn, p, lo, min(lo + step, total), gx, gy, gz, bx, by, bz)
-            for lo in range(0, total, step)
+            _pool().submit(self.fn, p, lo, min(lo + step, total), gx, gy, gz, bx, by, bz, base[w])
+            for w, lo in enumerate(range(0, total, step))
         ]
         for f in futures:
             f.result()
@@ -141,7 +159,7 @@ class CPUModule:
         self._engine.finalize_object()
         self.kernels: dict[str, CPUKernel] = {}
         for info in artifact.kernels:
-            addr = self._engine.get_function_address(LAUNCH_PREFIX + info.name)
+            addr = self._engine.get_function_address(LAUNCH_PREFIX + info.link_name)
             self.kernels[info.name] = CPUKernel(self, info, addr)
 
     def __getattr__(self, name: str) -> CPUKernel:

@@ -5,10 +5,12 @@ A launch wrapper (``__xpuc_launch_<kernel>``) with a fixed C signature runs a ra
 blocks; the runtime calls it from a thread pool, one range per core.  Its arguments:
 
     void __xpuc_launch_K(void **params, int64 first_block, int64 end_block,
-                         int64 grid_x, grid_y, grid_z, block_x, block_y, block_z)
+                         int64 grid_x, grid_y, grid_z, block_x, block_y, block_z,
+                         void *dynamic_shared)
 
 ``params`` holds one pointer per kernel argument, pointing at the argument's value,
-as CUDA's ``cuLaunchKernel`` takes them.
+as CUDA's ``cuLaunchKernel`` takes them; ``dynamic_shared`` is the calling worker's
+buffer for ``extern __shared__`` memory (the blocks of one range run one at a time).
 """
 
 from __future__ import annotations
@@ -59,16 +61,16 @@ class CPUTarget(Target):
 
 def _launch_wrapper(module: ir.Module, kernel: ir.Function) -> None:
     ptr = ir.PointerType()
-    fnty = ir.FunctionType(ir.VoidType(), [ptr, *[I64] * 8])
+    fnty = ir.FunctionType(ir.VoidType(), [ptr, *[I64] * 8, ptr])
     fn = ir.Function(module, fnty, name=LAUNCH_PREFIX + kernel.name)
     fn.attributes.add("nounwind")
-    params, first, end, gx, gy, gz, bx, by, bz = fn.args
+    params, first, end, gx, gy, gz, bx, by, bz, smem = fn.args
     entry = fn.append_basic_block("entry")
     head = fn.append_basic_block("head")
     body = fn.append_basic_block("body")
     done = fn.append_basic_block("done")
     b = ir.IRBuilder(entry)
-    nuser = len(kernel.args) - 9
+    nuser = len(kernel.args) - 10
     args = []
     for i in range(nuser):
         slot = b.load(b.gep(params, [ir.Constant(I64, i)], source_etype=ptr), typ=ptr)
@@ -83,7 +85,7 @@ def _launch_wrapper(module: ir.Module, kernel: ir.Function) -> None:
     rest = b.udiv(blk, gx)
     byid = b.urem(rest, gy)
     bzid = b.udiv(rest, gy)
-    b.call(kernel, [*args, bxid, byid, bzid, gx, gy, gz, bx, by, bz])
+    b.call(kernel, [*args, bxid, byid, bzid, gx, gy, gz, bx, by, bz, smem])
     nxt = b.add(blk, ir.Constant(I64, 1))
     blk.add_incoming(nxt, body)
     b.branch(head)

@@ -29,6 +29,7 @@ from xdsl.ir import Attribute, Block, Operation, SSAValue
 
 from xpuc.compiler.diagnostics import TargetError
 from xpuc.dialects.arith_ext import IndexCastUIOp, RemFOp
+from xpuc.dialects.xpu import AtomicCASOp
 
 I1, I8, I32, I64 = ir.IntType(1), ir.IntType(8), ir.IntType(32), ir.IntType(64)
 
@@ -56,6 +57,9 @@ _ICMP = {
 _FCMP_NAMES = ["false", "oeq", "ogt", "oge", "olt", "ole", "one", "ord",
                "ueq", "ugt", "uge", "ult", "ule", "une", "uno", "true"]  # fmt: skip
 _ICMP_NAMES = ["eq", "ne", "slt", "sle", "sgt", "sge", "ult", "ule", "ugt", "uge"]
+# upstream arith::AtomicRMWKind -> LLVM atomicrmw operation
+_RMW_KINDS = {0: "fadd", 1: "add", 2: "xchg", 3: "fmax", 4: "max", 5: "umax", 6: "fmin",
+              7: "min", 8: "umin", 11: "or", 12: "and", 13: "fmax", 14: "fmin", 15: "xor"}  # fmt: skip
 _FCMP_SYM = {"eq": "==", "gt": ">", "ge": ">=", "lt": "<", "le": "<=", "ne": "!="}
 
 # math op -> LLVM intrinsic base name (suffixed with .f32/.f64)
@@ -309,9 +313,15 @@ def _alloca(t: Translator, op: memref.AllocaOp) -> ir.Value:
     elem = t.type(mt.element_type)
     n = 1
     for d in mt.get_shape():
-        if d < 0:
-            raise TargetError("memref.alloca with a dynamic size is not supported")
-        n *= d
+        n *= max(d, 1)
+    if op.dynamic_sizes:
+        # per-thread storage sized by the block: stays where its size is known
+        count: ir.Value = ir.Constant(I64, n)
+        for d in op.dynamic_sizes:
+            count = t.b.mul(count, t.v(d))
+        slot = t.b.alloca(elem, size=count)
+        slot.align = 16
+        return slot
     # allocas go to the entry block so LLVM's mem2reg promotes them
     entry = t.fn.entry_basic_block
     saved = t.b.block
@@ -322,6 +332,40 @@ def _alloca(t: Translator, op: memref.AllocaOp) -> ir.Value:
     slot = t.b.alloca(elem, size=n if mt.get_shape() else None)
     t.b.position_at_end(saved)
     return slot
+
+
+def _atomic_rmw(t: Translator, op: memref.AtomicRMWOp) -> ir.Value:
+    kind = _RMW_KINDS[op.kind.value.data]
+    return t.b.atomic_rmw(kind, t.address(op.memref, op.indices), t.v(op.value), "monotonic")
+
+
+def _atomic_cas(t: Translator, op) -> ir.Value:
+    pair = t.b.cmpxchg(t.address(op.memref, op.indices), t.v(op.compare), t.v(op.value),
+                       "monotonic", "monotonic")  # fmt: skip
+    return t.b.extract_value(pair, 0)
+
+
+def _same_pointer(t: Translator, op) -> ir.Value:
+    """memref.cast / memref.view: bare pointers carry no shape (view adds its byte shift)."""
+    src = t.v(op.operands[0])
+    if isinstance(op, memref.ViewOp):
+        src = t.b.gep(src, [t.v(op.byte_shift)], source_etype=I8)
+    return src
+
+
+def _space_cast(t: Translator, op: memref.MemorySpaceCastOp) -> ir.Value:
+    src = t.v(op.source)
+    want = t.type(op.dest.type)
+    return src if src.type == want else t.b.addrspacecast(src, want)
+
+
+def _dim(t: Translator, op: memref.DimOp) -> ir.Value:
+    shape = op.source.type.get_shape()
+    idx = op.index.owner
+    k = idx.value.value.data if isinstance(idx, arith.ConstantOp) else 0
+    if shape[k] >= 0:
+        return ir.Constant(I64, shape[k])
+    raise TargetError("memref.dim of a dynamic size: bare pointers carry no sizes")
 
 
 def _load(t: Translator, op: memref.LoadOp) -> ir.Value:
@@ -373,6 +417,12 @@ _HANDLERS: dict[type, Callable[[Translator, Operation], object]] = {
     **{k: _math for k in MATH_LIBCALLS},
     math.RsqrtOp: _math,
     memref.AllocaOp: _alloca,
+    memref.AtomicRMWOp: _atomic_rmw,
+    AtomicCASOp: _atomic_cas,
+    memref.CastOp: _same_pointer,
+    memref.ViewOp: _same_pointer,
+    memref.MemorySpaceCastOp: _space_cast,
+    memref.DimOp: _dim,
     memref.LoadOp: _load,
     memref.StoreOp: _store,
     cf.BranchOp: _br,

@@ -1,0 +1,289 @@
+"""Thread loops with barriers and warp operations: loop fission for CPU targets.
+
+A kernel body is cut at every ``gpu.barrier`` and warp operation (``xpu.shuffle``,
+``xpu.vote``, ``xpu.active_mask``).  Each piece between cuts runs in its own loop over
+the block's threads, so every thread finishes the piece before any thread starts the
+next: the barrier's meaning.  A warp operation gets a thread loop of its own that
+reads the operands of the other lanes of its warp.
+
+Control flow that contains a cut is kept uniform and *predicated*: ``scf.if`` gets a
+per-thread mask (the parent mask and the condition), ``scf.while`` keeps a per-thread
+"active" flag and iterates while any thread is active, ``scf.for`` keeps its (uniform)
+bounds.  This is exact for CUDA's rules (barriers in uniform control flow, warp
+operations in warp-uniform control flow) and degrades gracefully otherwise.
+
+Values live across a cut are kept per thread: an SSA value defined in one thread loop
+and used in another is stored to a ``memref<?xT>`` indexed by the linear thread id, and
+each local variable slot (``memref.alloca``) gets a leading thread dimension.
+"""
+
+from __future__ import annotations
+
+from xdsl.dialects import arith, func, gpu, memref, scf
+from xdsl.dialects.builtin import DYNAMIC_INDEX, IndexType, IntegerAttr, IntegerType, MemRefType
+from xdsl.ir import Block, BlockArgument, Operation, Region, SSAValue
+from xdsl.utils.exceptions import DiagnosticException
+
+from xpuc.dialects.gpu_ext import DynamicSharedMemoryOp
+from xpuc.dialects.xpu import AtomicCASOp, LaneMaskOp, ShuffleOp, VoteOp
+
+WARP_OPS = (ShuffleOp, VoteOp, LaneMaskOp)
+CUTS = (gpu.BarrierOp, *WARP_OPS)
+_UNIFORM = (arith.ConstantOp, memref.AllocaOp, memref.GetGlobalOp, DynamicSharedMemoryOp,
+            gpu.BlockIdOp, gpu.GridDimOp, gpu.BlockDimOp, gpu.SubgroupSizeOp)  # fmt: skip
+_INDEXED = (memref.LoadOp, memref.StoreOp, memref.AtomicRMWOp, AtomicCASOp)
+
+
+class FissionError(DiagnosticException):
+    pass
+
+
+def has_cut(op: Operation) -> bool:
+    return any(isinstance(o, CUTS) for o in op.walk())
+
+
+def _idx(v: int) -> arith.ConstantOp:
+    return arith.ConstantOp(IntegerAttr(v, IndexType()))
+
+
+class ThreadLoop:
+    def __init__(self, outer: scf.ForOp, body: Block, ids: list[SSAValue], lin: SSAValue):
+        self.outer, self.body, self.ids, self.lin = outer, body, ids, lin
+
+
+class Fission:
+    def __init__(self, entry: Block, bdim: list[SSAValue], warp_size: int):
+        self.entry = entry
+        self.bdim = bdim
+        self.warp = warp_size
+        self.loops: dict[Operation, ThreadLoop] = {}
+        self.warp_ops: list[tuple[Operation, SSAValue | None]] = []
+        self.spills: dict[SSAValue, SSAValue] = {}
+        self.c0, self.c1 = _idx(0), _idx(1)
+        xy = arith.MuliOp(bdim[0], bdim[1])
+        self.n = arith.MuliOp(xy, bdim[2])
+        entry.add_ops([self.c0, self.c1, xy, self.n])
+
+    # ---- building
+    def buffer(self, t) -> SSAValue:
+        """A per-thread ``memref<?xT>`` in the entry block."""
+        op = memref.AllocaOp.get(t, shape=[DYNAMIC_INDEX], dynamic_sizes=[self.n.result])
+        self.entry.insert_op_after(op, self.n)
+        return op.results[0]
+
+    def thread_loop(self, out: Block, mask: SSAValue | None) -> Block:
+        inner = [Block(arg_types=[IndexType()]) for _ in range(3)]  # z, y, x
+        tz, ty, tx = (b.args[0] for b in inner)
+        zy = arith.MuliOp(tz, self.bdim[1])
+        zyy = arith.AddiOp(zy, ty)
+        row = arith.MuliOp(zyy, self.bdim[0])
+        lin = arith.AddiOp(row, tx)
+        inner[2].add_ops([zy, zyy, row, lin])
+        body = inner[2]
+        if mask is not None:
+            m = memref.LoadOp.get(mask, [lin])
+            then = Block([scf.YieldOp()])
+            inner[2].add_ops([m, scf.IfOp(m, [], Region(then)), scf.YieldOp()])
+            body = then
+        else:
+            inner[2].add_op(scf.YieldOp())
+        loop_x = scf.ForOp(self.c0, self.bdim[0], self.c1, [], inner[2])
+        inner[1].add_ops([loop_x, scf.YieldOp()])
+        loop_y = scf.ForOp(self.c0, self.bdim[1], self.c1, [], inner[1])
+        inner[0].add_ops([loop_y, scf.YieldOp()])
+        loop_z = scf.ForOp(self.c0, self.bdim[2], self.c1, [], inner[0])
+        out.add_op(loop_z)
+        self.loops[loop_z] = ThreadLoop(loop_z, body, [tx, ty, tz], lin.result)
+        return body
+
+    def put(self, body: Block, ops: list[Operation]) -> None:
+        for op in ops:
+            if op.parent is not None:
+                op.detach()
+            body.insert_op_before(op, body.last_op)
+
+    def emit_seq(self, ops: list[Operation], mask: SSAValue | None, out: Block) -> None:
+        run: list[Operation] = []
+
+        def flush() -> None:
+            if run:
+                self.put(self.thread_loop(out, mask), run)
+                run.clear()
+
+        for op in ops:
+            if isinstance(op, gpu.BarrierOp):
+                flush()
+                if op.parent is not None:
+                    op.detach()
+                op.erase()
+            elif isinstance(op, WARP_OPS):
+                flush()
+                self.put(self.thread_loop(out, mask), [op])
+                self.warp_ops.append((op, mask))
+            elif has_cut(op):
+                flush()
+                if isinstance(op, scf.IfOp):
+                    self.split_if(op, mask, out)
+                elif isinstance(op, scf.WhileOp):
+                    self.split_while(op, mask, out)
+                elif isinstance(op, scf.ForOp):
+                    self.split_for(op, mask, out)
+                else:
+                    raise FissionError(f"cpu: a barrier or warp operation inside '{op.name}' "
+                                       "is not supported")  # fmt: skip
+            else:
+                run.append(op)
+        flush()
+
+    def masked(self, out: Block, mask: SSAValue | None, cond: SSAValue, negate: bool) -> SSAValue:
+        buf = self.buffer(IntegerType(1))
+        body = self.thread_loop(out, None)
+        tl = self.loops[out.last_op]
+        c = cond
+        ops: list[Operation] = []
+        if negate:
+            one = arith.ConstantOp.from_int_and_width(1, 1)
+            x = arith.XOrIOp(c, one)
+            ops += [one, x]
+            c = x.result
+        if mask is not None:
+            m = memref.LoadOp.get(mask, [tl.lin])
+            a = arith.AndIOp(m, c)
+            ops += [m, a]
+            c = a.result
+        ops.append(memref.StoreOp.get(c, buf, [tl.lin]))
+        for o in ops:
+            body.insert_op_before(o, body.last_op)
+        return buf
+
+    def split_if(self, op: scf.IfOp, mask: SSAValue | None, out: Block) -> None:
+        if op.results:
+            raise FissionError("cpu: a barrier inside a value-yielding 'scf.if' is not supported")
+        then_mask = self.masked(out, mask, op.cond, False)
+        self.emit_seq(list(op.true_region.block.ops)[:-1], then_mask, out)
+        if op.false_region.blocks:
+            else_mask = self.masked(out, mask, op.cond, True)
+            self.emit_seq(list(op.false_region.block.ops)[:-1], else_mask, out)
+        if op.parent is not None:
+            op.detach()
+        op.erase(safe_erase=False)
+
+    def split_while(self, op: scf.WhileOp, mask: SSAValue | None, out: Block) -> None:
+        if op.arguments or op.results:
+            raise FissionError("cpu: a barrier inside a loop that carries values is not supported")
+        true = arith.ConstantOp.from_int_and_width(1, 1)
+        self.entry.insert_op_after(true, self.n)
+        active = self.masked(out, mask, true.result, False)
+        any_slot = memref.AllocaOp.get(IntegerType(1), shape=[1])
+        self.entry.insert_op_after(any_slot, self.n)
+        before, after = Block(), Block()
+        cond_op = op.before_region.block.last_op
+        assert isinstance(cond_op, scf.ConditionOp)
+        self.emit_seq(list(op.before_region.block.ops)[:-1], active, before)
+        false = arith.ConstantOp.from_int_and_width(0, 1)
+        before.add_ops([false, memref.StoreOp.get(false, any_slot, [self.c0])])
+        body = self.thread_loop(before, None)
+        lin = self.loops[before.last_op].lin
+        a = memref.LoadOp.get(active, [lin])
+        keep = arith.AndIOp(a, cond_op.condition)
+        seen = memref.LoadOp.get(any_slot, [self.c0])
+        now = arith.OrIOp(seen, keep)
+        for o in (a, keep, memref.StoreOp.get(keep, active, [lin]), seen, now,
+                  memref.StoreOp.get(now, any_slot, [self.c0])):  # fmt: skip
+            body.insert_op_before(o, body.last_op)
+        go = memref.LoadOp.get(any_slot, [self.c0])
+        before.add_ops([go, scf.ConditionOp(go)])
+        self.emit_seq(list(op.after_region.block.ops)[:-1], active, after)
+        after.add_op(scf.YieldOp())
+        out.add_op(scf.WhileOp([], [], Region(before), Region(after)))
+        if op.parent is not None:
+            op.detach()
+        op.erase(safe_erase=False)
+
+    def split_for(self, op: scf.ForOp, mask: SSAValue | None, out: Block) -> None:
+        if op.iter_args:
+            raise FissionError("cpu: a barrier inside a loop that carries values is not supported")
+        body = Block(arg_types=[op.body.block.args[0].type])
+        op.body.block.args[0].replace_all_uses_with(body.args[0])
+        self.emit_seq(list(op.body.block.ops)[:-1], mask, body)
+        body.add_op(scf.YieldOp())
+        out.add_op(scf.ForOp(op.lb, op.ub, op.step, [], body))
+        if op.parent is not None:
+            op.detach()
+        op.erase(safe_erase=False)
+
+    # ---- per-thread values
+    def loop_of(self, op: Operation | None) -> ThreadLoop | None:
+        while op is not None:
+            if op in self.loops:
+                return self.loops[op]
+            op = op.parent_op()
+        return None
+
+    def resolve(self, entry: Block) -> None:
+        """Spill SSA values used outside the thread loop that defines them."""
+        for op in [o for top in list(entry.ops) for o in top.walk()]:
+            here = self.loop_of(op)
+            for k, v in enumerate(op.operands):
+                owner = v.owner if not isinstance(v, BlockArgument) else v.block.parent_op()
+                there = self.loop_of(owner)
+                if there is None or there is here:
+                    continue
+                buf = self.spill(v, there)
+                load = memref.LoadOp.get(buf, [here.lin if here else self.c0.result])
+                op.parent_block().insert_op_before(load, op)
+                op.operands[k] = load.res
+
+    def spill(self, v: SSAValue, loop: ThreadLoop) -> SSAValue:
+        if v not in self.spills:
+            buf = self.buffer(v.type)
+            store = memref.StoreOp.get(v, buf, [loop.lin])
+            if isinstance(v, BlockArgument):
+                v.block.insert_op_before(store, v.block.first_op)
+            else:
+                v.owner.parent_block().insert_op_after(store, v.owner)
+            self.spills[v] = buf
+        return self.spills[v]
+
+    def privatize(self, alloca: memref.AllocaOp) -> None:
+        """A local slot gets one copy per thread: memref<N x T> -> memref<? x N x T>."""
+        mt = alloca.memref.type
+        assert isinstance(mt, MemRefType)
+        new_t = MemRefType(mt.element_type, [DYNAMIC_INDEX, *mt.get_shape()])
+        new = memref.AllocaOp.build(operands=[[self.n.result], []], result_types=[new_t],
+                                    properties=dict(alloca.properties))  # fmt: skip
+        self.entry.insert_op_after(new, self.n)
+        for use in list(alloca.memref.uses):
+            user = use.operation
+            if not isinstance(user, _INDEXED):
+                raise FissionError("cpu: in a kernel with barriers, a local array cannot be "
+                                   "passed to a function (not supported yet)")  # fmt: skip
+            loop = self.loop_of(user)
+            tid = loop.lin if loop else self.c0.result
+            idx = list(user.indices)
+            user.operands[use.index] = new.results[0]
+            first = len(user.operands) - len(idx)
+            user.operands = [*user.operands[:first], tid, *idx]
+        alloca.detach()
+        alloca.erase()
+
+
+def hoist_uniform(body: Region, entry: Block, ops: list[Operation]) -> None:
+    """Move constants, slots and block-level ids to the entry, ahead of the thread loops."""
+    for op in list(body.walk()):
+        if isinstance(op, _UNIFORM) and op.parent_block() is not entry:
+            op.detach()
+            entry.add_op(op)
+            if op in ops:
+                ops.remove(op)
+        elif isinstance(op, memref.ViewOp) and all(
+            not isinstance(o, BlockArgument) and o.owner.parent_block() is entry
+            for o in op.operands
+        ):  # fmt: skip
+            op.detach()
+            entry.add_op(op)
+            if op in ops:
+                ops.remove(op)
+
+
+__all__ = ["CUTS", "Fission", "FissionError", "func", "has_cut", "hoist_uniform"]

@@ -1,0 +1,70 @@
+"""Inline device functions that contain barriers or warp operations into their callers.
+
+Loop fission needs to see every barrier in the kernel body itself, so a device
+function that (directly or through its callees) synchronises is inlined at each call.
+Its stack slots move to the caller's entry block.
+"""
+
+from __future__ import annotations
+
+from xdsl.dialects import func, gpu, memref
+from xdsl.ir import Block, Operation
+
+from xpuc.passes.simt_fission import FissionError, has_cut
+
+
+def _syncing(funcs: dict[str, func.FuncOp]) -> set[str]:
+    found = {n for n, f in funcs.items() if has_cut(f)}
+    changed = True
+    while changed:
+        changed = False
+        for n, f in funcs.items():
+            if n in found:
+                continue
+            for op in f.walk():
+                if isinstance(op, func.CallOp) and op.callee.root_reference.data in found:
+                    found.add(n)
+                    changed = True
+                    break
+    return found
+
+
+def _inline(call: func.CallOp, callee: func.FuncOp, entry: Block) -> None:
+    body = callee.body.clone()
+    blk = body.blocks[0]
+    for arg, val in zip(blk.args, call.arguments, strict=True):
+        arg.replace_all_uses_with(val)
+    ret = blk.last_op
+    assert isinstance(ret, func.ReturnOp)
+    for res, val in zip(call.results, ret.operands, strict=True):
+        res.replace_all_uses_with(val)
+    blk.erase_op(ret)
+    where = call.parent_block()
+    for op in list(blk.ops):
+        op.detach()
+        if isinstance(op, memref.AllocaOp):
+            entry.insert_op_before(op, entry.first_op)
+        else:
+            where.insert_op_before(op, call)
+    where.erase_op(call)
+
+
+def inline_calls(gmod: gpu.ModuleOp) -> None:
+    funcs = {f.sym_name.data: f for f in gmod.body.block.ops if isinstance(f, func.FuncOp)}
+    syncing = _syncing(funcs)
+    if not syncing:
+        return
+    for _ in range(64):
+        calls: list[tuple[func.CallOp, Operation]] = []
+        for f in gmod.body.block.ops:
+            for op in f.walk():
+                if isinstance(op, func.CallOp) and op.callee.root_reference.data in syncing:
+                    calls.append((op, f))
+        if not calls:
+            return
+        for call, owner in calls:
+            callee = funcs[call.callee.root_reference.data]
+            if owner is callee:
+                raise FissionError(f"recursive function @{callee.sym_name.data} with barriers")
+            _inline(call, callee, owner.body.blocks[0])
+    raise FissionError("device functions with barriers nest too deeply (recursion?)")
