@@ -6,7 +6,7 @@ dialect that xpuc loads.
 
 from __future__ import annotations
 
-from xdsl.dialects.builtin import IntegerType, MemRefType
+from xdsl.dialects.builtin import DYNAMIC_INDEX, IntegerType, MemRefType
 from xdsl.irdl import IRDLOperation, irdl_op_definition, result_def
 from xdsl.utils.exceptions import VerifyException
 
@@ -29,7 +29,7 @@ class DynamicSharedMemoryOp(IRDLOperation):
     def verify_(self) -> None:
         t = self.result.type
         assert isinstance(t, MemRefType)
-        if t.element_type != IntegerType(8) or t.get_shape() != (-1,):
+        if t.element_type != IntegerType(8) or t.get_shape() != (DYNAMIC_INDEX,):
             raise VerifyException(
                 f"'gpu.dynamic_shared_memory' must return memref<?xi8, 3>, not {t}"
             )

@@ -71,7 +71,7 @@ def _lower_kernel(k: gpu.FuncOp, warp_size: int, shared: dict[str, memref.Global
     if len(k.body.blocks) != 1:
         raise SimtToLoopsError(f"kernel @{k.sym_name.data} has unstructured control flow")
     nargs = len(old.args)
-    smem_t = MemRefType(IntegerType(8), [DYNAMIC_INDEX])
+    smem_t = MemRefType(IntegerType(8), [DYNAMIC_INDEX], memory_space=_SHARED)
     entry = Block(arg_types=[*old.arg_types, *[IndexType()] * 9, smem_t])
     for a, b in zip(old.args, entry.args[:nargs], strict=True):
         a.replace_all_uses_with(b)

@@ -56,15 +56,26 @@ def inline_calls(gmod: gpu.ModuleOp) -> None:
         return
     for _ in range(64):
         calls: list[tuple[func.CallOp, Operation]] = []
+        if not calls and _done(gmod, syncing):
+            break
         for f in gmod.body.block.ops:
             for op in f.walk():
                 if isinstance(op, func.CallOp) and op.callee.root_reference.data in syncing:
                     calls.append((op, f))
         if not calls:
-            return
+            break
         for call, owner in calls:
             callee = funcs[call.callee.root_reference.data]
             if owner is callee:
                 raise FissionError(f"recursive function @{callee.sym_name.data} with barriers")
             _inline(call, callee, owner.body.blocks[0])
-    raise FissionError("device functions with barriers nest too deeply (recursion?)")
+    else:
+        raise FissionError("device functions with barriers nest too deeply (recursion?)")
+    # Every call is inlined; the functions themselves cannot run outside a kernel.
+    for name in syncing:
+        gmod.body.block.erase_op(funcs[name])
+
+
+def _done(gmod: gpu.ModuleOp, syncing: set[str]) -> bool:
+    return not any(isinstance(op, func.CallOp) and op.callee.root_reference.data in syncing
+                   for f in gmod.body.block.ops for op in f.walk())  # fmt: skip

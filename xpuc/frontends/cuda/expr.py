@@ -107,9 +107,7 @@ class ExprLowering(CallLowering):
         want = to.ir().element_type
         if have == want or to.pointee.kind == "void":
             return Val(val.v, to, val.off)
-        if have == IntegerType(8) and val.v.type.get_shape() in ((-1,), (0,)) or (
-            have == IntegerType(8) and len(val.v.type.get_shape()) == 1
-        ):
+        if have == IntegerType(8) and len(val.v.type.get_shape()) == 1:
             # bytes (dynamic shared memory, void*) reinterpreted as T: a memref.view
             nbytes = max(to.pointee.leaves()[0].bits, 8) // 8
             dim = self.emit(memref.DimOp.from_source_and_index(val.v, self.const_index(0)))

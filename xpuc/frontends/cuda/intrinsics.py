@@ -174,7 +174,8 @@ def _sync_count(fl: FunctionLowering, node, name, args) -> Val:
     if name == "__syncthreads_count":
         return n
     if name == "__syncthreads_or":
-        return Val(fl.emit(arith.CmpiOp(n.v, fl.const_int(0, ct.INT).v, "ne")).results[0], ct.INT)
+        ne = fl.emit(arith.CmpiOp(n.v, fl.const_int(0, ct.INT).v, "ne")).results[0]
+        return fl.convert(Val(ne, ct.BOOL), ct.INT, node)
     all_t = fl.convert(Val(fl.block_threads(), ct.UINT), ct.INT, node)
     eq = fl.emit(arith.CmpiOp(n.v, all_t.v, "eq")).results[0]
     return fl.convert(Val(eq, ct.BOOL), ct.INT, node)
