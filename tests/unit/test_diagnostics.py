@@ -16,9 +16,9 @@ CASES = {
         "__global__ void k(float *a) {\nagain:\n    goto again;\n}\n",
         "2:1: error: labels and 'goto' are not supported",
     ),
-    "goto (unsupported construct)": (
-        "__global__ void k(int *a) {\n  goto done;\n}\n",
-        "2:3: error: 'goto' is not supported",
+    "case outside switch": (
+        "__global__ void k(int *a) {\n  case 1: a[0] = 1;\n}\n",
+        "2:3: error: 'case' label not within a switch statement",
     ),
     "undeclared identifier": (
         "__global__ void k(float *a) {\n  a[0] = b;\n}\n",

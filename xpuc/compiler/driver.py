@@ -19,7 +19,7 @@ from pathlib import Path
 
 import llvmlite.binding as llvm
 from xdsl.dialects import func, gpu
-from xdsl.dialects.builtin import StringAttr, ArrayAttr, ModuleOp
+from xdsl.dialects.builtin import ArrayAttr, ModuleOp, StringAttr
 from xdsl.parser import Parser
 from xdsl.utils.exceptions import ParseError
 
@@ -123,7 +123,6 @@ def _shared_bytes(module: ModuleOp, kernel) -> int:
             sizes[op.sym_name.data] = n * max(bits, 8) // 8
     used = {o.name_.string_value() for o in kernel.walk() if isinstance(o, memref.GetGlobalOp)}
     return sum(v for k, v in sizes.items() if k in used)
-    return infos
 
 
 def _code(t) -> str:

@@ -159,7 +159,8 @@ class AtomicCASOp(IRDLOperation):
     result = result_def(T)
 
     assembly_format = (
-        "$memref `[` $indices `]` `,` $compare `,` $value attr-dict `:` type($memref) `,` type($value)"
+        "$memref `[` $indices `]` `,` $compare `,` $value attr-dict "
+        "`:` type($memref) `,` type($value)"
     )
 
     def __init__(self, ref, indices, compare, value):

@@ -187,8 +187,11 @@ class ConvertSimtToLoops(ModulePass):
     def apply(self, ctx: Context, op: builtin.ModuleOp) -> None:
         for gmod in [o for o in op.ops if isinstance(o, gpu.ModuleOp)]:
             lowered: list[Operation] = []
-            shared = {g.sym_name.data: g for g in gmod.body.block.ops
-                      if isinstance(g, memref.GlobalOp) and g.type.memory_space == _SHARED}  # fmt: skip
+            shared = {
+                g.sym_name.data: g
+                for g in gmod.body.block.ops
+                if isinstance(g, memref.GlobalOp) and g.type.memory_space == _SHARED
+            }
             try:
                 inline_calls(gmod)
             except FissionError as e:

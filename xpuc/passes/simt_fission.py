@@ -229,6 +229,12 @@ class Fission:
                 there = self.loop_of(owner)
                 if there is None or there is here:
                     continue
+                if isinstance(owner, gpu.ThreadIdOp) and here is not None:
+                    # cheaper to read again than to keep: the id of this loop's thread
+                    again = owner.clone()
+                    op.parent_block().insert_op_before(again, op)
+                    op.operands[k] = again.results[0]
+                    continue
                 buf = self.spill(v, there)
                 load = memref.LoadOp.get(buf, [here.lin if here else self.c0.result])
                 op.parent_block().insert_op_before(load, op)

@@ -13,11 +13,21 @@ from typing import ClassVar
 
 import llvmlite.ir as ir
 from xdsl.dialects import gpu
-from xdsl.ir import Operation
+from xdsl.dialects.builtin import IntegerAttr
+from xdsl.ir import Attribute, Operation
 
 from xpuc.compiler.diagnostics import TargetError, ToolNotFoundError
+from xpuc.dialects.gpu_ext import DynamicSharedMemoryOp
+from xpuc.dialects.xpu import LaneMaskOp, ShuffleOp, VoteOp
 from xpuc.targets.base import Target, TargetDesc
-from xpuc.targets.llvm.translate import I32, I64, MATH_INTRINSICS, LLVMHooks, Translator
+from xpuc.targets.llvm.translate import (
+    I32,
+    I64,
+    MATH_INTRINSICS,
+    LLVMHooks,
+    Translator,
+    as_opaque,
+)
 from xpuc.targets.tools import find_ptxas, ptxas_archs
 
 _SREG = {
@@ -33,8 +43,33 @@ _NATIVE_MATH = {"llvm.sqrt", "llvm.fabs", "llvm.floor", "llvm.ceil", "llvm.trunc
                 "llvm.maximum", "llvm.copysign"}  # fmt: skip
 
 
+_SHFL = {"idx": "idx", "up": "up", "down": "down", "xor": "bfly"}
+
+
 class NVPTXHooks(LLVMHooks):
+    def pointer_type(self, memory_space: Attribute) -> ir.PointerType:
+        if isinstance(memory_space, IntegerAttr):
+            return ir.PointerType(addrspace=memory_space.value.data)
+        return ir.PointerType()
+
     def special(self, t: Translator, op: Operation):
+        if isinstance(op, ShuffleOp):
+            return _shuffle(t, op)
+        if isinstance(op, VoteOp):
+            mode = op.mode.data
+            ret = I32 if mode == "ballot" else ir.IntType(1)
+            return t.call_decl(f"llvm.nvvm.vote.{mode}.sync", ret, [I32, ir.IntType(1)],
+                               [t.v(op.mask), t.v(op.predicate)])  # fmt: skip
+        if isinstance(op, LaneMaskOp):
+            return t.call_decl("llvm.nvvm.activemask", I32, [], [])
+        if isinstance(op, DynamicSharedMemoryOp):
+            g = t.module.globals.get(_DYN_SMEM)
+            if g is None:
+                g = ir.GlobalVariable(t.module, ir.ArrayType(ir.IntType(8), 0), _DYN_SMEM,
+                                      addrspace=3)  # fmt: skip
+                g.linkage = "external"
+                g.align = 16
+            return as_opaque(t, g)
         if type(op) in _SREG:
             name = f"llvm.nvvm.read.ptx.sreg.{_SREG[type(op)]}.{op.dimension.data.value}"
             v = t.call_decl(name, I32, [], [])
@@ -59,6 +94,37 @@ class NVPTXHooks(LLVMHooks):
             fn.calling_convention = "ptx_kernel"
         else:
             fn.linkage = "internal"
+
+
+_DYN_SMEM = "__xpuc_dynamic_shared"
+
+
+def _shuffle(t: Translator, op: ShuffleOp) -> list[ir.Value]:
+    """``shfl.sync`` on 32 bits; 64-bit values go as two halves."""
+    b = t.b
+    val = t.v(op.value)
+    width = t.v(op.width)
+    seg = b.shl(b.sub(ir.Constant(I32, 32), width), ir.Constant(I32, 8))
+    clamp = seg if op.mode.data == "up" else b.or_(seg, ir.Constant(I32, 0x1F))
+    name = f"llvm.nvvm.shfl.sync.{_SHFL[op.mode.data]}"
+    i1 = ir.IntType(1)
+
+    def one(v: ir.Value) -> tuple[ir.Value, ir.Value]:
+        kind = "f32" if isinstance(v.type, ir.FloatType) else "i32"
+        ret = ir.LiteralStructType([v.type, i1])
+        pair = t.call_decl(f"{name}.{kind}p", ret, [I32, v.type, I32, I32],
+                           [t.v(op.mask), v, t.v(op.offset), clamp])  # fmt: skip
+        return b.extract_value(pair, 0), b.extract_value(pair, 1)
+
+    bits = val.type.width if isinstance(val.type, ir.IntType) else 64
+    if isinstance(val.type, ir.FloatType) or bits == 32:
+        r, ok = one(val)
+        return [r, ok]
+    as_int = b.bitcast(val, I64) if isinstance(val.type, ir.DoubleType) else val
+    lo, ok = one(b.trunc(as_int, I32))
+    hi, _ = one(b.trunc(b.lshr(as_int, ir.Constant(I64, 32)), I32))
+    r = b.or_(b.zext(lo, I64), b.shl(b.zext(hi, I64), ir.Constant(I64, 32)))
+    return [b.bitcast(r, val.type) if isinstance(val.type, ir.DoubleType) else r, ok]
 
 
 @dataclass

@@ -28,8 +28,9 @@ builtin.module attributes {gpu.container_module} {
 // CHECK:       func.func @dev(%{{.*}}: i32, %{{[^:]*}}: index, %[[TY:[^:]*]]: index, %{{.*}}: index,
 // CHECK-NEXT:    func.return %[[TY]] : index
 
-// The kernel runs one block: its arguments are followed by block id, grid and block sizes.
-// CHECK:       func.func @k(%[[A:[^:]*]]: memref<?xf32>, %[[N:[^:]*]]: i32, %[[BX:[^:]*]]: index, %{{[^:]*}}: index, %{{[^:]*}}: index, %{{[^:]*}}: index, %{{[^:]*}}: index, %[[GZ:[^:]*]]: index, %[[BDX:[^:]*]]: index, %[[BDY:[^:]*]]: index, %[[BDZ:[^:]*]]: index)
+// The kernel runs one block: its arguments are followed by block id, grid and block
+// sizes, and the block's dynamic shared memory.
+// CHECK:       func.func @k(%[[A:[^:]*]]: memref<?xf32>, %[[N:[^:]*]]: i32, %[[BX:[^:]*]]: index, %{{[^:]*}}: index, %{{[^:]*}}: index, %{{[^:]*}}: index, %{{[^:]*}}: index, %[[GZ:[^:]*]]: index, %[[BDX:[^:]*]]: index, %[[BDY:[^:]*]]: index, %[[BDZ:[^:]*]]: index, %{{[^:]*}}: memref<?xi8, 3 : i64>)
 // CHECK-SAME:  xpu.kernel
 // Stack slots go in front of the thread loops.
 // CHECK:         memref.alloca() : memref<i32>

@@ -27,9 +27,7 @@ _NICE = {
 # C's "lexer hack": names declared as types (typedef, struct tags, template type
 # parameters) and function templates lex as TYPE_NAME / TEMPLATE_NAME.  The names are
 # found by a scan of the device text before parsing.
-_NAMES: ContextVar[tuple[dict[str, int], dict[str, int]]] = ContextVar(
-    "_NAMES", default=({}, {})
-)
+_NAMES: ContextVar[tuple[dict[str, int], dict[str, int]]] = ContextVar("_NAMES", default=({}, {}))
 _TYPEDEF_RE = re.compile(r"\btypedef\b[^;{]*?(\w+)\s*(\[[^;]*\])?\s*;|}\s*(\w+)\s*;")
 _TAG_RE = re.compile(r"\b(?:struct|class|union|enum)\s+(?!class\b)(\w+)")
 _TPARAM_RE = re.compile(r"\b(?:typename|class)\s+(\w+)")

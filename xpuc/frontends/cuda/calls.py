@@ -10,8 +10,8 @@ from xdsl.dialects.builtin import IndexType, MemRefType
 from xdsl.ir import Block, SSAValue
 
 from xpuc.frontends.cuda import ctypes_ as ct
-from xpuc.frontends.cuda.ctypes_ import flat_types
 from xpuc.frontends.cuda.builtins import MATH_BINARY, MATH_TERNARY, MATH_UNARY
+from xpuc.frontends.cuda.ctypes_ import flat_types
 from xpuc.frontends.cuda.intrinsics import INTRINSICS, IntrinsicLowering
 from xpuc.frontends.cuda.values import Val
 

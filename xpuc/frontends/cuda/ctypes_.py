@@ -169,7 +169,8 @@ def leaf_type(t: CType) -> CType | None:
 
 _VEC_ELEMS = {"char": "CHAR", "uchar": "UCHAR", "short": "SHORT", "ushort": "USHORT",
               "int": "INT", "uint": "UINT", "long": "LONG", "ulong": "ULONG",
-              "longlong": "LONG", "ulonglong": "ULONG", "float": "FLOAT", "double": "DOUBLE"}  # fmt: skip
+              "longlong": "LONG", "ulonglong": "ULONG",
+              "float": "FLOAT", "double": "DOUBLE"}  # fmt: skip
 
 
 def vector_type(name: str) -> CType | None:

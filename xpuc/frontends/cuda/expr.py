@@ -352,8 +352,9 @@ class ExprLowering(CallLowering):
         lv = self.lvalue(target)
         if lv.mem is None or not lv.idx or lv.ptr_base is not None:
             raise self.error(
-                node, "cannot take the address of this object (only of array elements, "
-                "shared and global variables, and scalar locals)"
+                node,
+                "cannot take the address of this object (only of array elements, "
+                "shared and global variables, and scalar locals)",
             )
         return Val(lv.mem, ct.ptr(lv.t), lv.idx[0])
 

@@ -34,6 +34,14 @@ _RMW = {"addf": 0, "addi": 1, "assign": 2, "maxs": 4, "maxu": 5, "mins": 7, "min
         "ori": 11, "andi": 12, "xori": 15, "maxnumf": 13, "minnumf": 14}  # fmt: skip
 
 
+def _rmw(kind: str, value: SSAValue, place: LValue) -> memref.AtomicRMWOp:
+    return memref.AtomicRMWOp.build(
+        operands=[value, place.mem, place.idx],
+        result_types=[value.type],
+        properties={"kind": IntegerAttr(_RMW[kind], i64)},
+    )
+
+
 def intrinsic(*names: str):
     def register(fn: Handler) -> Handler:
         for n in names:
@@ -77,7 +85,9 @@ class IntrinsicLowering:
         self.block = saved
         self.emit(scf.IfOp(cond, [], Region(blk)))
 
-    def shuffle(self: FunctionLowering, mode: str, val: Val, off: Val, width: Val, mask: Val) -> Val:
+    def shuffle(
+        self: FunctionLowering, mode: str, val: Val, off: Val, width: Val, mask: Val
+    ) -> Val:
         if not val.t.is_arith:
             raise self.error_here(f"cannot shuffle a value of type '{val.t}'")
         t = ct.promote(val.t) if val.t.is_int else val.t
@@ -164,8 +174,7 @@ def _sync_count(fl: FunctionLowering, node, name, args) -> Val:
     one = fl.const_int(1, ct.INT).v
 
     def add() -> None:
-        fl.emit(memref.AtomicRMWOp.build(operands=[one, cnt.mem, cnt.idx], result_types=[one.type],
-                                         properties={"kind": IntegerAttr(_RMW["addi"], i64)}))  # fmt: skip
+        fl.emit(_rmw("addi", one, cnt))
 
     fl.then(pred.v, add)
     fl.emit(gpu.BarrierOp())
@@ -212,16 +221,15 @@ def _atomic(fl: FunctionLowering, node, name, args) -> Val:
     else:
         s = t.signed
         kinds = {"add": "addi", "sub": "addi", "exch": "assign", "and": "andi", "or": "ori",
-                 "xor": "xori", "min": "mins" if s else "minu", "max": "maxs" if s else "maxu"}  # fmt: skip
+                 "xor": "xori", "min": "mins" if s else "minu",
+                 "max": "maxs" if s else "maxu"}  # fmt: skip
     if op not in kinds:
         raise fl.error(node, f"'{name}' is not defined for '{t}'")
     v = val.v
     if op == "sub":
         neg = arith.NegfOp(v) if t.is_float else arith.SubiOp(fl.const_int(0, t).v, v)
         v = fl.emit(neg).results[0]
-    r = fl.emit(memref.AtomicRMWOp.build(operands=[v, place.mem, place.idx],
-                                         result_types=[v.type],
-                                         properties={"kind": IntegerAttr(_RMW[kinds[op]], i64)}))  # fmt: skip
+    r = fl.emit(_rmw(kinds[op], v, place))
     return Val(r.results[0], t)
 
 

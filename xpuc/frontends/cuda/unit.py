@@ -279,9 +279,9 @@ class UnitLowering:
             vals += [0] * (t.size - len(vals))
             vals = [float(v) if leaf.is_float else int(v) for v in vals]
             init = DenseIntOrFPElementsAttr.from_list(TensorType(leaf.ir(), [len(vals)]), vals)
-        op = memref.GlobalOp.get(StringAttr(symbol), mt, init,
-                                 StringAttr("public" if space != SHARED else "private"),
-                                 UnitAttr() if space == CONSTANT else None, alignment=16)  # fmt: skip
+        visibility = StringAttr("public" if space != SHARED else "private")
+        constant = UnitAttr() if space == CONSTANT else None
+        op = memref.GlobalOp.get(StringAttr(symbol), mt, init, visibility, constant, alignment=16)
         self.global_ops.append(op)
         return GlobalDef(name, t, space, symbol)
 

@@ -59,7 +59,8 @@ _FCMP_NAMES = ["false", "oeq", "ogt", "oge", "olt", "ole", "one", "ord",
 _ICMP_NAMES = ["eq", "ne", "slt", "sle", "sgt", "sge", "ult", "ule", "ugt", "uge"]
 # upstream arith::AtomicRMWKind -> LLVM atomicrmw operation
 _RMW_KINDS = {0: "fadd", 1: "add", 2: "xchg", 3: "fmax", 4: "max", 5: "umax", 6: "fmin",
-              7: "min", 8: "umin", 11: "or", 12: "and", 13: "fmax", 14: "fmin", 15: "xor"}  # fmt: skip
+              7: "min", 8: "umin", 11: "or", 12: "and", 13: "fmax", 14: "fmin",
+              15: "xor"}  # fmt: skip
 _FCMP_SYM = {"eq": "==", "gt": ">", "ge": ">=", "lt": "<", "le": "<=", "ne": "!="}
 
 # math op -> LLVM intrinsic base name (suffixed with .f32/.f64)
@@ -153,12 +154,38 @@ class Translator:
         for op in module.walk():
             if isinstance(op, func.FuncOp | gpu.FuncOp):
                 funcs.append(op)
+            elif isinstance(op, memref.GlobalOp):
+                self.global_var(op)
         for op in funcs:
             self.declare(op)
         for op in funcs:
             if op.body.blocks:
                 self.define(op)
         return self.module
+
+    def global_var(self, op: memref.GlobalOp) -> None:
+        """A ``memref.global``: an array in the address space of its memory space."""
+        mt = op.type
+        n = 1
+        for d in mt.get_shape():
+            n *= d
+        elem = self.type(mt.element_type)
+        aty = ir.ArrayType(elem, n)
+        space = self.hooks.pointer_type(mt.memory_space).addrspace
+        g = ir.GlobalVariable(self.module, aty, op.sym_name.data, addrspace=space)
+        init = op.initial_value
+        if isinstance(init, builtin.DenseIntOrFPElementsAttr):
+            vals = init.get_values()
+            g.initializer = ir.Constant(aty, [ir.Constant(elem, v) for v in vals])
+        elif space == 3:
+            g.initializer = ir.Constant(aty, ir.Undefined)
+        else:
+            g.initializer = ir.Constant(aty, None)
+        if op.sym_visibility is not None and op.sym_visibility.data == "private":
+            g.linkage = "internal"
+        if op.constant is not None:
+            g.global_constant = True
+        g.align = op.alignment.value.data if op.alignment is not None else 16
 
     def declare(self, op: func.FuncOp | gpu.FuncOp) -> None:
         ft = op.function_type
@@ -368,6 +395,19 @@ def _dim(t: Translator, op: memref.DimOp) -> ir.Value:
     raise TargetError("memref.dim of a dynamic size: bare pointers carry no sizes")
 
 
+def _get_global(t: Translator, op: memref.GetGlobalOp) -> ir.Value:
+    g = t.module.get_global(op.name_.string_value())
+    return as_opaque(t, g)
+
+
+def as_opaque(t: Translator, g: ir.GlobalVariable) -> ir.Value:
+    """The address of a global array's first element (llvmlite types globals as ``[N x T]*``)."""
+    zero = ir.Constant(I32, 0)
+    v = t.b.gep(g, [zero, zero], inbounds=True, source_etype=g.value_type)
+    v.type = ir.PointerType(addrspace=g.type.addrspace)  # an opaque pointer, as memrefs are
+    return v
+
+
 def _load(t: Translator, op: memref.LoadOp) -> ir.Value:
     elem = t.type(op.memref.type.element_type)
     return t.b.load(t.address(op.memref, op.indices), typ=elem)
@@ -418,6 +458,7 @@ _HANDLERS: dict[type, Callable[[Translator, Operation], object]] = {
     math.RsqrtOp: _math,
     memref.AllocaOp: _alloca,
     memref.AtomicRMWOp: _atomic_rmw,
+    memref.GetGlobalOp: _get_global,
     AtomicCASOp: _atomic_cas,
     memref.CastOp: _same_pointer,
     memref.ViewOp: _same_pointer,

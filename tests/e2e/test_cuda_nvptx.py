@@ -1,0 +1,82 @@
+"""CUDA built-ins on nvptx: the PTX holds the native instructions and ptxas accepts it."""
+
+import pytest
+
+import xpuc
+
+KERNELS = {
+    "shared memory and barriers": (
+        """
+        __global__ void k(const float *in, float *out) {
+            __shared__ float tile[8][33];
+            extern __shared__ float dyn[];
+            tile[threadIdx.y][threadIdx.x] = in[threadIdx.y * 32 + threadIdx.x];
+            dyn[threadIdx.x] = 1.0f;
+            __syncthreads();
+            out[threadIdx.x * 8 + threadIdx.y] = tile[threadIdx.y][threadIdx.x] + dyn[0];
+        }""",
+        [
+            ".shared .align 16 .b8 __shared_k_tile[1056]",
+            ".extern .shared .align 16 .b8",
+            "bar.sync",
+            "st.shared.b32",
+            "ld.shared.b32",
+        ],
+    ),
+    "warp intrinsics": (
+        """
+        __global__ void k(int *a, unsigned *b, double *d) {
+            int v = a[threadIdx.x];
+            v += __shfl_down_sync(0xffffffff, v, 1);
+            v += __shfl_xor_sync(0xffffffff, v, 2, 16);
+            v += __shfl_up_sync(0xffffffff, v, 4);
+            v += __shfl_sync(0xffffffff, v, 0);
+            d[threadIdx.x] = __shfl_down_sync(0xffffffff, d[threadIdx.x], 1);
+            b[threadIdx.x] = __ballot_sync(0xffffffff, v > 0) + __any_sync(__activemask(), v)
+                             + __all_sync(0xffffffff, v);
+            a[threadIdx.x] = v;
+        }""",
+        [
+            "shfl.sync.down.b32",
+            "shfl.sync.bfly.b32",
+            "shfl.sync.up.b32",
+            "shfl.sync.idx.b32",
+            "vote.sync.ballot.b32",
+            "vote.sync.any.pred",
+            "vote.sync.all.pred",
+            "activemask.b32",
+        ],
+    ),
+    "atomics": (
+        """
+        __global__ void k(int *i, float *f, unsigned long long *c, unsigned *u) {
+            __shared__ int s[4];
+            atomicAdd(&s[0], 1);
+            atomicAdd(i, 2); atomicMax(i + 1, 3); atomicExch(i + 2, 4);
+            atomicAdd(f, 1.5f);
+            atomicCAS(c, 0ull, 1ull);
+            atomicInc(u, 7u);
+            __syncthreads();
+            i[3] = s[0];
+        }""",
+        [
+            "atom.shared.add.u32",
+            "atom.global.add.u32",
+            "atom.global.max.s32",
+            "atom.global.exch.b32",
+            "atom.global.add.f32",
+            "global.cas.b64",
+        ],
+    ),
+}
+
+
+@pytest.mark.ptxas
+@pytest.mark.parametrize("name", sorted(KERNELS))
+def test_ptx_has_native_instructions_and_ptxas_accepts(name):
+    src, wanted = KERNELS[name]
+    art = xpuc.compile(src, "nvptx:sm_90", emit="bin")
+    ptx = str(art.stages["asm"])
+    for w in wanted:
+        assert w in ptx, f"{w!r} not in PTX:\n{ptx}"
+    assert art.stages["bin"][:4] == b"\x7fELF"
