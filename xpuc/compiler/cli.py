@@ -27,6 +27,10 @@ def _dim3(text: str) -> tuple[int, ...]:
     return dims
 
 
+def _instance(kernel: str | None) -> list[str]:
+    return [kernel] if kernel and "<" in kernel else []
+
+
 def _add_source_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("file", help="kernel source (.cu, .mlir)")
     p.add_argument("--target", "-t", default="cpu", help="target, e.g. cpu or nvptx:sm_90")
@@ -38,6 +42,8 @@ def _add_source_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--print-ir-after", action="append", default=[], metavar="PASS")
     p.add_argument("--no-verify-each", action="store_true", help="skip verification after passes")
     p.add_argument("--timing", action="store_true", help="print the time of each pass and stage")
+    p.add_argument("--instantiate", action="append", default=[], metavar="NAME<ARGS>",
+                   help="compile this kernel template instance, e.g. 'matrixMul<32>'")  # fmt: skip
 
 
 def _compile(args, emit: str | None):
@@ -52,6 +58,7 @@ def _compile(args, emit: str | None):
     art = compile_file(
         args.file, args.target, emit=emit, opt_level=3 if args.opt is None else args.opt,
         include_dirs=args.include, defines=_defines(args.define), pipeline=popts,
+        kernels=[*args.instantiate, *_instance(getattr(args, "kernel", None))],
     )  # fmt: skip
     if args.timing:
         total = sum(secs for name, secs in art.timings if not name.startswith("pass "))
@@ -96,7 +103,7 @@ def cmd_run(args) -> int:
     info = art.kernel(args.kernel)
     mod = load(art)
     values = make_args(info, args.args, args.seed)
-    mod[args.kernel][args.grid, args.block](*values)
+    mod[args.kernel][args.grid, args.block, args.shared](*values)
     written = save_outputs(info, values, Path(args.out))
     for p in written:
         print(p)
@@ -131,6 +138,8 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--grid", type=_dim3, required=True, metavar="X[,Y,Z]")
     r.add_argument("--block", type=_dim3, required=True, metavar="X[,Y,Z]")
     r.add_argument("--seed", type=int, default=0, help="seed of generated inputs")
+    r.add_argument("--shared", type=int, default=0, metavar="BYTES",
+                   help="dynamic shared memory per block (<<<grid, block, BYTES>>>)")  # fmt: skip
     r.add_argument("--out", default=".", help="folder for the output .npy files")
     r.add_argument("args", nargs="*", help="FILE.npy | rand:N | zeros:N | ones:N | scalar")
     r.set_defaults(func=cmd_run)

@@ -43,6 +43,7 @@ class CompileOptions:
     include_dirs: list[str] = field(default_factory=list)
     defines: dict[str, str] = field(default_factory=dict)
     pipeline: PipelineOptions = field(default_factory=PipelineOptions)
+    kernels: list[str] = field(default_factory=list)  # template instances to compile
 
 
 def _language(filename: str) -> str:
@@ -77,7 +78,7 @@ def frontend(source: str, filename: str, language: str, opts: CompileOptions) ->
     if language == "cuda":
         from xpuc.frontends.cuda import parse_cuda
 
-        return parse_cuda(source, filename, opts.include_dirs, opts.defines)
+        return parse_cuda(source, filename, opts.include_dirs, opts.defines, opts.kernels)
     if language == "mlir":
         return parse_mlir(source, filename)
     raise XpucError(f"unknown source language '{language}'")
@@ -161,19 +162,21 @@ def compile(  # noqa: A001 - the library's verb, as in triton.compile
     include_dirs: list[str] | None = None,
     defines: dict[str, str] | None = None,
     pipeline: PipelineOptions | None = None,
+    kernels: list[str] | None = None,
 ) -> Artifact:
     """Compile kernel source text for one target.  Returns an :class:`Artifact`.
 
     ``emit`` names the last output wanted (mlir, llvm, asm, obj, bin); by default the
     CPU stops at LLVM IR (``xpuc.load`` JIT-compiles it) and nvptx at the cubin when
-    ptxas is found, else at PTX.
+    ptxas is found, else at PTX.  ``kernels`` names kernel template instances to compile
+    (``["matrixMul<32>"]``) besides those the source's host code launches.
     """
     filename = filename or ("<source>.cu" if language in (None, "cuda") else "<source>")
     language = language or _language(filename)
     if opt_level not in (0, 1, 2, 3):
         raise XpucError(f"optimization level must be 0..3, not {opt_level}")
     opts = CompileOptions(opt_level, list(include_dirs or []), dict(defines or {}),
-                          pipeline or PipelineOptions())  # fmt: skip
+                          pipeline or PipelineOptions(), list(kernels or []))  # fmt: skip
     tgt = get_target(target)
     if emit is None:
         if tgt.family == "nvptx":

@@ -25,7 +25,7 @@ _SCALARS = {
     "u16": (ctypes.c_uint16, np.uint16), "i32": (ctypes.c_int32, np.int32),
     "u32": (ctypes.c_uint32, np.uint32), "i64": (ctypes.c_int64, np.int64),
     "u64": (ctypes.c_uint64, np.uint64), "f32": (ctypes.c_float, np.float32),
-    "f64": (ctypes.c_double, np.float64),
+    "f64": (ctypes.c_double, np.float64), "f16": (ctypes.c_uint16, np.float16),
 }  # fmt: skip
 _LAUNCH = ctypes.CFUNCTYPE(None, ctypes.c_void_p, *[ctypes.c_int64] * 8, ctypes.c_void_p)
 _POOL: ThreadPoolExecutor | None = None
@@ -102,6 +102,8 @@ class CPUKernel:
                 cell = ctypes.c_void_p(a.ctypes.data)
             else:
                 ctype = _SCALARS[code][0]
+                if code == "f16":  # passed as its bits
+                    a = np.float16(a).view(np.uint16)
                 cell = ctype(a.item() if isinstance(a, np.generic) else a)
             keep.append(cell)
             params[i] = ctypes.addressof(cell)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from xdsl.dialects import arith, math
 
+from xpuc.dialects.arith_ext import RemFOp
+
 # name -> (math op class, float bits or 0 for "same as argument")
 MATH_UNARY: dict[str, tuple[type, int]] = {}
 for _op, _names in {
@@ -45,6 +47,7 @@ MATH_BINARY: dict[str, tuple[type, int]] = {
     "fminf": (arith.MinnumfOp, 32), "fmin": (arith.MinnumfOp, 0),
     "fmaxf": (arith.MaxnumfOp, 32), "fmax": (arith.MaxnumfOp, 0),
     "__fdividef": (arith.DivfOp, 32),
+    "fmodf": (RemFOp, 32), "fmod": (RemFOp, 0),
 }  # fmt: skip
 
 MATH_TERNARY: dict[str, tuple[type, int]] = {"fmaf": (math.FmaOp, 32), "fma": (math.FmaOp, 0)}

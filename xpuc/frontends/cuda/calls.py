@@ -71,6 +71,11 @@ class CallLowering(IntrinsicLowering):
             return self.call_device(node, sig, args)
         return self.builtin_template_call(node, str(name), targs, args)
 
+    def expr_deduced_call(self: FunctionLowering, node: Tree) -> Val:
+        name, *args = node.children
+        call = Tree("call", [Tree("name", [name]), *args], node.meta)
+        return self.expr_call(call)
+
     def is_targ(self: FunctionLowering, c) -> bool:
         return isinstance(c, Tree) and c.data in ("type_name", "targ")
 

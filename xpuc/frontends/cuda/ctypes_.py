@@ -100,7 +100,8 @@ class CType:
         """Signature code as in Triton's: ``*f32``, ``i32``, ``u64``, ``f64``, ``i1``."""
         if self.kind == "ptr":
             assert self.pointee is not None
-            return "*" + self.pointee.code()
+            leaf = leaf_type(self.pointee) if self.pointee.is_aggregate else self.pointee
+            return "*" + (leaf.code() if leaf is not None and leaf.kind != "void" else "u8")
         if self.kind == "bool":
             return "i1"
         if self.kind == "int":

@@ -110,11 +110,10 @@ class TypeEnv:
         """(name, type, is_reference) of ``*name[N][M]``."""
         t, ref = base, False
         for c in decl.children:
-            if isinstance(c, Tree) and c.data == "pointer":
-                if c.children and c.children[0] == "&":
-                    ref = True
-                else:
-                    t = ct.ptr(t)
+            if isinstance(c, Tree) and c.data == "reference":
+                ref = True
+            elif isinstance(c, Tree) and c.data == "pointer":
+                t = ct.ptr(t)
         dims = [c for c in decl.children if isinstance(c, Tree) and c.data == "array_dim"]
         for d in reversed(dims):
             n = self.const_eval(d.children[0]) if d.children and d.children[0] is not None else 0

@@ -358,6 +358,35 @@ class ExprLowering(CallLowering):
             )
         return Val(lv.mem, ct.ptr(lv.t), lv.idx[0])
 
+    def expr_construct(self: FunctionLowering, node: Tree) -> Val:
+        """``T(x)`` (a functional cast), ``float4(...)``-style and ``dim3(x, y)``."""
+        t = self.env.type_named(str(node.children[0]))
+        args = [a for a in node.children[1:] if a is not None]
+        if t is None:
+            raise self.error(node, f"unknown type name '{node.children[0]}'")
+        if t.kind != "struct":
+            if len(args) > 1:
+                raise self.error(node, f"too many arguments to construct '{t}'")
+            return self.convert(self.scalar(args[0]), t, node) if args else self.zero(t)
+        if len(args) > len(t.fields):
+            raise self.error(node, f"too many arguments to construct '{t}'")
+        parts = []
+        for k, (_, ft) in enumerate(t.fields):
+            if k < len(args):
+                parts.append(self.convert(self.rvalue(args[k]), ft, args[k]))
+            else:
+                parts.append(self.const_int(1, ft) if t.name == "dim3" else self.zero(ft))
+        return Val(None, t, parts=parts)
+
+    def zero(self: FunctionLowering, t: CType) -> Val:
+        if t.kind == "struct":
+            return Val(None, t, parts=[self.zero(f) for _, f in t.fields])
+        if t.is_float:
+            return self.const_float(0.0, t)
+        if t.is_int:
+            return self.const_int(0, t)
+        raise self.error_here(f"cannot make a zero of type '{t}'")
+
     def expr_string_lit(self: FunctionLowering, node: Tree) -> Val:
         raise self.error(node, "string literals are only supported as printf's format")
 
@@ -365,7 +394,8 @@ class ExprLowering(CallLowering):
         scratch, saved = Block(), self.block
         self.block = scratch
         try:
-            t = self.rvalue(node.children[1]).t
+            arg = node.children[1]
+            t = self.lvalue(arg).t if self.is_place(arg) else self.rvalue(arg).t
         finally:
             self.block = saved
             scratch.erase(safe_erase=False)

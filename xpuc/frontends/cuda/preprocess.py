@@ -208,7 +208,7 @@ def keep_device_code(text: str) -> str:
                 device = True
             elif tok == ";":
                 decl = _strip_comments(text[decl_start : m.end()])
-                data = _DATA_RE.match(decl) and "(" not in decl
+                data = _DATA_RE.match(decl) and ("(" not in decl or kind == "data")
                 if device or data or kind == "data":
                     mark(decl_start, m.end())
                 device, kind, decl_start = False, "", m.end()
@@ -219,7 +219,9 @@ def keep_device_code(text: str) -> str:
                     transparent += 1
                     device, decl_start = False, m.end()
                     continue
-                if device:
+                if device and "=" in head:
+                    kind = "data"  # a __device__/__constant__ variable's initializer
+                elif device:
                     kind = "fn"
                 elif _DATA_RE.match(head) and "(" not in head:
                     kind = "data"
@@ -241,7 +243,8 @@ def keep_device_code(text: str) -> str:
                     if kind == "fn":
                         mark(decl_start, m.end())
                     if kind == "data":
-                        if "(" in _strip_comments(text[decl_start : m.end()]):
+                        body = _strip_comments(text[decl_start : m.end()])
+                        if "(" in body and not device:
                             kind = "host"  # a struct with member functions
                         continue  # the declaration ends at the next ';'
                     device, kind, decl_start = False, "", m.end()

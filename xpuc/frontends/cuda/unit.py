@@ -174,7 +174,7 @@ class UnitLowering:
         params, names, refs = [], [], []
         if plist is not None:
             for k, p in enumerate(plist.children):
-                t, _ = env.specs(p.children[0])
+                t, pquals = env.specs(p.children[0])
                 if t.kind == "void" and p.children[1] is None and len(plist.children) == 1:
                     continue  # f(void)
                 pname, t, is_ref = (f"arg{k}", t, False)
@@ -187,6 +187,8 @@ class UnitLowering:
                     raise self.error(p, "parameter has incomplete type 'void'")
                 if kernel and is_ref:
                     raise self.error(p, "__global__ function parameters cannot be references")
+                if is_ref and "const" in pquals and t.kind == "struct":
+                    is_ref = False  # a const reference reads like a copy
                 params.append(t)
                 names.append(pname or f"arg{k}")
                 refs.append(is_ref)

@@ -190,7 +190,7 @@ class Translator:
     def declare(self, op: func.FuncOp | gpu.FuncOp) -> None:
         ft = op.function_type
         rets = [self.type(r) for r in ft.outputs]
-        ret = rets[0] if rets else ir.VoidType()
+        ret = rets[0] if len(rets) == 1 else ir.LiteralStructType(rets) if rets else ir.VoidType()
         fnty = ir.FunctionType(ret, [self.type(i) for i in ft.inputs])
         fn = ir.Function(self.module, fnty, name=op.sym_name.data)
         self.hooks.function(self, fn, op)
@@ -322,6 +322,16 @@ def _math(t: Translator, op) -> ir.Value:
     return t.hooks.math(t, op, [t.v(o) for o in op.operands])
 
 
+def _bitcount(t: Translator, op) -> ir.Value:
+    x = t.v(op.operand)
+    w = x.type.width
+    if isinstance(op, math.CtPopOp):
+        return t.call_decl(f"llvm.ctpop.i{w}", x.type, [x.type], [x])
+    name = "ctlz" if isinstance(op, math.CountLeadingZerosOp) else "cttz"
+    false = ir.Constant(I1, 0)  # defined for zero: the bit width
+    return t.call_decl(f"llvm.{name}.i{w}", x.type, [x.type, I1], [x, false])
+
+
 def _absi(t: Translator, op) -> ir.Value:
     a = t.v(op.operands[0])
     return t.call_decl(f"llvm.abs.i{a.type.width}", a.type, [a.type, I1], [a, ir.Constant(I1, 0)])
@@ -429,15 +439,24 @@ def _cond_br(t: Translator, op: cf.ConditionalBranchOp) -> None:
 
 
 def _return(t: Translator, op) -> None:
-    if op.operands:
+    if len(op.operands) > 1:  # several results travel as one struct
+        vals = [t.v(v) for v in op.operands]
+        agg: ir.Value = ir.Constant(ir.LiteralStructType([v.type for v in vals]), ir.Undefined)
+        for k, v in enumerate(vals):
+            agg = t.b.insert_value(agg, v, k)
+        t.b.ret(agg)
+    elif op.operands:
         t.b.ret(t.v(op.operands[0]))
     else:
         t.b.ret_void()
 
 
-def _call(t: Translator, op: func.CallOp) -> ir.Value:
+def _call(t: Translator, op: func.CallOp) -> ir.Value | list[ir.Value]:
     fn = t.module.get_global(op.callee.root_reference.data)
-    return t.b.call(fn, [t.v(a) for a in op.arguments])
+    r = t.b.call(fn, [t.v(a) for a in op.arguments])
+    if len(op.results) > 1:
+        return [t.b.extract_value(r, k) for k in range(len(op.results))]
+    return r
 
 
 _HANDLERS: dict[type, Callable[[Translator, Operation], object]] = {
@@ -453,6 +472,9 @@ _HANDLERS: dict[type, Callable[[Translator, Operation], object]] = {
     arith.NegfOp: _negf,
     **{k: _minmax_int for k in _MINMAX_INT},
     math.AbsIOp: _absi,
+    math.CtPopOp: _bitcount,
+    math.CountLeadingZerosOp: _bitcount,
+    math.CountTrailingZerosOp: _bitcount,
     **{k: _math for k in MATH_INTRINSICS},
     **{k: _math for k in MATH_LIBCALLS},
     math.RsqrtOp: _math,
