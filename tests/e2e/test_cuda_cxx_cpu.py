@@ -23,7 +23,9 @@ __global__ void scale_sq(T *out, const T *in, T s, int n) {
     __syncthreads();
     if (i < n) out[i] = s * square<T>(buf[threadIdx.x]) + square(buf[threadIdx.x]);
 }
-void host(float *o, const float *i, int n) { scale_sq<128, float><<<n / 128 + 1, 128>>>(o, i, 2.f, n); }
+void host(float *o, const float *i, int n) {
+    scale_sq<128, float><<<n / 128 + 1, 128>>>(o, i, 2.f, n);
+}
 """
 
 
@@ -179,13 +181,14 @@ def test_math_library(double):
         f"out[{k} * n + i] = {n[:-1] if double else n}(x[i]);" for k, n in enumerate(names)
     )
     t = "double" if double else "float"
+    f = "" if double else "f"
     src = f"""
     __global__ void k(const {t} *x, {t} *out, int n, {t} *bin) {{
         int i = threadIdx.x;
         {calls}
-        bin[4 * i] = {"pow" if double else "powf"}(x[i], 1.5{"" if double else "f"});
-        bin[4 * i + 1] = fmod{"" if double else "f"}(x[i] * 7, 1.25{"" if double else "f"});
-        bin[4 * i + 2] = fmin{"" if double else "f"}(x[i], 1) + fmax{"" if double else "f"}(x[i], 2);
+        bin[4 * i] = pow{f}(x[i], 1.5{f});
+        bin[4 * i + 1] = fmod{f}(x[i] * 7, 1.25{f});
+        bin[4 * i + 2] = fmin{f}(x[i], 1) + fmax{f}(x[i], 2);
         bin[4 * i + 3] = __fdividef(x[i], 3) + min(i, 2) + max(-i, -1) + abs(-i);
     }}"""
     dt = np.float64 if double else np.float32

@@ -80,3 +80,39 @@ def test_ptx_has_native_instructions_and_ptxas_accepts(name):
     for w in wanted:
         assert w in ptx, f"{w!r} not in PTX:\n{ptx}"
     assert art.stages["bin"][:4] == b"\x7fELF"
+
+
+@pytest.mark.ptxas
+@pytest.mark.parametrize("opt_level", [0, 3])
+def test_math_library_links_libdevice(opt_level):
+    from xpuc.targets.tools import find_libdevice
+
+    if find_libdevice() is None:
+        pytest.skip("needs libdevice: not found in $CUDA_HOME/nvvm, beside ptxas or in triton")
+    names = ["sinf", "cosf", "expf", "logf", "powf", "tanhf", "erff", "sqrtf", "__expf", "fmodf"]
+    body = "".join(
+        f"o[{k}] = {n}(x[{k}]{', x[0]' if n in ('powf', 'fmodf') else ''});"
+        f"d[{k}] = {n.strip('_')[:-1]}(y[{k}]{', y[0]' if n in ('powf', 'fmodf') else ''});"
+        for k, n in enumerate(names)
+    )
+    src = f"__global__ void k(const float *x, float *o, const double *y, double *d) {{{body}}}"
+    art = xpuc.compile(src, "nvptx:sm_90", emit="bin", opt_level=opt_level)
+    ptx = str(art.stages["asm"])
+    assert "__nv_" not in ptx and "__nvvm_reflect" not in ptx  # inlined, reflected away
+    assert "sqrt.rn.f32" in ptx and "ex2.approx" in ptx
+
+
+@pytest.mark.ptxas
+def test_cxx_features_accepted_by_ptxas():
+    import importlib.util
+    import re
+    from pathlib import Path
+
+    path = Path(__file__).with_name("test_cuda_cxx_cpu.py")
+    spec = importlib.util.spec_from_file_location("cxx", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    sources = [m.group(1) for m in re.finditer(r'src = """(.*?)"""', path.read_text(), re.S)]
+    for src in [mod.TEMPLATED, *sources]:
+        art = xpuc.compile(src, "nvptx:sm_90", emit="bin")
+        assert art.stages["bin"][:4] == b"\x7fELF"

@@ -221,9 +221,10 @@ def compile(  # noqa: A001 - the library's verb, as in triton.compile
             ref.verify()
         except RuntimeError as e:
             raise XpucError(f"internal error: generated LLVM IR is invalid: {e}") from None
+    with clock("link device libraries"):
+        tgt.link(ref)
     with clock(f"LLVM -O{opt_level}"):
-        if opt_level > 0:
-            tgt.optimize(ref, opt_level)
+        tgt.optimize(ref, opt_level)
     art.stages["llir"] = str(ref)
     if last <= STAGES.index("llir"):
         return _done(art, pass_times)

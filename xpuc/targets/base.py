@@ -81,7 +81,12 @@ class Target:
     def finalize_llvm(self, module: ir.Module, kernels: list[str]) -> None:
         """Add target glue (launch wrappers, annotations) to the translated module."""
 
+    def link(self, mod: llvm.ModuleRef) -> None:
+        """Link the target's device libraries into the module (nvptx: libdevice)."""
+
     def optimize(self, mod: llvm.ModuleRef, opt_level: int) -> None:
+        if opt_level <= 0:
+            return
         tm = self.target_machine(opt_level)
         pto = llvm.create_pipeline_tuning_options(speed_level=min(opt_level, 3))
         pto.loop_vectorization = opt_level >= 2

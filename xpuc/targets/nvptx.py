@@ -11,8 +11,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
 
+import llvmlite.binding as llvm
 import llvmlite.ir as ir
-from xdsl.dialects import gpu
+from xdsl.dialects import gpu, math
 from xdsl.dialects.builtin import IntegerAttr
 from xdsl.ir import Attribute, Operation
 
@@ -24,11 +25,12 @@ from xpuc.targets.llvm.translate import (
     I32,
     I64,
     MATH_INTRINSICS,
+    MATH_LIBCALLS,
     LLVMHooks,
     Translator,
     as_opaque,
 )
-from xpuc.targets.tools import find_ptxas, ptxas_archs
+from xpuc.targets.tools import find_libdevice, find_ptxas, ptxas_archs
 
 _SREG = {
     gpu.ThreadIdOp: "tid",
@@ -82,12 +84,14 @@ class NVPTXHooks(LLVMHooks):
         return None
 
     def math(self, t: Translator, op: Operation, args):
-        base = MATH_INTRINSICS.get(type(op))
-        if base is not None and base not in _NATIVE_MATH:
-            raise TargetError(
-                f"{op.name} needs libdevice on nvptx, which this build does not link yet"
-            )
-        return super().math(t, op, args)
+        base = MATH_INTRINSICS.get(type(op)) or MATH_LIBCALLS.get(type(op))
+        if base is not None and base in _NATIVE_MATH or isinstance(op, math.RsqrtOp):
+            return super().math(t, op, args)
+        # the rest of the math library: libdevice's __nv_* functions (linked later)
+        name = (base or op.name.split(".")[-1]).removeprefix("llvm.")
+        ty = args[0].type
+        fn = f"__nv_{_LIBDEVICE_NAMES.get(name, name)}{'f' if ty == ir.FloatType() else ''}"
+        return t.call_decl(fn, ty, [a.type for a in args], args)
 
     def function(self, t: Translator, fn: ir.Function, op) -> None:
         if isinstance(op, gpu.FuncOp) and op.kernel is not None:
@@ -127,6 +131,32 @@ def _shuffle(t: Translator, op: ShuffleOp) -> list[ir.Value]:
     return [b.bitcast(r, val.type) if isinstance(val.type, ir.DoubleType) else r, ok]
 
 
+_LIBDEVICE_NAMES = {"minnum": "fmin", "maxnum": "fmax"}
+
+
+def _uses_libdevice(mod: llvm.ModuleRef) -> bool:
+    return any(f.name.startswith("__nv_") for f in mod.functions)
+
+
+def link_libdevice(mod: llvm.ModuleRef) -> None:
+    """Link libdevice when the module calls ``__nv_*`` functions; keep only what is used."""
+    wanted = [f.name for f in mod.functions if f.is_declaration and f.name.startswith("__nv_")]
+    if not wanted:
+        return
+    path = find_libdevice()
+    if path is None:
+        raise ToolNotFoundError(
+            f"{wanted[0]} comes from libdevice, which was not found (looked at $XPUC_LIBDEVICE, "
+            "$CUDA_HOME/nvvm/libdevice, beside ptxas and in the triton wheel)"
+        )
+    lib = llvm.parse_bitcode(Path(path).read_bytes())
+    lib.triple, lib.data_layout = mod.triple, mod.data_layout
+    mod.link_in(lib)
+    for f in mod.functions:
+        if not f.is_declaration and f.name.startswith("__nv_"):
+            f.linkage = llvm.Linkage.internal
+
+
 @dataclass
 class NVPTXTarget(Target):
     family: ClassVar[str] = "nvptx"
@@ -134,6 +164,13 @@ class NVPTXTarget(Target):
 
     def __init__(self, desc: TargetDesc):
         super().__init__(desc, NVPTXHooks())
+
+    def link(self, mod: llvm.ModuleRef) -> None:
+        link_libdevice(mod)
+
+    def optimize(self, mod: llvm.ModuleRef, opt_level: int) -> None:
+        # -O0 still needs NVVMReflect (libdevice's __nvvm_reflect) and dead-code removal
+        super().optimize(mod, max(opt_level, 1) if _uses_libdevice(mod) else opt_level)
 
     def object(self, mod, opt_level: int) -> bytes | None:
         return None  # PTX is the assembly; the cubin comes from ptxas in binary()

@@ -35,6 +35,30 @@ def find_ptxas() -> str | None:
     return None
 
 
+def find_libdevice() -> str | None:
+    """NVIDIA's libdevice bitcode (the CUDA math library) from $CUDA_HOME, the usual
+    install folders, or the triton wheel."""
+    cands = [os.environ.get("XPUC_LIBDEVICE")]
+    for var in ("CUDA_HOME", "CUDA_PATH"):
+        if os.environ.get(var):
+            cands.append(str(Path(os.environ[var]) / "nvvm" / "libdevice" / "libdevice.10.bc"))
+    ptxas = find_ptxas()
+    if ptxas:  # .../bin/ptxas -> .../nvvm/libdevice
+        root = Path(ptxas).resolve().parent.parent
+        cands.append(str(root / "nvvm" / "libdevice" / "libdevice.10.bc"))
+    cands.append("/usr/local/cuda/nvvm/libdevice/libdevice.10.bc")
+    try:
+        import importlib.util
+
+        spec = importlib.util.find_spec("triton")
+        if spec and spec.origin:
+            lib = Path(spec.origin).parent / "backends" / "nvidia" / "lib" / "libdevice.10.bc"
+            cands.append(str(lib))
+    except (ImportError, ValueError):
+        pass
+    return next((c for c in cands if c and Path(c).is_file()), None)
+
+
 @cache
 def ptxas_archs(ptxas: str) -> frozenset[str]:
     """The ``sm_XX`` names this ptxas accepts (read from its --help)."""
