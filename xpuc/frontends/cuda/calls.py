@@ -151,6 +151,9 @@ class CallLowering(IntrinsicLowering):
         want = iter(self.unit_types(sig))
         for a, pt, ref in zip(args, sig.params, sig.refs, strict=True):
             if ref:
+                if not self.is_place(a):
+                    raise self.error(a, f"cannot bind reference parameter of '{sig.name}' to a "
+                                     "value that is not an object")  # fmt: skip
                 lv = self.lvalue(a)
                 if lv.mem is None or not lv.idx or lv.t != pt:
                     raise self.error(a, f"cannot bind a reference of type '{pt}' to this argument")

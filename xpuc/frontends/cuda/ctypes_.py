@@ -140,6 +140,7 @@ ULONG = CType("int", 64, False, name="unsigned long")
 FLOAT = CType("float", 32, name="float")
 DOUBLE = CType("float", 64, name="double")
 HALF = CType("float", 16, name="__half")
+AUTO = CType("auto", name="auto")  # deduced from the initializer
 
 _FIXED = {
     "size_t": ULONG, "ptrdiff_t": LONG,
@@ -194,6 +195,8 @@ def from_words(words: list[str]) -> CType | None:
     rest = [w for w in ws if w not in ("unsigned", "signed")]
     if rest == ["void"]:
         return VOID
+    if rest == ["auto"]:
+        return AUTO
     if rest == ["bool"]:
         return BOOL
     if rest == ["float"]:

@@ -254,6 +254,10 @@ class FunctionLowering(ExprLowering):
             decl, value = init.children[0], init.children[1] if len(init.children) > 1 else None
             name, t, ref = self.env.declarator(base_t, decl)
             tok = next(c for c in decl.children if isinstance(c, Token))
+            if t.kind == "auto":
+                if value is None or isinstance(value, Tree) and value.data == "init_list":
+                    raise self.error(tok, f"'auto' variable '{name}' needs an initializer")
+                t = self.rvalue_type(value) if not ref else self.lvalue(value).t
             if ref:
                 if value is None:
                     raise self.error(tok, f"reference '{name}' must be initialized")
