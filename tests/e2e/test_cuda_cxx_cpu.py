@@ -223,3 +223,34 @@ def test_half_precision_load_store_convert():
     load(src)["k"][1, 16](h, f, o)
     np.testing.assert_array_equal(f, h.astype(np.float32) * 2)
     np.testing.assert_array_equal(o, (h.astype(np.float32) + 0.5).astype(np.float16))
+
+
+def test_printf_from_device_code(capfd):
+    src = r"""
+    #include <cstdio>
+    __global__ void k(const float *a, int n) {
+        int i = blockIdx.x * blockDim.x + threadIdx.x;
+        if (i < n) printf("a[%d] = %.1f %c %u\n", i, a[i], 'x', 7u);
+    }"""
+    load(src)["k"][2, 2](np.array([1.5, 2.5, 3.5], np.float32), 3)
+    lines = capfd.readouterr().out.splitlines()
+    assert sorted(lines) == ["a[0] = 1.5 x 7", "a[1] = 2.5 x 7", "a[2] = 3.5 x 7"]
+
+
+def test_constant_memory_written_from_the_host():
+    src = """
+    __constant__ float scale[2];
+    __device__ int calls;
+    __global__ void k(float *x) {
+        x[threadIdx.x] *= scale[threadIdx.x % 2];
+        if (threadIdx.x == 0) calls += 1;
+    }"""
+    mod = load(src)
+    mod.symbol("scale")[:] = [2.0, -1.0]  # cudaMemcpyToSymbol
+    x = np.ones(4, np.float32)
+    mod["k"][1, 4](x)
+    mod["k"][1, 4](x)
+    np.testing.assert_array_equal(x, [4, 1, 4, 1])
+    assert mod.symbol("calls")[0] == 2
+    with pytest.raises(xpuc.XpucError, match="no __device__ or __constant__ variable named 'nope'"):
+        mod.symbol("nope")

@@ -116,3 +116,10 @@ def test_cxx_features_accepted_by_ptxas():
     for src in [mod.TEMPLATED, *sources]:
         art = xpuc.compile(src, "nvptx:sm_90", emit="bin")
         assert art.stages["bin"][:4] == b"\x7fELF"
+
+
+@pytest.mark.ptxas
+def test_printf_becomes_vprintf():
+    src = '__global__ void k(int *a) { printf("%d %f\\n", a[0], 1.0f); }'
+    art = xpuc.compile(src, "nvptx:sm_90", emit="bin")
+    assert "call.uni (retval0), vprintf" in str(art.stages["asm"])

@@ -6,8 +6,15 @@ dialect that xpuc loads.
 
 from __future__ import annotations
 
-from xdsl.dialects.builtin import DYNAMIC_INDEX, IntegerType, MemRefType
-from xdsl.irdl import IRDLOperation, irdl_op_definition, result_def
+from xdsl.dialects.builtin import DYNAMIC_INDEX, IntegerType, MemRefType, StringAttr
+from xdsl.ir import SSAValue
+from xdsl.irdl import (
+    IRDLOperation,
+    irdl_op_definition,
+    prop_def,
+    result_def,
+    var_operand_def,
+)
 from xdsl.utils.exceptions import VerifyException
 
 
@@ -35,4 +42,17 @@ class DynamicSharedMemoryOp(IRDLOperation):
             )
 
 
-GPU_EXTRA_OPS = [DynamicSharedMemoryOp]
+@irdl_op_definition
+class PrintfOp(IRDLOperation):
+    """``gpu.printf``: C ``printf`` from device code (scalars only)."""
+
+    name = "gpu.printf"
+    format = prop_def(StringAttr)
+    args = var_operand_def()
+    assembly_format = "$format attr-dict (`,` $args^ `:` type($args))?"
+
+    def __init__(self, fmt: str, args: list[SSAValue]):
+        super().__init__(operands=[args], properties={"format": StringAttr(fmt)})
+
+
+GPU_EXTRA_OPS = [DynamicSharedMemoryOp, PrintfOp]

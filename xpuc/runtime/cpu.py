@@ -8,6 +8,7 @@ for the duration of a foreign call, so the ranges really run in parallel.
 from __future__ import annotations
 
 import ctypes
+import re
 import os
 from concurrent.futures import ThreadPoolExecutor
 
@@ -29,6 +30,8 @@ _SCALARS = {
 }  # fmt: skip
 _LAUNCH = ctypes.CFUNCTYPE(None, ctypes.c_void_p, *[ctypes.c_int64] * 8, ctypes.c_void_p)
 _POOL: ThreadPoolExecutor | None = None
+_LLVM_DTYPES = {"float": "f4", "double": "f8", "half": "f2", "i8": "i1", "i16": "i2",
+                "i32": "i4", "i64": "i8"}  # fmt: skip
 
 
 def dtype_of(code: str) -> np.dtype:
@@ -128,6 +131,7 @@ class CPUKernel:
         base = [(smem[w].ctypes.data + 63) // 64 * 64 for w in range(max(workers, 1))]
         if workers <= 1:
             self.fn(p, 0, total, gx, gy, gz, bx, by, bz, base[0])
+            self._flush()
             return
         step = -(-total // workers)
         futures = [
@@ -137,6 +141,11 @@ class CPUKernel:
         for f in futures:
             f.result()
         del keep
+        self._flush()
+
+    def _flush(self) -> None:
+        if self.module.prints:  # device printf writes through C stdio: keep the order
+            ctypes.CDLL(None).fflush(None)
 
 
 class CPUModule:
@@ -151,6 +160,7 @@ class CPUModule:
         host = llvm.get_process_triple().split("-")[0]
         self.artifact = artifact
         self._mod = llvm.parse_assembly(str(artifact.stages["llir"]))
+        self.prints = any(f.name == "printf" for f in self._mod.functions)
         if self._mod.triple.split("-")[0] != host:
             raise XpucError(f"cannot run {self._mod.triple} code on this {host} machine")
         tm = llvm.Target.from_default_triple().create_target_machine(
@@ -163,6 +173,22 @@ class CPUModule:
         for info in artifact.kernels:
             addr = self._engine.get_function_address(LAUNCH_PREFIX + info.link_name)
             self.kernels[info.name] = CPUKernel(self, info, addr)
+
+    def symbol(self, name: str) -> np.ndarray:
+        """A ``__device__``/``__constant__`` variable as a numpy array over its memory.
+
+        Writing to it is ``cudaMemcpyToSymbol``; reading is ``cudaMemcpyFromSymbol``.
+        """
+        for g in self._mod.global_variables:
+            if g.name == name and g.linkage == llvm.Linkage.external:
+                m = re.fullmatch(r"\[(\d+) x (\w+)\]", str(g.global_value_type))
+                if m is None or m.group(2) not in _LLVM_DTYPES:
+                    break
+                n, dtype = int(m.group(1)), np.dtype(_LLVM_DTYPES[m.group(2)])
+                addr = self._engine.get_global_value_address(name)
+                buf = (ctypes.c_char * (n * dtype.itemsize)).from_address(addr)
+                return np.frombuffer(buf, dtype=dtype, count=n)
+        raise XpucError(f"no __device__ or __constant__ variable named '{name}'")
 
     def __getattr__(self, name: str) -> CPUKernel:
         kernels = self.__dict__.get("kernels", {})

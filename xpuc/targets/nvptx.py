@@ -18,7 +18,7 @@ from xdsl.dialects.builtin import IntegerAttr
 from xdsl.ir import Attribute, Operation
 
 from xpuc.compiler.diagnostics import TargetError, ToolNotFoundError
-from xpuc.dialects.gpu_ext import DynamicSharedMemoryOp
+from xpuc.dialects.gpu_ext import DynamicSharedMemoryOp, PrintfOp
 from xpuc.dialects.xpu import LaneMaskOp, ShuffleOp, VoteOp
 from xpuc.targets.base import Target, TargetDesc
 from xpuc.targets.llvm.translate import (
@@ -29,6 +29,7 @@ from xpuc.targets.llvm.translate import (
     LLVMHooks,
     Translator,
     as_opaque,
+    string_constant,
 )
 from xpuc.targets.tools import find_libdevice, find_ptxas, ptxas_archs
 
@@ -55,6 +56,8 @@ class NVPTXHooks(LLVMHooks):
         return ir.PointerType()
 
     def special(self, t: Translator, op: Operation):
+        if isinstance(op, PrintfOp):
+            return _vprintf(t, op)
         if isinstance(op, ShuffleOp):
             return _shuffle(t, op)
         if isinstance(op, VoteOp):
@@ -101,6 +104,33 @@ class NVPTXHooks(LLVMHooks):
 
 
 _DYN_SMEM = "__xpuc_dynamic_shared"
+
+
+def _vprintf(t: Translator, op: PrintfOp) -> list:
+    """CUDA's device printf: ``vprintf(format, packed arguments)``."""
+    b = t.b
+    g = string_constant(t, op.format.data, addrspace=1)
+    fmt = b.addrspacecast(as_opaque(t, g), ir.PointerType())
+    vals = [t.v(a) for a in op.args]
+    buf: ir.Value = ir.Constant(ir.PointerType(), None)
+    if vals:
+        st = ir.LiteralStructType([v.type for v in vals])
+        entry = t.fn.entry_basic_block
+        saved = b.block
+        b.position_at_start(entry)
+        slot = b.alloca(st)
+        b.position_at_end(saved)
+        for k, v in enumerate(vals):
+            field = b.gep(slot, [ir.Constant(I32, 0), ir.Constant(I32, k)], source_etype=st)
+            field.type = ir.PointerType()  # llvmlite types it as the struct's pointer
+            b.store(v, field)
+        buf = slot
+    fn = t.module.globals.get("vprintf")
+    if fn is None:
+        ptr = ir.PointerType()
+        fn = ir.Function(t.module, ir.FunctionType(I32, [ptr, ptr]), "vprintf")
+    b.call(fn, [fmt, buf])
+    return []
 
 
 def _shuffle(t: Translator, op: ShuffleOp) -> list[ir.Value]:

@@ -131,11 +131,12 @@ class TypeEnv:
 
     # ---- struct, typedef, enum
     def struct_spec(self, node: Tree) -> CType:
-        kw, name, *body = node.children
+        kw, name, body_tree = node.children
         tag = str(name) if name is not None else ""
         if str(kw) == "union":
             raise self.error(node, "unions are not supported")
-        if not body or body[0] is None:
+        body = body_tree.children if body_tree is not None else None
+        if body is None:
             t = self.type_named(tag) if tag else None
             if t is None or t.kind != "struct":
                 raise self.error(node, f"incomplete struct type '{tag}'")

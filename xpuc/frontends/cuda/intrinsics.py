@@ -18,6 +18,7 @@ from xdsl.dialects import arith, gpu, math, memref, scf
 from xdsl.dialects.builtin import IntegerAttr, IntegerType, i64
 from xdsl.ir import Block, Region, SSAValue
 
+from xpuc.dialects.gpu_ext import PrintfOp
 from xpuc.dialects.xpu import AtomicCASOp, LaneMaskOp, ShuffleOp, VoteOp
 from xpuc.frontends.cuda import ctypes_ as ct
 from xpuc.frontends.cuda.decls import CG_BLOCK, cg_tile
@@ -202,6 +203,26 @@ def _fence(fl: FunctionLowering, node, name, args) -> Val:
 @intrinsic("this_thread_block")
 def _this_block(fl: FunctionLowering, node, name, args) -> Val:
     return Val(None, CG_BLOCK)
+
+
+@intrinsic("printf")
+def _printf(fl: FunctionLowering, node, name, args) -> Val:
+    if not args or not (isinstance(args[0], Tree) and args[0].data == "string_lit"):
+        raise fl.error(node, "printf needs a string literal format")
+    fmt = "".join(
+        str(t)[1:-1].encode("latin-1", "backslashreplace").decode("unicode_escape")
+        for t in args[0].children
+    )
+    vals = []
+    for a in args[1:]:
+        v = fl.scalar(a)
+        if v.t.is_ptr:
+            raise fl.error(a, "printf of pointers is not supported")
+        # C's default argument promotions for variadic calls
+        v = fl.convert(v, ct.DOUBLE if v.t.is_float else ct.promote(v.t), a)
+        vals.append(v.v)
+    fl.emit(PrintfOp(fmt, vals))
+    return fl.const_int(0, ct.INT)
 
 
 # ---- atomics

@@ -282,8 +282,8 @@ class UnitLowering:
             vals = [float(v) if leaf.is_float else int(v) for v in vals]
             init = DenseIntOrFPElementsAttr.from_list(TensorType(leaf.ir(), [len(vals)]), vals)
         visibility = StringAttr("public" if space != SHARED else "private")
-        constant = UnitAttr() if space == CONSTANT else None
-        op = memref.GlobalOp.get(StringAttr(symbol), mt, init, visibility, constant, alignment=16)
+        # not `constant`: the host writes __constant__ memory (cudaMemcpyToSymbol)
+        op = memref.GlobalOp.get(StringAttr(symbol), mt, init, visibility, None, alignment=16)
         self.global_ops.append(op)
         return GlobalDef(name, t, space, symbol)
 

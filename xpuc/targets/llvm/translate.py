@@ -29,6 +29,7 @@ from xdsl.ir import Attribute, Block, Operation, SSAValue
 
 from xpuc.compiler.diagnostics import TargetError
 from xpuc.dialects.arith_ext import IndexCastUIOp, RemFOp
+from xpuc.dialects.gpu_ext import PrintfOp
 from xpuc.dialects.xpu import AtomicCASOp
 
 I1, I8, I32, I64 = ir.IntType(1), ir.IntType(8), ir.IntType(32), ir.IntType(64)
@@ -108,6 +109,8 @@ class LLVMHooks:
 
     def special(self, t: Translator, op: Operation) -> list[ir.Value] | None:
         """Target ops (gpu ids, barriers, xpu ops).  None: not handled."""
+        if isinstance(op, PrintfOp):
+            return _printf(t, op)
         return None
 
     def function(self, t: Translator, fn: ir.Function, op: Operation) -> None:
@@ -403,6 +406,26 @@ def _dim(t: Translator, op: memref.DimOp) -> ir.Value:
     if shape[k] >= 0:
         return ir.Constant(I64, shape[k])
     raise TargetError("memref.dim of a dynamic size: bare pointers carry no sizes")
+
+
+def string_constant(t: Translator, text: str, addrspace: int = 0) -> ir.GlobalVariable:
+    data = bytearray(text.encode()) + b"\0"
+    name = f"__xpuc_str{len([g for g in t.module.globals if g.startswith('__xpuc_str')])}"
+    g = ir.GlobalVariable(t.module, ir.ArrayType(I8, len(data)), name, addrspace=addrspace)
+    g.initializer = ir.Constant(ir.ArrayType(I8, len(data)), data)
+    g.global_constant = True
+    g.linkage = "internal"
+    return g
+
+
+def _printf(t: Translator, op: PrintfOp) -> list:
+    """The C library's printf (cpu targets)."""
+    fmt = as_opaque(t, string_constant(t, op.format.data))
+    fn = t.module.globals.get("printf")
+    if fn is None:
+        fn = ir.Function(t.module, ir.FunctionType(I32, [ir.PointerType()], var_arg=True), "printf")
+    t.b.call(fn, [fmt, *[t.v(a) for a in op.args]])
+    return []
 
 
 def _get_global(t: Translator, op: memref.GetGlobalOp) -> ir.Value:
