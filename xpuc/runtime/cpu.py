@@ -8,8 +8,8 @@ for the duration of a foreign call, so the ranges really run in parallel.
 from __future__ import annotations
 
 import ctypes
-import re
 import os
+import re
 from concurrent.futures import ThreadPoolExecutor
 
 import llvmlite.binding as llvm
