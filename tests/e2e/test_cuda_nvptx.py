@@ -47,6 +47,16 @@ KERNELS = {
             "activemask.b32",
         ],
     ),
+    "warp sync and fences": (
+        """
+        __global__ void k(int *a) {
+            a[threadIdx.x] = 1;
+            __syncwarp();
+            __threadfence_block(); __threadfence(); __threadfence_system();
+            a[threadIdx.x + 32] = a[threadIdx.x ^ 1];
+        }""",
+        ["bar.warp.sync", "membar.cta", "membar.gl", "membar.sys"],
+    ),
     "atomics": (
         """
         __global__ void k(int *i, float *f, unsigned long long *c, unsigned *u) {

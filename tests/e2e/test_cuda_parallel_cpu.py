@@ -233,3 +233,27 @@ def test_barrier_in_device_function_is_inlined():
     load(src)["k"][2, 64](x, out)
     w = x.reshape(2, 64)
     np.testing.assert_array_equal(out.reshape(2, 64), w + np.roll(w, -1, axis=1))
+
+
+def test_syncwarp_orders_shared_memory_within_a_warp():
+    src = """
+    __global__ void k(const int *in, int *out) {
+        __shared__ int s[64];
+        int t = threadIdx.x;
+        if (t < 32) {                       // one warp works alone
+            s[t] = in[t];
+            __syncwarp();
+            for (int off = 16; off > 0; off /= 2) {
+                int v = t < off ? s[t + off] : 0;
+                __syncwarp();
+                s[t] += v;
+                __syncwarp();
+            }
+            __threadfence_block();
+            if (t == 0) out[0] = s[0];
+        }
+    }"""
+    x = np.arange(32, dtype=np.int32) * 3
+    out = np.zeros(1, np.int32)
+    load(src)["k"][1, 64](x, out)
+    assert out[0] == x.sum()

@@ -177,6 +177,45 @@ class AtomicCASOp(IRDLOperation):
             )
 
 
-XPU = Dialect("xpu", [ShuffleOp, VoteOp, LaneMaskOp, AtomicCASOp], [])
+@irdl_op_definition
+class WarpSyncOp(IRDLOperation):
+    """``__syncwarp(mask)``: the lanes in ``mask`` meet here (a barrier for one warp).
 
-__all__ = ["XPU", "AtomicCASOp", "LaneMaskOp", "ShuffleOp", "VoteOp"]
+    Upstream ``gpu.barrier`` synchronises the whole workgroup; NVVM's
+    ``bar.warp.sync`` has no target-neutral counterpart.
+    """
+
+    name = "xpu.warp_sync"
+    mask = operand_def(I32)
+    assembly_format = "$mask attr-dict"
+
+    def __init__(self, mask: SSAValue | Operation):
+        super().__init__(operands=[mask])
+
+
+_SCOPES = ("block", "device", "system")
+
+
+@irdl_op_definition
+class FenceOp(IRDLOperation):
+    """``__threadfence_block/__threadfence/__threadfence_system``: order this thread's
+    memory accesses as seen by the block, the device or the whole system.
+
+    Upstream has ``llvm.fence`` only at the LLVM level; ``gpu`` has no memory fence.
+    """
+
+    name = "xpu.fence"
+    scope = prop_def(StringAttr)
+    assembly_format = "$scope attr-dict"
+
+    def __init__(self, scope: str):
+        super().__init__(properties={"scope": StringAttr(scope)})
+
+    def verify_(self) -> None:
+        if self.scope.data not in _SCOPES:
+            raise VerifyException(f"'xpu.fence' scope must be one of {', '.join(_SCOPES)}")
+
+
+XPU = Dialect("xpu", [ShuffleOp, VoteOp, LaneMaskOp, AtomicCASOp, WarpSyncOp, FenceOp], [])
+
+__all__ = ["XPU", "AtomicCASOp", "FenceOp", "LaneMaskOp", "ShuffleOp", "VoteOp", "WarpSyncOp"]

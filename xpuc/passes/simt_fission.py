@@ -25,10 +25,12 @@ from xdsl.ir import Block, BlockArgument, Operation, Region, SSAValue
 from xdsl.utils.exceptions import DiagnosticException
 
 from xpuc.dialects.gpu_ext import DynamicSharedMemoryOp
-from xpuc.dialects.xpu import AtomicCASOp, LaneMaskOp, ShuffleOp, VoteOp
+from xpuc.dialects.xpu import AtomicCASOp, LaneMaskOp, ShuffleOp, VoteOp, WarpSyncOp
 
 WARP_OPS = (ShuffleOp, VoteOp, LaneMaskOp)
-CUTS = (gpu.BarrierOp, *WARP_OPS)
+# __syncwarp is cut like a barrier: in warp-uniform control flow the predication makes
+# it exact, and a whole-block cut is a correct (stronger) warp barrier
+CUTS = (gpu.BarrierOp, WarpSyncOp, *WARP_OPS)
 _UNIFORM = (arith.ConstantOp, memref.AllocaOp, memref.GetGlobalOp, DynamicSharedMemoryOp,
             gpu.BlockIdOp, gpu.GridDimOp, gpu.BlockDimOp, gpu.SubgroupSizeOp)  # fmt: skip
 _INDEXED = (memref.LoadOp, memref.StoreOp, memref.AtomicRMWOp, AtomicCASOp)
@@ -111,7 +113,7 @@ class Fission:
                 run.clear()
 
         for op in ops:
-            if isinstance(op, gpu.BarrierOp):
+            if isinstance(op, gpu.BarrierOp | WarpSyncOp):
                 flush()
                 if op.parent is not None:
                     op.detach()

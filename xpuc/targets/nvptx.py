@@ -19,7 +19,7 @@ from xdsl.ir import Attribute, Operation
 
 from xpuc.compiler.diagnostics import TargetError, ToolNotFoundError
 from xpuc.dialects.gpu_ext import DynamicSharedMemoryOp, PrintfOp
-from xpuc.dialects.xpu import LaneMaskOp, ShuffleOp, VoteOp
+from xpuc.dialects.xpu import FenceOp, LaneMaskOp, ShuffleOp, VoteOp, WarpSyncOp
 from xpuc.targets.base import Target, TargetDesc
 from xpuc.targets.llvm.translate import (
     I32,
@@ -65,6 +65,13 @@ class NVPTXHooks(LLVMHooks):
             ret = I32 if mode == "ballot" else ir.IntType(1)
             return t.call_decl(f"llvm.nvvm.vote.{mode}.sync", ret, [I32, ir.IntType(1)],
                                [t.v(op.mask), t.v(op.predicate)])  # fmt: skip
+        if isinstance(op, WarpSyncOp):
+            t.call_decl("llvm.nvvm.bar.warp.sync", ir.VoidType(), [I32], [t.v(op.mask)])
+            return []
+        if isinstance(op, FenceOp):
+            level = {"block": "cta", "device": "gl", "system": "sys"}[op.scope.data]
+            t.call_decl(f"llvm.nvvm.membar.{level}", ir.VoidType(), [], [])
+            return []
         if isinstance(op, LaneMaskOp):
             return t.call_decl("llvm.nvvm.activemask", I32, [], [])
         if isinstance(op, DynamicSharedMemoryOp):

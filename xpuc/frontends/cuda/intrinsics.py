@@ -19,7 +19,14 @@ from xdsl.dialects.builtin import IntegerAttr, IntegerType, i64
 from xdsl.ir import Block, Region, SSAValue
 
 from xpuc.dialects.gpu_ext import PrintfOp
-from xpuc.dialects.xpu import AtomicCASOp, LaneMaskOp, ShuffleOp, VoteOp
+from xpuc.dialects.xpu import (
+    AtomicCASOp,
+    FenceOp,
+    LaneMaskOp,
+    ShuffleOp,
+    VoteOp,
+    WarpSyncOp,
+)
 from xpuc.frontends.cuda import ctypes_ as ct
 from xpuc.frontends.cuda.decls import CG_BLOCK, cg_tile
 from xpuc.frontends.cuda.values import LValue, Val
@@ -111,7 +118,10 @@ class IntrinsicLowering:
         if g.t.kind != "cg":
             raise self.error(callee.children[-1], f"'{g.t}' has no member function '{m}'")
         if m == "sync":
-            return _sync(self, node, m, [])
+            if g.t == CG_BLOCK:
+                return _sync(self, node, m, [])
+            self.emit(WarpSyncOp(self.const_int(-1, ct.UINT).v))
+            return self.void()
         if g.t == CG_BLOCK:
             if m == "thread_rank":
                 return Val(self.linear_tid(), ct.UINT)
@@ -191,12 +201,20 @@ def _sync_count(fl: FunctionLowering, node, name, args) -> Val:
     return fl.convert(Val(eq, ct.BOOL), ct.INT, node)
 
 
-@intrinsic("__syncwarp", "__threadfence", "__threadfence_block", "__threadfence_system")
+@intrinsic("__syncwarp")
+def _syncwarp(fl: FunctionLowering, node, name, args) -> Val:
+    if len(args) > 1:
+        raise fl.error(node, f"'{name}' takes 0 or 1 arguments, {len(args)} given")
+    mask = fl.arg_as(args[0], ct.UINT) if args else fl.const_int(-1, ct.UINT)
+    fl.emit(WarpSyncOp(mask.v))
+    return fl.void()
+
+
+@intrinsic("__threadfence", "__threadfence_block", "__threadfence_system")
 def _fence(fl: FunctionLowering, node, name, args) -> Val:
-    # Warps run in lock step on every target xpuc has (the CPU lowering executes warp
-    # operations for all lanes at once); fences: memory is coherent at these points.
-    for a in args:
-        fl.rvalue(a)
+    fl.check_args(node, name, args, 0)
+    scope = {"__threadfence": "device", "__threadfence_block": "block"}.get(name, "system")
+    fl.emit(FenceOp(scope))
     return fl.void()
 
 

@@ -30,7 +30,7 @@ from xdsl.ir import Attribute, Block, Operation, SSAValue
 from xpuc.compiler.diagnostics import TargetError
 from xpuc.dialects.arith_ext import IndexCastUIOp, RemFOp
 from xpuc.dialects.gpu_ext import PrintfOp
-from xpuc.dialects.xpu import AtomicCASOp
+from xpuc.dialects.xpu import AtomicCASOp, FenceOp
 
 I1, I8, I32, I64 = ir.IntType(1), ir.IntType(8), ir.IntType(32), ir.IntType(64)
 
@@ -111,6 +111,9 @@ class LLVMHooks:
         """Target ops (gpu ids, barriers, xpu ops).  None: not handled."""
         if isinstance(op, PrintfOp):
             return _printf(t, op)
+        if isinstance(op, FenceOp):
+            t.b.fence("seq_cst")
+            return []
         return None
 
     def function(self, t: Translator, fn: ir.Function, op: Operation) -> None:
