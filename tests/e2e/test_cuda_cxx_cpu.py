@@ -254,3 +254,32 @@ def test_constant_memory_written_from_the_host():
     assert mod.symbol("calls")[0] == 2
     with pytest.raises(xpuc.XpucError, match="no __device__ or __constant__ variable named 'nope'"):
         mod.symbol("nope")
+
+
+def test_array_of_structs_with_mixed_fields_uses_c_layout():
+    src = """
+    struct Particle { float x, y; int id; double w; float4 v; };
+    __global__ void k(Particle *p, float *out, unsigned long *size) {
+        int i = threadIdx.x;
+        Particle q = p[i];
+        out[i] = q.x + q.y * q.id + (float)p[i].w + q.v.w;
+        p[i].id += 1;
+        p[i].v.x = q.w;
+        size[0] = sizeof(Particle);
+    }"""
+    f4 = np.dtype({"names": list("xyzw"), "formats": ["f4"] * 4, "offsets": [0, 4, 8, 12],
+                   "itemsize": 16, "aligned": True})  # fmt: skip
+    dt = np.dtype(
+        {"names": ["x", "y", "id", "w", "v"], "formats": ["f4", "f4", "i4", "f8", f4],
+         "offsets": [0, 4, 8, 16, 32], "itemsize": 48}  # C layout: float4 is 16-aligned
+    )  # fmt: skip
+    p = np.zeros(8, dt)
+    p["x"], p["y"], p["id"], p["w"] = np.arange(8), 2.0, np.arange(8) * 10, 0.5
+    p["v"]["w"] = 7
+    out, size = np.zeros(8, np.float32), np.zeros(1, np.uint64)
+    load(src)["k"][1, 8](p, out, size)
+    i = np.arange(8)
+    np.testing.assert_allclose(out, i + 2.0 * i * 10 + 0.5 + 7)
+    np.testing.assert_array_equal(p["id"], i * 10 + 1)
+    np.testing.assert_array_equal(p["v"]["x"], 0.5)
+    assert size[0] == dt.itemsize == 48

@@ -96,7 +96,7 @@ class CPUKernel:
                     raise XpucError(
                         f"argument '{name}' of {info.name} must be a numpy array ({code})"
                     )
-                if a.dtype != want:
+                if a.dtype != want and not (code == "*u8" and a.dtype.fields):
                     raise XpucError(
                         f"argument '{name}' of {info.name} must have dtype {want}, not {a.dtype}"
                     )

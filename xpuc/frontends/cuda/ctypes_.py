@@ -34,6 +34,7 @@ class CType:
     name: str = ""
     count: int = 0
     fields: tuple[tuple[str, CType], ...] = ()
+    alignment: int = 0  # over-alignment (CUDA vector types); 0: the natural one
 
     def __str__(self) -> str:
         if self.kind == "ptr":
@@ -75,10 +76,43 @@ class CType:
         return None
 
     @property
-    def bytes(self) -> int:
-        if self.kind in ("array", "struct"):
-            return sum(max(t.bytes, 1) for t in self.leaves())
+    def align(self) -> int:
+        """C alignment in bytes (CUDA's vector types are over-aligned, as float4 is)."""
+        if self.alignment:
+            return self.alignment
+        if self.kind == "array":
+            assert self.pointee is not None
+            return self.pointee.align
+        if self.kind == "struct":
+            return max((t.align for _, t in self.fields), default=1)
+        if self.kind == "ptr":
+            return 8
         return max(self.bits, 8) // 8
+
+    @property
+    def bytes(self) -> int:
+        """C ``sizeof``: fields at their aligned offsets, the size rounded to the alignment."""
+        if self.kind == "array":
+            assert self.pointee is not None
+            return self.count * self.pointee.bytes
+        if self.kind == "struct":
+            end = 0
+            for _, t in self.fields:
+                end = -(-end // t.align) * t.align + t.bytes
+            return -(-end // self.align) * self.align
+        if self.kind == "ptr":
+            return 8
+        return max(self.bits, 8) // 8
+
+    def byte_offset(self, name: str) -> int:
+        """Offset of a struct field in bytes, with C's padding."""
+        end = 0
+        for n, t in self.fields:
+            start = -(-end // t.align) * t.align
+            if n == name:
+                return start
+            end = start + t.bytes
+        raise KeyError(name)
 
     @property
     def is_int(self) -> bool:
@@ -161,6 +195,11 @@ def struct(name: str, fields: list[tuple[str, CType]]) -> CType:
     return CType("struct", name=name, fields=tuple(fields))
 
 
+def is_mixed(t: CType) -> bool:
+    """An aggregate whose leaves differ in type: it lives in memory as bytes."""
+    return t.is_aggregate and leaf_type(t) is None
+
+
 def leaf_type(t: CType) -> CType | None:
     """The one scalar type all leaves of ``t`` share, or None when they differ."""
     kinds = {(x.kind, x.bits, x.signed) if not x.is_ptr else None for x in t.leaves()}
@@ -181,7 +220,11 @@ def vector_type(name: str) -> CType | None:
     if name[-1:] not in "1234" or m not in _VEC_ELEMS:
         return None
     elem = globals()[_VEC_ELEMS[m]]
-    return struct(name, [(f, elem) for f in "xyzw"[: int(name[-1])]])
+    n = int(name[-1])
+    t = struct(name, [(f, elem) for f in "xyzw"[:n]])
+    if n in (2, 4):  # float2 is 8-byte aligned, float4 and double2 16-byte (at most 16)
+        return CType("struct", name=name, fields=t.fields, alignment=min(16, n * elem.bytes))
+    return t
 
 
 def from_words(words: list[str]) -> CType | None:

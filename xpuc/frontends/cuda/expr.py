@@ -204,6 +204,8 @@ class ExprLowering(CallLowering):
     def field_place(self: FunctionLowering, lv: LValue, name: str) -> LValue:
         if lv.fields is not None:
             return lv.fields[name]
+        if ct.is_mixed(lv.t):
+            return self.byte_field(lv, name)
         found = lv.t.field(name)
         assert found is not None
         off, ft = found
@@ -216,8 +218,24 @@ class ExprLowering(CallLowering):
             raise self.error_here("dereferencing a 'void *' pointer")
         if isinstance(i, int):
             i = self.const_index(i)
-        off = self.add_index(p.off, self.scale_index(i, p.t.pointee.size))
+        # mixed structs are addressed in bytes, everything else in leaves
+        step = p.t.pointee.bytes if ct.is_mixed(p.t.pointee) else p.t.pointee.size
+        off = self.add_index(p.off, self.scale_index(i, step))
         return LValue(p.v, [off], p.t.pointee)
+
+    def byte_field(self: FunctionLowering, lv: LValue, name: str) -> LValue:
+        """A field of a struct with mixed leaf types, stored as bytes: a typed view."""
+        ft = dict(lv.t.fields)[name]
+        pos = self.add_index(lv.idx[0], lv.t.byte_offset(name))
+        if ct.is_mixed(ft):
+            return LValue(lv.mem, [pos], ft)
+        leaf = ct.leaf_type(ft) if ft.is_aggregate else ft
+        if leaf is None or leaf.is_ptr:
+            raise self.error_here(f"field '{name}' of type '{ft}' cannot be read from memory yet")
+        space = lv.mem.type.memory_space
+        view_t = MemRefType(leaf.ir(), [max(ft.size, 1)], memory_space=space)
+        view = self.emit(memref.ViewOp(lv.mem, pos, [], view_t)).results[0]
+        return LValue(view, [self.const_index(0)], ft)
 
     def lvalue(self: FunctionLowering, node: Tree | Token) -> LValue:
         if isinstance(node, Tree) and node.data == "name":

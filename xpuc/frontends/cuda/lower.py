@@ -106,7 +106,9 @@ class FunctionLowering(ExprLowering):
             return LValue(None, [], t, fields={n: self.local(f, node) for n, f in t.fields})
         if t.kind == "array":
             leaf = ct.leaf_type(t)
-            if leaf is None:
+            if ct.is_mixed(t):  # an array of mixed structs: bytes
+                return LValue(self.alloca(ct.UCHAR.ir(), [max(t.bytes, 1)]), [self.c0], t)
+            if leaf is None or leaf.is_ptr:
                 raise self.error(node, f"arrays of '{t.leaves()[0]}' are not supported")
             return LValue(self.alloca(leaf.ir(), [max(t.size, 1)]), [self.c0], t)
         if t.kind in ("void", "cg"):

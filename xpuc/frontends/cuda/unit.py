@@ -265,14 +265,17 @@ class UnitLowering:
             self.globals[name] = g
 
     def make_global(self, name: str, t: CType, space: int, value, node) -> GlobalDef:
-        leaf = ct.leaf_type(t)
-        if leaf is None:
+        leaf = ct.leaf_type(t) if not ct.is_mixed(t) else ct.UCHAR
+        if leaf is None or leaf.is_ptr:
             raise self.error(node, f"variables of type '{t}' cannot be placed in memory yet")
+        if ct.is_mixed(t) and value is not None:
+            raise self.error(value, "initializers of mixed-type structs are not supported yet")
         symbol = name if space != SHARED else f"__shared_{name}"
         while symbol in self.symbols:
             symbol += "_"
         self.symbols.add(symbol)
-        mt = MemRefType(leaf.ir(), [max(t.size, 1)], memory_space=space_attr(space))
+        count = t.bytes if ct.is_mixed(t) else max(t.size, 1)
+        mt = MemRefType(leaf.ir(), [count], memory_space=space_attr(space))
         init: object = UnitAttr()
         if value is not None:
             vals = _flat_constants(self.env, value)
@@ -299,9 +302,11 @@ class UnitLowering:
         return var
 
     def global_place(self, fl: FunctionLowering, g: GlobalDef) -> LValue:
-        leaf = ct.leaf_type(g.t)
+        mixed = ct.is_mixed(g.t)
+        leaf = ct.UCHAR if mixed else ct.leaf_type(g.t)
         assert leaf is not None
-        mt = MemRefType(leaf.ir(), [max(g.t.size, 1)], memory_space=space_attr(g.space))
+        count = g.t.bytes if mixed else max(g.t.size, 1)
+        mt = MemRefType(leaf.ir(), [count], memory_space=space_attr(g.space))
         ref = fl.at_entry(memref.GetGlobalOp(g.symbol, mt))
         return LValue(ref, [fl.c0], g.t)
 
