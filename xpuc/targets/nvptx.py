@@ -21,6 +21,7 @@ from xpuc.compiler.diagnostics import TargetError, ToolNotFoundError
 from xpuc.dialects.gpu_ext import DynamicSharedMemoryOp, PrintfOp
 from xpuc.dialects.xpu import FenceOp, LaneMaskOp, ShuffleOp, VoteOp, WarpSyncOp
 from xpuc.targets.base import Target, TargetDesc
+from xpuc.targets.llvm.memory import as_opaque, string_constant
 from xpuc.targets.llvm.translate import (
     I32,
     I64,
@@ -28,8 +29,6 @@ from xpuc.targets.llvm.translate import (
     MATH_LIBCALLS,
     LLVMHooks,
     Translator,
-    as_opaque,
-    string_constant,
 )
 from xpuc.targets.tools import find_libdevice, find_ptxas, ptxas_archs
 
