@@ -22,33 +22,14 @@ from xpuc.compiler.diagnostics import CompileError
 from xpuc.frontends.cuda import ctypes_ as ct
 from xpuc.frontends.cuda.ctypes_ import CType, flat_types
 from xpuc.frontends.cuda.expr import ExprLowering
+from xpuc.frontends.cuda.loops import LoopLowering, exits
 from xpuc.frontends.cuda.values import LValue, Val, Var
 
 if TYPE_CHECKING:
     from xpuc.frontends.cuda.unit import Signature, UnitLowering
 
-_LOOPS = ("for_stmt", "while_stmt", "do_stmt")
 
-
-def exits(node: Tree | Token | None, caught: frozenset[str] = frozenset()) -> set[str]:
-    """Which of return/break/continue can leave ``node`` to its enclosing statement list."""
-    if not isinstance(node, Tree):
-        return set()
-    if node.data == "return_stmt":
-        return {"return"}
-    if node.data in ("break_stmt", "continue_stmt") and node.data[:-5] not in caught:
-        return {node.data[:-5]}
-    if node.data in _LOOPS:
-        caught = frozenset({"break", "continue"})
-    elif node.data == "switch_stmt":
-        caught = caught | {"break"}
-    found: set[str] = set()
-    for child in node.children:
-        found |= exits(child, caught)
-    return found
-
-
-class FunctionLowering(ExprLowering):
+class FunctionLowering(LoopLowering, ExprLowering):
     def __init__(self, unit: UnitLowering, sig: Signature):
         self.unit = unit
         self.pre = unit.pre
@@ -357,75 +338,6 @@ class FunctionLowering(ExprLowering):
             raise self.error(node, f"'{word}' statement not in loop statement")
         self.flag_set(self.loops[-1][which], True)
 
-    def loop(self, cond: Tree | None, body: Tree, step: Tree | None, test_first: bool) -> None:
-        found = exits(body)
-        brk = self.flag_slot() if "break" in found else None
-        cont = self.flag_slot() if "continue" in found else None
-        self.loops.append((brk, cont))
-
-        def go_on() -> SSAValue:
-            # Evaluate the condition only while no break/return has happened.
-            flags = [f for f in (brk, self.ret_flag) if f is not None]
-            if not flags:
-                return self.cond(cond) if cond is not None else self.const_int(1, ct.BOOL).v
-            left = None
-            for f in flags:
-                v = self.flag_load(f)
-                left = v if left is None else self.emit(arith.OrIOp(left, v)).results[0]
-            return self.branch(
-                left,
-                lambda: self.const_int(0, ct.BOOL),
-                lambda: (
-                    Val(self.cond(cond), ct.BOOL)
-                    if cond is not None
-                    else self.const_int(1, ct.BOOL)
-                ),
-                ct.BOOL,
-            ).v
-
-        def run_body() -> None:
-            if cont is not None:
-                self.flag_set(cont, False)
-            self.stmt_list([body])
-            if step is not None:
-                flags = [f for f in (brk, self.ret_flag) if f is not None]
-                if flags:
-                    saved = self.loops.pop()
-                    self.loops.append((brk, None))
-                    guard = self.still_running()
-                    self.loops[-1] = saved
-                    self.emit(scf.IfOp(guard, [], self.region_of(lambda: self.rvalue(step))))
-                else:
-                    self.rvalue(step)
-
-        before, after = Block(), Block()
-        saved, self.block = self.block, before
-        if not test_first:
-            run_body()
-        self.emit(scf.ConditionOp(go_on()))
-        self.block = after
-        if test_first:
-            run_body()
-        self.emit(scf.YieldOp())
-        self.block = saved
-        self.emit(scf.WhileOp([], [], Region(before), Region(after)))
-        self.loops.pop()
-
-    def stmt_while(self, node: Tree) -> None:
-        self.loop(node.children[1], node.children[2], None, True)
-
-    def stmt_do(self, node: Tree) -> None:
-        self.loop(node.children[3], node.children[1], None, False)
-
-    def stmt_for(self, node: Tree) -> None:
-        _, init, cond, step, body = node.children
-        self.scopes.append({})
-        self.stmt(init)
-        c = cond.children[0] if cond.children and cond.children[0] is not None else None
-        s = step.children[0] if step.children and step.children[0] is not None else None
-        self.loop(c, body, s, True)
-        self.scopes.pop()
-
     def stmt_goto(self, node: Tree) -> None:
         raise self.error(node, "'goto' is not supported")
 
@@ -437,53 +349,3 @@ class FunctionLowering(ExprLowering):
 
     def stmt_default(self, node: Tree) -> None:
         raise self.error(node, "'default' label not within a switch statement")
-
-    def stmt_switch(self, node: Tree) -> None:
-        """Cases in order; ``matched`` carries fall-through, ``break`` sets a flag."""
-        _, expr, body = node.children
-        v = self.scalar(expr)
-        if not v.t.is_int:
-            raise self.error(expr, f"switch condition has non-integer type '{v.t}'")
-        v = self.convert(v, ct.promote(v.t), expr)
-        items = body.children if isinstance(body, Tree) and body.data == "compound_stmt" else [body]
-        groups: list[tuple[list[int | None], list[Tree]]] = []
-        labels_seen: list[int] = []
-        for item in items:
-            labels: list[int | None] = []
-            while isinstance(item, Tree) and item.data in ("case_stmt", "default_stmt"):
-                if item.data == "case_stmt":
-                    k = self.const_expr(item.children[1])
-                    if k in labels_seen:
-                        raise self.error(item.children[1], f"duplicate case value '{k}'")
-                    labels_seen.append(k)
-                    labels.append(k)
-                else:
-                    labels.append(None)
-                item = item.children[-1]
-            if labels or not groups:
-                groups.append((labels, [item]))
-            else:
-                groups[-1][1].append(item)
-        if groups and not groups[0][0] and groups[0][1]:
-            groups = groups[1:]  # statements before the first label never run
-        brk = self.flag_slot()
-        matched = self.flag_slot()
-        enclosing_continue = self.loops[-1][1] if self.loops else None
-        self.loops.append((brk, enclosing_continue))
-        any_case = self.const_int(0, ct.BOOL).v
-        for k in labels_seen:
-            eq = self.emit(arith.CmpiOp(v.v, self.const_int(k, v.t).v, "eq")).results[0]
-            any_case = self.emit(arith.OrIOp(any_case, eq)).results[0]
-        for labels, stmts in groups:
-            hit = self.flag_load(matched)
-            for k in labels:
-                if k is None:
-                    one = self.const_int(1, ct.BOOL).v
-                    eq = self.emit(arith.XOrIOp(any_case, one)).results[0]
-                else:
-                    eq = self.emit(arith.CmpiOp(v.v, self.const_int(k, v.t).v, "eq")).results[0]
-                hit = self.emit(arith.OrIOp(hit, eq)).results[0]
-            self.flag_set(matched, hit)
-            go = self.emit(arith.AndIOp(hit, self.still_running())).results[0]
-            self.emit(scf.IfOp(go, [], self.region_of(lambda ss=stmts: self.stmt_list(ss))))
-        self.loops.pop()
