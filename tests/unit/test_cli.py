@@ -110,3 +110,24 @@ def test_xpuc_opt_round_trip_and_errors(tmp_path):
     proc = subprocess.run([*run, str(f)], capture_output=True, text=True)
     assert proc.returncode == 1 and "Traceback" not in proc.stderr
     assert proc.stderr.startswith(f"{f}:2:")
+
+
+def test_run_template_instance_with_dynamic_shared_memory(tmp_path):
+    src = tmp_path / "t.cu"
+    src.write_text(
+        "template <int SCALE, typename T>\n"
+        "__global__ void scaled(T *x) {\n"
+        "  extern __shared__ T buf[];\n"
+        "  buf[threadIdx.x] = x[threadIdx.x];\n"
+        "  __syncthreads();\n"
+        "  x[threadIdx.x] = SCALE * buf[blockDim.x - 1 - threadIdx.x];\n"
+        "}\n"
+    )
+    proc = xpuc("run", src, "--kernel", "scaled<3,double>", "--grid", "1", "--block", "8",
+                "--shared", "64", "arange:8", "--out", tmp_path)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    np.testing.assert_array_equal(np.load(tmp_path / "x.npy"), 3 * np.arange(8.0)[::-1])
+    proc = xpuc("compile", src, "--instantiate", "scaled<2, float>", "--emit", "mlir")
+    assert proc.returncode == 0 and '"gpu.func"' in proc.stdout and "scaled__2_float" in proc.stdout
+    proc = xpuc("compile", src, "--instantiate", "scaled<x>", "--emit", "mlir")
+    assert proc.returncode == 1 and "cannot read template argument 'x'" in proc.stderr

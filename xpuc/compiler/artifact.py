@@ -34,7 +34,7 @@ class Artifact:
 
     def kernel(self, name: str) -> KernelInfo:
         for k in self.kernels:
-            if k.name == name:
+            if k.name.replace(" ", "") == name.replace(" ", ""):  # k<1,float> = k<1, float>
                 return k
         from xpuc.compiler.diagnostics import XpucError
 

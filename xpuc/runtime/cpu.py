@@ -198,5 +198,8 @@ class CPUModule:
 
     def __getitem__(self, name: str) -> CPUKernel:
         if name not in self.kernels:
+            spaced = {k.replace(" ", ""): v for k, v in self.kernels.items()}
+            if name.replace(" ", "") in spaced:
+                return spaced[name.replace(" ", "")]
             raise XpucError(f"no kernel named '{name}' (kernels: {', '.join(self.kernels)})")
         return self.kernels[name]
