@@ -283,3 +283,15 @@ def test_array_of_structs_with_mixed_fields_uses_c_layout():
     np.testing.assert_array_equal(p["id"], i * 10 + 1)
     np.testing.assert_array_equal(p["v"]["x"], 0.5)
     assert size[0] == dt.itemsize == 48
+
+
+def test_host_code_is_skipped_and_the_launched_template_compiled():
+    """C++ host code: classes, templates, lambdas, std:: calls, macros, <<<>>> launches."""
+    from pathlib import Path
+
+    art = xpuc.compile_file(Path(__file__).with_name("cuda") / "host_and_device.cu", "cpu")
+    (info,) = art.kernels
+    assert info.name == "saxpy<4>" and info.arg_names == ["c.n", "c.alpha", "x", "y"]
+    x, y = np.arange(5000, dtype=np.float32), np.ones(5000, np.float32)
+    xpuc.load(art)["saxpy<4>"][5, 256]((5000, 3.0), x, y)
+    np.testing.assert_allclose(y, 3 * x + 1)
