@@ -112,18 +112,24 @@ def test_math_library_links_libdevice(opt_level):
     assert "sqrt.rn.f32" in ptx and "ex2.approx" in ptx
 
 
-@pytest.mark.ptxas
-def test_cxx_features_accepted_by_ptxas():
+def _sources(name: str) -> list[str]:
+    """The kernels of a cpu test file, to compile them for nvptx too."""
     import importlib.util
     import re
     from pathlib import Path
 
-    path = Path(__file__).with_name("test_cuda_cxx_cpu.py")
-    spec = importlib.util.spec_from_file_location("cxx", path)
+    path = Path(__file__).with_name(name)
+    spec = importlib.util.spec_from_file_location(path.stem, path)
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
-    sources = [m.group(1) for m in re.finditer(r'src = """(.*?)"""', path.read_text(), re.S)]
-    for src in [mod.TEMPLATED, *sources]:
+    found = [m.group(1) for m in re.finditer(r'src = r?"""(.*?)"""', path.read_text(), re.S)]
+    return [getattr(mod, "TEMPLATED", ""), *found]
+
+
+@pytest.mark.ptxas
+@pytest.mark.parametrize("name", ["test_cuda_cxx_cpu.py", "test_cuda_parallel_cpu.py"])
+def test_cpu_tested_kernels_are_accepted_by_ptxas(name):
+    for src in filter(None, _sources(name)):
         art = xpuc.compile(src, "nvptx:sm_90", emit="bin")
         assert art.stages["bin"][:4] == b"\x7fELF"
 

@@ -257,3 +257,28 @@ def test_syncwarp_orders_shared_memory_within_a_warp():
     out = np.zeros(1, np.int32)
     load(src)["k"][1, 64](x, out)
     assert out[0] == x.sum()
+
+
+def test_barriers_after_early_return_and_in_loops_with_break():
+    src = """
+    __global__ void k(const int *in, int *out, int n) {
+        __shared__ int s[128];
+        int t = threadIdx.x;
+        if (t >= n) return;              // these threads never reach the barriers
+        s[t] = in[t];
+        __syncthreads();
+        int rounds = 0;
+        while (true) {
+            int left = s[(t + n - 1) % n];
+            __syncthreads();
+            s[t] = left + 1;
+            __syncthreads();
+            if (++rounds == 3) break;    // uniform break
+        }
+        do { out[t] = s[t]; } while (0);
+    }"""
+    x = np.arange(100, dtype=np.int32)
+    out = np.full(128, -1, np.int32)
+    load(src)["k"][1, 128](x, out, 100)
+    np.testing.assert_array_equal(out[:100], np.roll(x, 3) + 3)
+    assert (out[100:] == -1).all()

@@ -127,7 +127,7 @@ def test_run_template_instance_with_dynamic_shared_memory(tmp_path):
                 "--shared", "64", "arange:8", "--out", tmp_path)  # fmt: skip
     assert proc.returncode == 0, proc.stderr
     np.testing.assert_array_equal(np.load(tmp_path / "x.npy"), 3 * np.arange(8.0)[::-1])
-    proc = xpuc("compile", src, "--instantiate", "scaled<2, float>", "--emit", "mlir")
+    proc = xpuc("compile", src, "--kernel", "scaled<2, float>", "--emit", "mlir")
     assert proc.returncode == 0 and '"gpu.func"' in proc.stdout and "scaled__2_float" in proc.stdout
     proc = xpuc("compile", src, "--instantiate", "scaled<x>", "--emit", "mlir")
     assert proc.returncode == 1 and "cannot read template argument 'x'" in proc.stderr

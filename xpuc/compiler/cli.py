@@ -27,8 +27,9 @@ def _dim3(text: str) -> tuple[int, ...]:
     return dims
 
 
-def _instance(kernel: str | None) -> list[str]:
-    return [kernel] if kernel and "<" in kernel else []
+def _instance(kernel: str | list[str] | None) -> list[str]:
+    names = kernel if isinstance(kernel, list) else [kernel] if kernel else []
+    return [k for k in names if "<" in k]
 
 
 def _add_source_options(p: argparse.ArgumentParser) -> None:
@@ -128,6 +129,8 @@ def build_parser() -> argparse.ArgumentParser:
     c = sub.add_parser("compile", help="compile a kernel file for a target")
     _add_source_options(c)
     c.add_argument("-o", "--output", help="output file ('-' or none: stdout)")
+    c.add_argument("--kernel", "-k", action="append", default=[], metavar="NAME<ARGS>",
+                   help="same as --instantiate")  # fmt: skip
     c.add_argument("--emit", choices=["mlir", "llvm", "asm", "obj", "bin"],
                    help="what to write (default: from -o's suffix, else asm)")  # fmt: skip
     c.set_defaults(func=cmd_compile)
