@@ -295,3 +295,35 @@ def test_host_code_is_skipped_and_the_launched_template_compiled():
     x, y = np.arange(5000, dtype=np.float32), np.ones(5000, np.float32)
     xpuc.load(art)["saxpy<4>"][5, 256]((5000, 3.0), x, y)
     np.testing.assert_allclose(y, 3 * x + 1)
+
+
+def test_more_math_classification_and_ldg():
+    src = """
+    __global__ void k(const float *x, float *o, int *c) {
+        int i = threadIdx.x;
+        float v = __ldg(&x[i]);
+        float s, co;
+        sincosf(v, &s, &co);
+        o[8 * i + 0] = hypotf(v, 2.0f);
+        o[8 * i + 1] = fdimf(v, 0.5f);
+        o[8 * i + 2] = exp10f(v);
+        o[8 * i + 3] = rintf(v * 4);
+        o[8 * i + 4] = __saturatef(v - 0.2f);
+        o[8 * i + 5] = s * s + co * co;
+        o[8 * i + 6] = __fmaf_rn(v, 2.0f, __frcp_rn(4.0f)) + __fsqrt_rn(v);
+        o[8 * i + 7] = __fadd_rn(v, __fmul_rn(v, __fdiv_rn(v, 2.0f)));
+        float z = v - v;
+        c[4 * i + 0] = isnan(z / z);
+        c[4 * i + 1] = isinf(v / z);
+        c[4 * i + 2] = isfinite(v);
+        c[4 * i + 3] = signbit(-v) != 0;
+    }"""
+    x = np.array([0.125, 0.5, 0.875, 1.0], np.float32)
+    o, c = np.zeros(32, np.float32), np.zeros(16, np.int32)
+    load(src)["k"][1, 4](x, o, c)
+    v = x.astype(np.float64)
+    want = np.stack([np.hypot(v, 2), np.maximum(v - 0.5, 0), 10**v, np.rint(v * 4),
+                     np.clip(v - 0.2, 0, 1), np.ones(4), v * 2 + 0.25 + np.sqrt(v),
+                     v + v * v / 2], 1)  # fmt: skip
+    np.testing.assert_allclose(o.reshape(4, 8), want, rtol=1e-5)
+    assert c.reshape(4, 4).tolist() == [[1, 1, 1, 1]] * 4

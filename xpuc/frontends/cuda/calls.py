@@ -9,6 +9,7 @@ from xdsl.dialects import arith, func, math, memref
 from xdsl.dialects.builtin import IndexType, MemRefType
 from xdsl.ir import Block, SSAValue
 
+import xpuc.frontends.cuda.mathlib  # noqa: F401 - registers the rest of the math library
 from xpuc.frontends.cuda import ctypes_ as ct
 from xpuc.frontends.cuda.builtins import MATH_BINARY, MATH_TERNARY, MATH_UNARY
 from xpuc.frontends.cuda.ctypes_ import flat_types
