@@ -124,12 +124,18 @@ def _lower_kernel(k: gpu.FuncOp, warp_size: int, shared: dict[str, memref.Global
 
 
 def _shared_memory(body: Block, dyn: SSAValue, shared: dict[str, memref.GlobalOp]) -> None:
+    """Each shared variable the kernel names becomes one stack array of the kernel."""
+    slots: dict[str, SSAValue] = {}
     for op in list(body.walk()):
-        if isinstance(op, memref.GetGlobalOp) and op.name_.string_value() in shared:
+        if isinstance(op, memref.GetGlobalOp) and op.name_.string_value() in slots:
+            op.memref.replace_all_uses_with(slots[op.name_.string_value()])
+            op.parent_block().erase_op(op)
+        elif isinstance(op, memref.GetGlobalOp) and op.name_.string_value() in shared:
             slot = memref.AllocaOp.get(op.memref.type.element_type,
                                        shape=op.memref.type.get_shape(), alignment=64,
                                        memory_space=op.memref.type.memory_space)  # fmt: skip
-            op.parent_block().insert_op_before(slot, op)
+            body.insert_op_before(slot, body.first_op)
+            slots[op.name_.string_value()] = slot.memref
             op.memref.replace_all_uses_with(slot.memref)
             op.parent_block().erase_op(op)
         elif isinstance(op, DynamicSharedMemoryOp):
@@ -193,7 +199,7 @@ class ConvertSimtToLoops(ModulePass):
                 if isinstance(g, memref.GlobalOp) and g.type.memory_space == _SHARED
             }
             try:
-                inline_calls(gmod)
+                inline_calls(gmod, set(shared))
             except FissionError as e:
                 raise SimtToLoopsError(str(e)) from None
             for f in list(gmod.body.block.ops):

@@ -22,6 +22,10 @@ _PASSES = {
 def _loader(path: str) -> Callable[[], type[ModulePass]]:
     def load() -> type[ModulePass]:
         module, attr = path.split(":")
+        if module.startswith("xdsl."):
+            from xpuc.passes.xdsl_fixes import install
+
+            install()
         return getattr(importlib.import_module(module), attr)
 
     return load

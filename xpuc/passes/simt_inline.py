@@ -1,8 +1,10 @@
-"""Inline device functions that contain barriers or warp operations into their callers.
+"""Inline device functions that synchronise or use shared memory into their callers.
 
 Loop fission needs to see every barrier in the kernel body itself, so a device
 function that (directly or through its callees) synchronises is inlined at each call.
-Its stack slots move to the caller's entry block.
+A function that touches shared memory is inlined too: on a CPU shared memory is the
+kernel's per-block storage, which only the kernel's body can name.  Stack slots of
+an inlined function move to the caller's entry block.
 """
 
 from __future__ import annotations
@@ -10,11 +12,21 @@ from __future__ import annotations
 from xdsl.dialects import func, gpu, memref
 from xdsl.ir import Block, Operation
 
+from xpuc.dialects.gpu_ext import DynamicSharedMemoryOp
 from xpuc.passes.simt_fission import FissionError, has_cut
 
 
-def _syncing(funcs: dict[str, func.FuncOp]) -> set[str]:
-    found = {n for n, f in funcs.items() if has_cut(f)}
+def _uses_shared(f: func.FuncOp, shared: set[str]) -> bool:
+    return any(
+        isinstance(op, DynamicSharedMemoryOp)
+        or isinstance(op, memref.GetGlobalOp)
+        and op.name_.string_value() in shared
+        for op in f.walk()
+    )
+
+
+def _syncing(funcs: dict[str, func.FuncOp], shared: set[str]) -> set[str]:
+    found = {n for n, f in funcs.items() if has_cut(f) or _uses_shared(f, shared)}
     changed = True
     while changed:
         changed = False
@@ -49,9 +61,9 @@ def _inline(call: func.CallOp, callee: func.FuncOp, entry: Block) -> None:
     where.erase_op(call)
 
 
-def inline_calls(gmod: gpu.ModuleOp) -> None:
+def inline_calls(gmod: gpu.ModuleOp, shared: set[str]) -> None:
     funcs = {f.sym_name.data: f for f in gmod.body.block.ops if isinstance(f, func.FuncOp)}
-    syncing = _syncing(funcs)
+    syncing = _syncing(funcs, shared)
     if not syncing:
         return
     for _ in range(64):

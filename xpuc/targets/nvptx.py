@@ -156,8 +156,17 @@ def _shuffle(t: Translator, op: ShuffleOp) -> list[ir.Value]:
                            [t.v(op.mask), v, t.v(op.offset), clamp])  # fmt: skip
         return b.extract_value(pair, 0), b.extract_value(pair, 1)
 
+    if isinstance(val.type, ir.FloatType):
+        r, ok = one(val)
+        return [r, ok]
+    if isinstance(val.type, ir.HalfType) or val.type in (ir.IntType(8), ir.IntType(16)):
+        narrow = ir.IntType(16) if isinstance(val.type, ir.HalfType) else val.type
+        as_int = b.bitcast(val, narrow) if narrow is not val.type else val
+        r, ok = one(b.zext(as_int, I32))
+        r = b.trunc(r, narrow)
+        return [b.bitcast(r, val.type) if narrow is not val.type else r, ok]
     bits = val.type.width if isinstance(val.type, ir.IntType) else 64
-    if isinstance(val.type, ir.FloatType) or bits == 32:
+    if bits == 32:
         r, ok = one(val)
         return [r, ok]
     as_int = b.bitcast(val, I64) if isinstance(val.type, ir.DoubleType) else val

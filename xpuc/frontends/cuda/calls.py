@@ -147,7 +147,12 @@ class CallLowering(IntrinsicLowering):
     def call_device(self: FunctionLowering, node: Tree, sig, args: list) -> Val:
         if sig.kernel:
             raise self.error(node, f"'{sig.name}' is a __global__ kernel and cannot be called here")
-        self.check_args(node, sig.name, args, len(sig.params))
+        given = len(args)
+        while len(args) < len(sig.params) and sig.defaults[len(args)] is not None:
+            args = [*args, sig.defaults[len(args)]]  # default arguments
+        if len(args) != len(sig.params):
+            raise self.error(node, f"'{sig.name}' takes {len(sig.params)} argument(s), "
+                             f"{given} given")  # fmt: skip
         operands: list[SSAValue] = []
         want = iter(self.unit_types(sig))
         for a, pt, ref in zip(args, sig.params, sig.refs, strict=True):

@@ -185,6 +185,8 @@ class TypeEnv:
         if d == "int_lit":
             text = str(node.children[0]).rstrip("uUlL")
             if text.startswith("0") and text[1:].isdigit():
+                if "8" in text or "9" in text:
+                    raise self.error(node, "invalid digit in octal constant")
                 return int(text, 8)
             return int(text, 0)
         if d == "char_lit":

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import math
+
 from typing import TYPE_CHECKING
 
 from lark import Token, Tree
-from xdsl.dialects import arith, gpu, scf
+from xdsl.dialects import arith, gpu, memref, scf
 from xdsl.dialects.builtin import (
     FloatAttr,
     IndexType,
@@ -63,6 +65,9 @@ class ExprLowering(PlaceLowering, CallLowering):
         return self.emit(arith.ConstantOp(IntegerAttr(value, IndexType()))).results[0]
 
     def const_float(self: FunctionLowering, value: float, t: CType) -> Val:
+        limit = {16: 65504.0, 32: 3.4028234663852886e38}.get(t.bits)
+        if limit is not None and abs(value) > limit * (1 + 2**-24) and value == value:
+            value = math.copysign(math.inf, value)  # out of range: C gives infinity
         return Val(self.emit(arith.ConstantOp(FloatAttr(value, t.ir()))).results[0], t)
 
     # ---- conversions
@@ -178,7 +183,13 @@ class ExprLowering(PlaceLowering, CallLowering):
         text = str(node.children[0])
         body = text.rstrip("uUlL")
         suffix = text[len(body) :].lower()
-        value = int(body, 0) if not (body.startswith("0") and body[1:].isdigit()) else int(body, 8)
+        if body.startswith("0") and body[1:].isdigit():
+            bad = next((d for d in body if d in "89"), None)
+            if bad is not None:
+                raise self.error(node, f"invalid digit '{bad}' in octal constant")
+            value = int(body, 8)
+        else:
+            value = int(body, 0)
         unsigned = "u" in suffix
         is_long = "l" in suffix
         if not is_long and value < 2**31 and not unsigned:
@@ -318,17 +329,46 @@ class ExprLowering(PlaceLowering, CallLowering):
     def pointer_binop(self: FunctionLowering, op: str, a: Val, b: Val, node: Tree) -> Val:
         if a.t.is_ptr and b.t.is_ptr:
             if op == "-":
-                d = self.emit(arith.SubiOp(a.off, b.off)).results[0]
+                step = self.pointer_step(a.t)
+                if a.v is b.v:
+                    d = self.emit(arith.SubiOp(a.off, b.off)).results[0]
+                else:
+                    d = self.emit(arith.SubiOp(self.address(a), self.address(b))).results[0]
+                    step *= self.elem_bytes(a)
+                if step != 1:
+                    d = self.emit(arith.DivSIOp(d, self.const_index(step))).results[0]
                 return Val(self.emit(arith.IndexCastOp(d, IntegerType(64))).results[0], ct.LONG)
             if op in _CMP:
                 pred = _CMP[op] if op in ("==", "!=") else "u" + _CMP[op]
-                return Val(self.emit(arith.CmpiOp(a.off, b.off, pred)).results[0], ct.BOOL)
+                if a.v is b.v:  # same array: offsets decide
+                    x, y = a.off, b.off
+                else:  # maybe different arrays (or aliases): compare addresses
+                    x, y = self.address(a), self.address(b)
+                return Val(self.emit(arith.CmpiOp(x, y, pred)).results[0], ct.BOOL)
         elif op in ("+", "-") and (a.t.is_ptr and b.t.is_int or op == "+" and b.t.is_ptr):
             p, i = (a, b) if a.t.is_ptr else (b, a)
-            idx = self.to_index(i, node)
+            idx = self.scale_index(self.to_index(i, node), self.pointer_step(p.t))
             cls = arith.AddiOp if op == "+" else arith.SubiOp
             return Val(p.v, p.t, self.emit(cls(p.off, idx)).results[0])
         raise self.error(node, f"invalid operands to '{op}' ('{a.t}' and '{b.t}')")
+
+    def pointer_step(self: FunctionLowering, t: CType) -> int:
+        """Offset units per element of ``*t``: leaves, or bytes for mixed structs."""
+        assert t.pointee is not None
+        if t.pointee.kind == "void":
+            return 1
+        return t.pointee.bytes if ct.is_mixed(t.pointee) else t.pointee.size
+
+    def elem_bytes(self: FunctionLowering, p: Val) -> int:
+        """Bytes per offset unit of a pointer value (its memref's element type)."""
+        elem = p.v.type.element_type
+        return max(getattr(elem, "bitwidth", 8), 8) // 8
+
+    def address(self: FunctionLowering, p: Val) -> SSAValue:
+        """The byte address a pointer value designates (for comparing two arrays)."""
+        base = self.emit(memref.ExtractAlignedPointerAsIndexOp.get(p.v)).results[0]
+        off = self.scale_index(p.off, self.elem_bytes(p))
+        return self.emit(arith.AddiOp(base, off)).results[0]
 
     def expr_unary_op(self: FunctionLowering, node: Tree) -> Val:
         op = str(node.children[0].children[0])

@@ -152,9 +152,27 @@ class IntrinsicLowering:
         if m in ("any", "all", "ballot"):
             self.check_args(node, m, args, 1)
             pred = self.truth(self.scalar(args[0]), args[0])
-            r = self.emit(VoteOp(m, pred.v, full.v)).results[0]
-            return Val(r, ct.UINT) if m == "ballot" else Val(r, ct.BOOL)
+            return self.tile_vote(m, pred.v, n)
         raise self.error(callee.children[-1], f"thread_block_tile has no member function '{m}'")
+
+    def tile_vote(self: FunctionLowering, mode: str, pred: SSAValue, n: int) -> Val:
+        """A vote over the ``n`` lanes of this thread's tile, from a whole-warp ballot."""
+        full = self.const_int(-1, ct.UINT).v
+        votes = self.emit(VoteOp("ballot", pred, full)).results[0]
+        lane = self.emit(arith.RemUIOp(self.linear_tid(), self.const_int(32, ct.UINT).v))
+        base = self.emit(
+            arith.SubiOp(lane, self.emit(arith.RemUIOp(lane, self.const_int(n, ct.UINT).v)))
+        )
+        ones = self.const_int((1 << n) - 1, ct.UINT).v
+        mine = self.emit(arith.AndIOp(self.emit(arith.ShRUIOp(votes, base)), ones)).results[0]
+        if mode == "ballot":
+            return Val(mine, ct.UINT)
+        if mode == "any":
+            ne = self.emit(arith.CmpiOp(mine, self.const_int(0, ct.UINT).v, "ne")).results[0]
+            return Val(ne, ct.BOOL)
+        active = self.emit(LaneMaskOp()).results[0]
+        live = self.emit(arith.AndIOp(self.emit(arith.ShRUIOp(active, base)), ones)).results[0]
+        return Val(self.emit(arith.CmpiOp(mine, live, "eq")).results[0], ct.BOOL)
 
     def linear_tid(self: FunctionLowering) -> SSAValue:
         x, y, z = (self.id_value("threadIdx", d).v for d in "xyz")

@@ -51,6 +51,8 @@ class LoopLowering:
         found = exits(body)
         brk = self.flag_slot() if "break" in found else None
         cont = self.flag_slot() if "continue" in found else None
+        if brk is not None:  # each time the loop statement runs (an inner loop runs often)
+            self.flag_set(brk, False)
         self.loops.append((brk, cont))
 
         def go_on() -> SSAValue:
@@ -146,6 +148,8 @@ class LoopLowering:
             groups = groups[1:]  # statements before the first label never run
         brk = self.flag_slot()
         matched = self.flag_slot()
+        self.flag_set(brk, False)
+        self.flag_set(matched, False)
         enclosing_continue = self.loops[-1][1] if self.loops else None
         self.loops.append((brk, enclosing_continue))
         any_case = self.const_int(0, ct.BOOL).v

@@ -41,11 +41,15 @@ def _emit(fl: FunctionLowering, op) -> object:
 
 @intrinsic("hypotf", "hypot")
 def _hypot(fl, node, name, args) -> Val:
+    """max * sqrt(1 + (min/max)^2): no overflow or underflow in the squares."""
     x, y = _float_args(fl, node, name, args, 2)
-    s = _emit(
-        fl, arith.AddfOp(_emit(fl, arith.MulfOp(x.v, x.v)), _emit(fl, arith.MulfOp(y.v, y.v)))
-    )
-    return Val(_emit(fl, math.SqrtOp(s)), x.t)
+    ax, ay = _emit(fl, math.AbsFOp(x.v)), _emit(fl, math.AbsFOp(y.v))
+    hi, lo = _emit(fl, arith.MaxnumfOp(ax, ay)), _emit(fl, arith.MinnumfOp(ax, ay))
+    zero, one = fl.const_float(0.0, x.t).v, fl.const_float(1.0, x.t).v
+    is0 = _emit(fl, arith.CmpfOp(hi, zero, "oeq"))
+    r = _emit(fl, arith.DivfOp(lo, _emit(fl, arith.SelectOp(is0, one, hi))))
+    root = _emit(fl, math.SqrtOp(_emit(fl, arith.AddfOp(one, _emit(fl, arith.MulfOp(r, r))))))
+    return Val(_emit(fl, arith.MulfOp(hi, root)), x.t)
 
 
 @intrinsic("fdimf", "fdim")

@@ -165,8 +165,13 @@ class PlaceLowering:
         if have == IntegerType(8) and len(val.v.type.get_shape()) == 1:
             # bytes (dynamic shared memory, void*) reinterpreted as T: a memref.view
             nbytes = max(to.pointee.leaves()[0].bits, 8) // 8
-            dim = self.emit(memref.DimOp.from_source_and_index(val.v, self.const_index(0)))
-            n = self.emit(arith.DivUIOp(dim.results[0], self.const_index(nbytes))).results[0]
+            size = val.v.type.get_shape()[0]
+            if size == DYNAMIC_INDEX:  # bare pointers carry no size: a nominal extent
+                dim = self.const_index(1 << 30)
+            else:
+                dim = self.emit(memref.DimOp.from_source_and_index(val.v, self.const_index(0)))
+                dim = dim.results[0]
+            n = self.emit(arith.DivUIOp(dim, self.const_index(nbytes))).results[0]
             rt = MemRefType(want, [DYNAMIC_INDEX], memory_space=val.v.type.memory_space)
             view = self.emit(memref.ViewOp(val.v, val.off, [n], rt))
             return Val(view.results[0], to, self.const_index(0))

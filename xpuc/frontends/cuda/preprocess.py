@@ -49,6 +49,13 @@ class _Preprocessor(pcpp.Preprocessor):
     def on_directive_unknown(self, directive, toks, ifpassthru, precedingtoks):
         if directive.value == "pragma":
             return True
+        if directive.value in ("error", "warning"):
+            if directive.value == "error":
+                text = "".join(t.value for t in toks).strip()
+                loc = Location(directive.source, directive.lineno, 1)
+                self.errors.append(CompileError(f"#error {text}", loc))
+                self.return_code += 1
+            return True  # a #warning is dropped, as nvcc -w would
         return super().on_directive_unknown(directive, toks, ifpassthru, precedingtoks)
 
 
@@ -98,13 +105,31 @@ def preprocess(
     for d in include_dirs:
         pp.add_path(d)
     pp.add_path(_STUB_DIR)
-    pp.parse(source, filename)
     out = io.StringIO()
-    pp.write(out)
+    try:
+        pp.parse(source, filename)
+        pp.write(out)
+    except (IndexError, ValueError, TypeError, AttributeError, KeyError) as e:
+        # pcpp fails this way on malformed directives (an empty #if, ...)
+        line = _last_line(pp)
+        raise _with_source(
+            CompileError(
+                f"malformed preprocessor directive ({type(e).__name__})",
+                Location(filename, line, 1),
+            ),
+            filename,
+            source,
+        ) from None
     if pp.errors:
         err = pp.errors[0]
         raise _with_source(err, filename, source)
     return _map_lines(out.getvalue(), filename, source)
+
+
+def _last_line(pp: _Preprocessor) -> int:
+    """The line pcpp reached (its lexer's position), for errors pcpp itself does not locate."""
+    lexer = getattr(pp, "lexer", None)
+    return max(getattr(lexer, "lineno", 1) or 1, 1)
 
 
 def _with_source(err: CompileError, filename: str, source: str) -> CompileError:
@@ -219,7 +244,7 @@ def keep_device_code(text: str) -> str:
                     transparent += 1
                     device, decl_start = False, m.end()
                     continue
-                if device and "=" in head:
+                if device and "=" in head and "(" not in head:
                     kind = "data"  # a __device__/__constant__ variable's initializer
                 elif device:
                     kind = "fn"
@@ -232,6 +257,8 @@ def keep_device_code(text: str) -> str:
             elif tok == "}" and transparent:
                 transparent -= 1
                 device, decl_start = False, m.end()
+            elif tok == "}":
+                mark(m.start(), m.end())  # unbalanced: let the parser report it
             elif tok[0] == "#":
                 decl_start = m.end()
         else:
@@ -248,8 +275,8 @@ def keep_device_code(text: str) -> str:
                             kind = "host"  # a struct with member functions
                         continue  # the declaration ends at the next ';'
                     device, kind, decl_start = False, "", m.end()
-    if depth > 0 and kind == "fn":  # unterminated: keep it so the parser reports it
-        mark(decl_start, len(text))
+    if depth > 0 and kind == "fn" or depth == 0 and device:
+        mark(decl_start, len(text))  # unterminated device code: the parser reports it
     out = [ch if keep[i] or ch == "\n" else " " for i, ch in enumerate(text)]
     kept = "".join(out)
     return _BLANK_RE.sub(lambda m: re.sub(r"[^\n]", " ", m.group()), kept)

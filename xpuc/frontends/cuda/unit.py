@@ -56,6 +56,7 @@ class Signature:
     kernel: bool
     node: Tree
     env: TypeEnv
+    defaults: list = field(default_factory=list)  # default argument expressions (or None)
 
     def arg_codes(self) -> list[str]:
         return [c for p in self.params for c in _codes(p)]
@@ -171,7 +172,7 @@ class UnitLowering:
         if ret.is_ptr or ref:
             raise self.error(specs, "device functions returning pointers or references are "
                              "not supported yet")  # fmt: skip
-        params, names, refs = [], [], []
+        params, names, refs, defaults = [], [], [], []
         if plist is not None:
             for k, p in enumerate(plist.children):
                 t, pquals = env.specs(p.children[0])
@@ -192,9 +193,10 @@ class UnitLowering:
                 params.append(t)
                 names.append(pname or f"arg{k}")
                 refs.append(is_ref)
+                defaults.append(p.children[2])
         symbol = name if targs is None else mangle(name, targs)
         shown = name if targs is None else f"{name}<{', '.join(map(str, targs))}>"
-        return Signature(shown, symbol, params, names, refs, ret, kernel, node, env)
+        return Signature(shown, symbol, params, names, refs, ret, kernel, node, env, defaults)
 
     # ---- templates
     def instantiate(self, name: str, targs: list, node: Tree | Token) -> Signature:

@@ -39,6 +39,7 @@ def _alloca(t: Translator, op: memref.AllocaOp) -> ir.Value:
             count = t.b.mul(count, t.v(d))
         slot = t.b.alloca(elem, size=count)
         slot.align = 16
+        slot.type = ir.PointerType()  # opaque, as every memref (views reinterpret it)
         return slot
     # allocas go to the entry block so LLVM's mem2reg promotes them
     entry = t.fn.entry_basic_block
@@ -48,6 +49,7 @@ def _alloca(t: Translator, op: memref.AllocaOp) -> ir.Value:
     else:
         t.b.position_at_start(entry)
     slot = t.b.alloca(elem, size=n if mt.get_shape() else None)
+    slot.type = ir.PointerType()  # opaque, as every memref (views reinterpret it)
     t.b.position_at_end(saved)
     return slot
 
@@ -128,7 +130,12 @@ def _store(t: Translator, op: memref.StoreOp) -> None:
     t.b.store(t.v(op.value), t.address(op.memref, op.indices))
 
 
+def _pointer_as_index(t: Translator, op: memref.ExtractAlignedPointerAsIndexOp) -> ir.Value:
+    return t.b.ptrtoint(t.v(op.source), I64)
+
+
 MEMORY_HANDLERS = {
+    memref.ExtractAlignedPointerAsIndexOp: _pointer_as_index,
     memref.AllocaOp: _alloca,
     memref.AtomicRMWOp: _atomic_rmw,
     memref.GetGlobalOp: _get_global,
