@@ -28,7 +28,13 @@ from xdsl.passes import ModulePass
 from xdsl.utils.exceptions import DiagnosticException
 
 from xpuc.dialects.gpu_ext import DynamicSharedMemoryOp
-from xpuc.passes.simt_fission import Fission, FissionError, has_cut, hoist_uniform
+from xpuc.passes.simt_fission import (
+    Fission,
+    FissionError,
+    demote_if_results,
+    has_cut,
+    hoist_uniform,
+)
 from xpuc.passes.simt_inline import inline_calls
 
 _ID_OPS = (gpu.ThreadIdOp, gpu.BlockIdOp, gpu.GridDimOp, gpu.BlockDimOp)
@@ -144,6 +150,8 @@ def _shared_memory(body: Block, dyn: SSAValue, shared: dict[str, memref.GlobalOp
 
 
 def _lower_with_cuts(old: Block, entry: Block, bdim: list[SSAValue], warp_size: int) -> Fission:
+    ops = list(old.ops)
+    demote_if_results(ops, old)
     ops = list(old.ops)
     hoist_uniform(old.parent_region(), entry, ops)
     privates = [op for op in entry.ops if isinstance(op, memref.AllocaOp)

@@ -254,26 +254,86 @@ class Fission:
         return self.spills[v]
 
     def privatize(self, alloca: memref.AllocaOp) -> None:
-        """A local slot gets one copy per thread: memref<N x T> -> memref<? x N x T>."""
+        """A local slot gets one copy per thread: memref<N x T> -> memref<? x T> of N per
+        thread (thread t's copy at t * N), so byte views of it stay one-dimensional."""
         mt = alloca.memref.type
         assert isinstance(mt, MemRefType)
-        new_t = MemRefType(mt.element_type, [DYNAMIC_INDEX, *mt.get_shape()])
-        new = memref.AllocaOp.build(operands=[[self.n.result], []], result_types=[new_t],
+        shape = mt.get_shape()
+        if len(shape) != 1 or shape[0] < 0:
+            raise FissionError(f"cpu: cannot keep a local of type {mt} per thread")
+        size = arith.ConstantOp(IntegerAttr(shape[0], IndexType()))
+        total = arith.MuliOp(self.n.result, size.result)
+        new_t = MemRefType(mt.element_type, [DYNAMIC_INDEX])
+        new = memref.AllocaOp.build(operands=[[total.result], []], result_types=[new_t],
                                     properties=dict(alloca.properties))  # fmt: skip
-        self.entry.insert_op_after(new, self.n)
-        for use in list(alloca.memref.uses):
+        self.entry.insert_ops_after([size, total, new], self.n)
+        uses = list(alloca.memref.uses)
+        while uses:
+            use = uses.pop()
             user = use.operation
-            if not isinstance(user, _INDEXED):
-                raise FissionError("cpu: in a kernel with barriers, a local array cannot be "
-                                   "passed to a function (not supported yet)")  # fmt: skip
+            if isinstance(user, memref.CastOp):  # a shape cast: its users index the same slot
+                uses += list(user.dest.uses)
+                continue
+            if not isinstance(user, (*_INDEXED, memref.ViewOp)):
+                raise FissionError(f"cpu: in a kernel with barriers, a local variable is used "
+                                   f"by '{user.name}' (not supported yet)")  # fmt: skip
             loop = self.loop_of(user)
             tid = loop.lin if loop else self.c0.result
-            idx = list(user.indices)
+            base = arith.MuliOp(tid, size.result)
+            user.parent_block().insert_op_before(base, user)
             user.operands[use.index] = new.results[0]
-            first = len(user.operands) - len(idx)
-            user.operands = [*user.operands[:first], tid, *idx]
+            if isinstance(user, memref.ViewOp):
+                shift = arith.AddiOp(base.result, user.byte_shift)
+                user.parent_block().insert_op_before(shift, user)
+                user.operands[1] = shift.result
+                continue
+            (idx,) = user.indices
+            at = arith.AddiOp(base.result, idx)
+            user.parent_block().insert_op_before(at, user)
+            # the index operand follows the memref (load, store, atomic_rmw, atomic_cas)
+            user.operands[use.index + 1] = at.result
+        for op in list(self.entry.walk()):
+            if isinstance(op, memref.CastOp) and not op.dest.uses:
+                op.parent_block().erase_op(op)
         alloca.detach()
         alloca.erase()
+
+
+def demote_if_results(ops: list[Operation], entry: Block) -> None:
+    """``scf.if`` ops that yield values and contain a cut yield through stack slots.
+
+    (``a && __any_sync(...)`` and ``c ? __shfl_sync(...) : x`` give such ifs.)  The
+    slots become per-thread storage like any local variable.
+    """
+    c0 = arith.ConstantOp(IntegerAttr(0, IndexType()))
+    entry.insert_op_before(c0, entry.first_op) if entry.first_op else entry.add_op(c0)
+    for top in ops:
+        for op in list(top.walk()):
+            if not (isinstance(op, scf.IfOp) and op.results and has_cut(op)):
+                continue
+            slots = []
+            for r in op.results:
+                slot = memref.AllocaOp.get(r.type, shape=[1])
+                entry.insert_op_after(slot, c0)
+                slots.append(slot.memref)
+            for region in (op.true_region, op.false_region):
+                blk = region.block
+                y = blk.last_op
+                assert isinstance(y, scf.YieldOp)
+                stores = [memref.StoreOp.get(v, sl, [c0.result])
+                          for v, sl in zip(y.operands, slots, strict=True)]  # fmt: skip
+                blk.insert_ops_before([*stores, scf.YieldOp()], y)
+                blk.erase_op(y)
+            new = scf.IfOp(op.cond, [], op.true_region.clone(), op.false_region.clone())
+            block = op.parent_block()
+            block.insert_op_before(new, op)
+            loads = [memref.LoadOp.get(sl, [c0.result]) for sl in slots]
+            block.insert_ops_after(loads, new)
+            for r, ld in zip(op.results, loads, strict=True):
+                r.replace_all_uses_with(ld.res)
+            block.erase_op(op)
+            if op is top:
+                ops[ops.index(top)] = new
 
 
 def hoist_uniform(body: Region, entry: Block, ops: list[Operation]) -> None:

@@ -61,7 +61,36 @@ def _inline(call: func.CallOp, callee: func.FuncOp, entry: Block) -> None:
     where.erase_op(call)
 
 
+def _takes_local(call: func.CallOp) -> bool:
+    """Whether a call passes a stack slot (a local array, or a variable by reference)."""
+    for v in call.arguments:
+        while isinstance(v.owner, memref.CastOp):
+            v = v.owner.source
+        if isinstance(v.owner, memref.AllocaOp):
+            return True
+    return False
+
+
+def inline_local_passing(gmod: gpu.ModuleOp) -> None:
+    """In kernels that synchronise, calls that pass locals are inlined: the locals become
+    per-thread arrays, which a separate function could not index."""
+    funcs = {f.sym_name.data: f for f in gmod.body.block.ops if isinstance(f, func.FuncOp)}
+    for kernel in [k for k in gmod.body.block.ops if isinstance(k, gpu.FuncOp) and has_cut(k)]:
+        for _ in range(64):
+            calls = [op for op in kernel.walk() if isinstance(op, func.CallOp) and _takes_local(op)]
+            if not calls:
+                break
+            for call in calls:
+                callee = funcs[call.callee.root_reference.data]
+                if any(isinstance(o, func.CallOp) and o.callee == call.callee
+                       for o in callee.walk()):  # fmt: skip
+                    raise FissionError(f"recursive function @{callee.sym_name.data} takes a "
+                                       "local variable of a kernel with barriers")  # fmt: skip
+                _inline(call, callee, kernel.body.blocks[0])
+
+
 def inline_calls(gmod: gpu.ModuleOp, shared: set[str]) -> None:
+    inline_local_passing(gmod)
     funcs = {f.sym_name.data: f for f in gmod.body.block.ops if isinstance(f, func.FuncOp)}
     syncing = _syncing(funcs, shared)
     if not syncing:

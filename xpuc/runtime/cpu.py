@@ -10,6 +10,7 @@ from __future__ import annotations
 import ctypes
 import os
 import re
+import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import llvmlite.binding as llvm
@@ -38,10 +39,26 @@ def dtype_of(code: str) -> np.dtype:
     return np.dtype(_SCALARS[code.lstrip("*")][1])
 
 
+# A block's per-thread storage (values kept across barriers, local arrays) lives on the
+# worker's stack: 1024 threads with a 2 KiB local array need 8 MiB alone.
+_STACK_BYTES = 512 << 20
+
+
+class _LargeStackPool(ThreadPoolExecutor):
+    """Worker threads are created with ``_STACK_BYTES`` of stack."""
+
+    def _adjust_thread_count(self) -> None:
+        old = threading.stack_size(_STACK_BYTES)
+        try:
+            super()._adjust_thread_count()
+        finally:
+            threading.stack_size(old)
+
+
 def _pool() -> ThreadPoolExecutor:
     global _POOL
     if _POOL is None:
-        _POOL = ThreadPoolExecutor(max_workers=os.cpu_count() or 1, thread_name_prefix="xpuc")
+        _POOL = _LargeStackPool(max_workers=os.cpu_count() or 1, thread_name_prefix="xpuc")
     return _POOL
 
 
@@ -129,8 +146,8 @@ class CPUKernel:
         # one dynamic-shared-memory buffer per worker; 64-byte aligned
         smem = np.zeros((max(workers, 1), (shared + 127) // 64 * 64 + 64), np.uint8)
         base = [(smem[w].ctypes.data + 63) // 64 * 64 for w in range(max(workers, 1))]
-        if workers <= 1:
-            self.fn(p, 0, total, gx, gy, gz, bx, by, bz, base[0])
+        if workers <= 1:  # still on a worker: its stack is the large one
+            _pool().submit(self.fn, p, 0, total, gx, gy, gz, bx, by, bz, base[0]).result()
             self._flush()
             return
         step = -(-total // workers)

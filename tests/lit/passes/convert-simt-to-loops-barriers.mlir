@@ -30,9 +30,12 @@ builtin.module attributes {gpu.container_module} {
 // CHECK:         %[[T:.*]] = memref.alloca() {alignment = 64 : i64} : memref<64xf32, 3 : i64>
 // CHECK:         %[[XY:.*]] = arith.muli
 // CHECK-NEXT:    %[[N:.*]] = arith.muli %[[XY]]
-// The value %v crosses the barrier: one slot per thread.  The local slot gets a thread dimension.
-// CHECK-DAG:     %[[SPILL:.*]] = memref.alloca(%[[N]]) : memref<?xf32>
-// CHECK-DAG:     %[[S:.*]] = memref.alloca(%[[N]]) : memref<?x1xf32>
+// The local slot gets one element per thread (thread t's at t * 1); the value %v crosses
+// the barrier: one slot per thread.
+// CHECK:         %[[ONE:.*]] = arith.constant 1 : index
+// CHECK-NEXT:    %[[NS:.*]] = arith.muli %[[N]], %[[ONE]] : index
+// CHECK-NEXT:    %[[S:.*]] = memref.alloca(%[[NS]]) : memref<?xf32>
+// CHECK-NEXT:    %[[SPILL:.*]] = memref.alloca(%[[N]]) : memref<?xf32>
 // First thread loop: up to the barrier.
 // CHECK:         scf.for
 // CHECK:           scf.for
@@ -44,7 +47,9 @@ builtin.module attributes {gpu.container_module} {
 // CHECK:               %[[V:.*]] = memref.load %{{.*}}[%{{.*}}] : memref<?xf32>
 // CHECK-NEXT:          memref.store %[[V]], %[[SPILL]][%[[LIN]]] : memref<?xf32>
 // CHECK:               memref.store %[[V]], %[[T]][%{{.*}}] : memref<64xf32, 3 : i64>
-// CHECK:               memref.store %[[V]], %[[S]][%[[LIN]], %{{.*}}] : memref<?x1xf32>
+// CHECK:               %[[AT:.*]] = arith.muli %[[LIN]], %[[ONE]] : index
+// CHECK-NEXT:          %[[AT1:.*]] = arith.addi %[[AT]], %{{.*}} : index
+// CHECK-NEXT:          memref.store %[[V]], %[[S]][%[[AT1]]] : memref<?xf32>
 // Second thread loop: after the barrier.
 // CHECK:         scf.for
 // CHECK:           scf.for
@@ -54,6 +59,8 @@ builtin.module attributes {gpu.container_module} {
 // CHECK-NEXT:          arith.muli
 // CHECK-NEXT:          %[[LIN2:.*]] = arith.addi
 // CHECK:               memref.load %[[T]]
-// CHECK:               memref.load %[[S]][%[[LIN2]], %{{.*}}] : memref<?x1xf32>
+// CHECK:               %[[AT2:.*]] = arith.muli %[[LIN2]], %[[ONE]] : index
+// CHECK-NEXT:          %[[AT3:.*]] = arith.addi %[[AT2]], %{{.*}} : index
+// CHECK-NEXT:          memref.load %[[S]][%[[AT3]]] : memref<?xf32>
 // CHECK:               memref.load %[[SPILL]][%[[LIN2]]] : memref<?xf32>
 // CHECK-NOT:     gpu.barrier

@@ -29,6 +29,7 @@ _NICE = {
 # found by a scan of the device text before parsing.
 _NAMES: ContextVar[tuple[dict[str, int], dict[str, int]]] = ContextVar("_NAMES", default=({}, {}))
 _TYPEDEF_RE = re.compile(r"\btypedef\b[^;{]*?(\w+)\s*(\[[^;]*\])?\s*;|}\s*(\w+)\s*;")
+_USING_RE = re.compile(r"\busing\s+(\w+)\s*=")
 _TAG_RE = re.compile(r"\b(?:struct|class|union|enum)\s+(?!class\b)(\w+)")
 _TPARAM_RE = re.compile(r"\b(?:typename|class)\s+(\w+)")
 _TEMPLATE_RE = re.compile(r"\btemplate\s*<([^{;]*?)>\s*([^;{(]*?)\b(\w+)\s*\(")
@@ -46,6 +47,8 @@ def _scan_names(text: str) -> tuple[dict[str, int], dict[str, int]]:
         g = 1 if m.group(1) else 3
         add(types, m.group(g), m.end(g))
     for m in _TAG_RE.finditer(text):
+        add(types, m.group(1), m.end(1))
+    for m in _USING_RE.finditer(text):
         add(types, m.group(1), m.end(1))
     templates = dict.fromkeys(TEMPLATE_FUNCTIONS, 0)
     for m in _TEMPLATE_RE.finditer(text):

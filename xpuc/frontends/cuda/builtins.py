@@ -14,11 +14,11 @@ for _op, _names in {
     math.ExpOp: ("exp", "__exp"),
     math.Exp2Op: ("exp2",),
     math.LogOp: ("log", "__log"),
-    math.Log2Op: ("log2",),
-    math.Log10Op: ("log10",),
+    math.Log2Op: ("log2", "__log2"),
+    math.Log10Op: ("log10", "__log10"),
     math.SinOp: ("sin", "__sin"),
     math.CosOp: ("cos", "__cos"),
-    math.TanOp: ("tan",),
+    math.TanOp: ("tan", "__tan"),
     math.TanhOp: ("tanh",),
     math.AbsFOp: ("fabs",),
     math.FloorOp: ("floor",),
@@ -34,6 +34,9 @@ for _op, _names in {
     math.ExpM1Op: ("expm1",),
     math.Log1pOp: ("log1p",),
     math.CbrtOp: ("cbrt",),
+    math.AsinhOp: ("asinh",),
+    math.AcoshOp: ("acosh",),
+    math.AtanhOp: ("atanh",),
 }.items():
     for _n in _names:
         MATH_UNARY[_n + "f"] = (_op, 32)

@@ -68,6 +68,8 @@ class CallLowering(IntrinsicLowering):
         targs = [self.template_arg(a) for a in rest[:n_targs]]
         args = [a for a in rest[n_targs:] if a is not None]
         if str(name) in self.unit.templates:
+            if len(targs) < len(self.unit.templates[str(name)].params):
+                targs = self.deduce(node, str(name), args, targs)  # the rest from the args
             sig = self.unit.instantiate(str(name), targs, node)
             return self.call_device(node, sig, args)
         return self.builtin_template_call(node, str(name), targs, args)
@@ -85,13 +87,20 @@ class CallLowering(IntrinsicLowering):
             return self.env.type_name(node)
         return self.env.const_eval(node.children[0])
 
-    def deduce(self: FunctionLowering, node: Tree, name: str, args: list) -> list:
-        """Template arguments of a call like ``f(x, p)`` from the argument types."""
+    def deduce(self: FunctionLowering, node: Tree, name: str, args: list, given=()) -> list:
+        """Template arguments of a call like ``f(x, p)`` from the argument types (after
+        the ``given`` explicit ones)."""
         from xpuc.frontends.cuda.ctypes_ import CType
 
         tpl = self.unit.templates[name]
         env = self.unit.env.child()
-        markers = {p: CType("tparam", name=p) for k, p, _ in tpl.params if k == "type"}
+        for (kind, pname, _), g in zip(tpl.params, given, strict=False):
+            if kind == "type":
+                env.types[pname] = g
+            else:
+                env.consts[pname] = g
+        markers = {p: CType("tparam", name=p) for k, p, _ in tpl.params[len(given) :]
+                   if k == "type"}  # fmt: skip
         env.types.update(markers)
         plist = tpl.node.children[3]
         params = [c for c in plist.children] if plist is not None else []
@@ -105,8 +114,11 @@ class CallLowering(IntrinsicLowering):
                 pt, at = pt.pointee, at.pointee
             if pt.kind == "tparam" and pt.name not in found:
                 found[pt.name] = at
-        out = []
-        for kind, pname, default in tpl.params:
+            elif pt.kind == "tparam" and found[pt.name] != at:
+                raise self.error(a, f"conflicting types for template parameter '{pt.name}' "
+                                 f"('{found[pt.name]}' and '{at}')")  # fmt: skip
+        out = list(given)
+        for kind, pname, default in tpl.params[len(given) :]:
             if kind == "type" and pname in found:
                 out.append(found[pname])
             elif default is None:

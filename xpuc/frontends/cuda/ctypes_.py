@@ -195,17 +195,31 @@ def struct(name: str, fields: list[tuple[str, CType]]) -> CType:
     return CType("struct", name=name, fields=tuple(fields))
 
 
+def first_leaf(t: CType) -> CType:
+    while t.kind in ("array", "struct"):
+        t = t.pointee if t.kind == "array" else t.fields[0][1]  # type: ignore[assignment]
+    return t
+
+
 def is_mixed(t: CType) -> bool:
     """An aggregate whose leaves differ in type: it lives in memory as bytes."""
     return t.is_aggregate and leaf_type(t) is None
 
 
 def leaf_type(t: CType) -> CType | None:
-    """The one scalar type all leaves of ``t`` share, or None when they differ."""
-    kinds = {(x.kind, x.bits, x.signed) if not x.is_ptr else None for x in t.leaves()}
-    if len(kinds) != 1 or None in kinds:
+    """The one scalar type all leaves of ``t`` share, or None when they differ (or are
+    pointers).  Recursive, so a huge array costs nothing."""
+    if t.kind == "array":
+        assert t.pointee is not None
+        return leaf_type(t.pointee)
+    if t.kind == "struct":
+        found = {leaf_type(f) for _, f in t.fields}
+        if len(found) != 1:
+            return None
+        return found.pop()
+    if t.is_ptr or t.kind in ("void", "cg"):
         return None
-    return t.leaves()[0]
+    return t
 
 
 _VEC_ELEMS = {"char": "CHAR", "uchar": "UCHAR", "short": "SHORT", "ushort": "USHORT",

@@ -119,6 +119,8 @@ class TypeEnv:
             n = self.const_eval(d.children[0]) if d.children and d.children[0] is not None else 0
             if n < 0:
                 raise self.error(d, "array has a negative size")
+            if n * max(t.bytes, 1) >= 1 << 31:
+                raise self.error(d, "array is too large (2 GiB or more)")
             t = ct.array(t, n)
         names = [str(c) for c in decl.children if isinstance(c, Token)]
         return (names[0] if names else ""), t, ref
@@ -161,6 +163,10 @@ class TypeEnv:
         base, _ = self.specs(specs)
         name, t, _ = self.declarator(base, decl)
         self.types[name] = t
+
+    def using_decl(self, node: Tree) -> None:
+        _, name, tname = node.children
+        self.types[str(name)] = self.type_name(tname)
 
     def enum_decl(self, node: Tree) -> None:
         items = [c for c in node.children if isinstance(c, Tree) and c.data == "enumerator"]

@@ -6,7 +6,7 @@ import math
 from typing import TYPE_CHECKING
 
 from lark import Token, Tree
-from xdsl.dialects import arith, gpu, memref, scf
+from xdsl.dialects import arith, gpu, scf
 from xdsl.dialects.builtin import (
     FloatAttr,
     IndexType,
@@ -163,7 +163,9 @@ class ExprLowering(PlaceLowering, CallLowering):
             return Val(self.emit(arith.IndexCastOp(v, IntegerType(32))).results[0], ct.INT)
         var = self.lookup(tok)
         if var.kind == "const":
-            return self.const_int(var.value, var.t)
+            if var.t.is_float:
+                return self.const_float(float(var.value), var.t)
+            return self.const_int(int(var.value), var.t)
         if var.kind == "cg":
             return Val(None, var.t)
         assert var.place is not None
@@ -238,6 +240,11 @@ class ExprLowering(PlaceLowering, CallLowering):
 
     def expr_deref(self: FunctionLowering, node: Tree) -> Val:
         return self.load(self.lvalue(node))
+
+    def expr_cxx_cast(self: FunctionLowering, node: Tree) -> Val:
+        """static_cast / reinterpret_cast / const_cast: the C cast's conversions."""
+        to = self.type_name(node.children[1])
+        return self.convert(self.rvalue(node.children[2]), to, node)
 
     def expr_construct(self: FunctionLowering, node: Tree) -> Val:
         """``T(x)`` (a functional cast), ``float4(...)``-style and ``dim3(x, y)``."""
@@ -324,50 +331,6 @@ class ExprLowering(PlaceLowering, CallLowering):
         signed_op, unsigned_op = _INT_BIN[op]
         cls = signed_op if t.signed else unsigned_op
         return Val(self.emit(cls(a.v, b.v)).results[0], t)
-
-    def pointer_binop(self: FunctionLowering, op: str, a: Val, b: Val, node: Tree) -> Val:
-        if a.t.is_ptr and b.t.is_ptr:
-            if op == "-":
-                step = self.pointer_step(a.t)
-                if a.v is b.v:
-                    d = self.emit(arith.SubiOp(a.off, b.off)).results[0]
-                else:
-                    d = self.emit(arith.SubiOp(self.address(a), self.address(b))).results[0]
-                    step *= self.elem_bytes(a)
-                if step != 1:
-                    d = self.emit(arith.DivSIOp(d, self.const_index(step))).results[0]
-                return Val(self.emit(arith.IndexCastOp(d, IntegerType(64))).results[0], ct.LONG)
-            if op in _CMP:
-                pred = _CMP[op] if op in ("==", "!=") else "u" + _CMP[op]
-                if a.v is b.v:  # same array: offsets decide
-                    x, y = a.off, b.off
-                else:  # maybe different arrays (or aliases): compare addresses
-                    x, y = self.address(a), self.address(b)
-                return Val(self.emit(arith.CmpiOp(x, y, pred)).results[0], ct.BOOL)
-        elif op in ("+", "-") and (a.t.is_ptr and b.t.is_int or op == "+" and b.t.is_ptr):
-            p, i = (a, b) if a.t.is_ptr else (b, a)
-            idx = self.scale_index(self.to_index(i, node), self.pointer_step(p.t))
-            cls = arith.AddiOp if op == "+" else arith.SubiOp
-            return Val(p.v, p.t, self.emit(cls(p.off, idx)).results[0])
-        raise self.error(node, f"invalid operands to '{op}' ('{a.t}' and '{b.t}')")
-
-    def pointer_step(self: FunctionLowering, t: CType) -> int:
-        """Offset units per element of ``*t``: leaves, or bytes for mixed structs."""
-        assert t.pointee is not None
-        if t.pointee.kind == "void":
-            return 1
-        return t.pointee.bytes if ct.is_mixed(t.pointee) else t.pointee.size
-
-    def elem_bytes(self: FunctionLowering, p: Val) -> int:
-        """Bytes per offset unit of a pointer value (its memref's element type)."""
-        elem = p.v.type.element_type
-        return max(getattr(elem, "bitwidth", 8), 8) // 8
-
-    def address(self: FunctionLowering, p: Val) -> SSAValue:
-        """The byte address a pointer value designates (for comparing two arrays)."""
-        base = self.emit(memref.ExtractAlignedPointerAsIndexOp.get(p.v)).results[0]
-        off = self.scale_index(p.off, self.elem_bytes(p))
-        return self.emit(arith.AddiOp(base, off)).results[0]
 
     def expr_unary_op(self: FunctionLowering, node: Tree) -> Val:
         op = str(node.children[0].children[0])

@@ -34,7 +34,7 @@ class FunctionLowering(LoopLowering, ExprLowering):
         self.unit = unit
         self.pre = unit.pre
         self.sig = sig
-        self.env = sig.env
+        self.env = sig.env.child()  # local constants and types
         self.scopes: list[dict[str, Var]] = [{}]
         self.loops: list[tuple[SSAValue | None, SSAValue | None]] = []  # (break, continue)
         self.ret_flag: SSAValue | None = None
@@ -90,7 +90,7 @@ class FunctionLowering(LoopLowering, ExprLowering):
             if ct.is_mixed(t):  # an array of mixed structs: bytes
                 return LValue(self.alloca(ct.UCHAR.ir(), [max(t.bytes, 1)]), [self.c0], t)
             if leaf is None or leaf.is_ptr:
-                raise self.error(node, f"arrays of '{t.leaves()[0]}' are not supported")
+                raise self.error(node, f"arrays of '{ct.first_leaf(t)}' are not supported")
             return LValue(self.alloca(leaf.ir(), [max(t.size, 1)]), [self.c0], t)
         if t.kind in ("void", "cg"):
             raise self.error(node, f"variable has incomplete type '{t}'")
@@ -231,6 +231,12 @@ class FunctionLowering(LoopLowering, ExprLowering):
     def stmt_expr(self, node: Tree) -> None:
         self.rvalue(node.children[0])
 
+    def stmt_typedef_decl(self, node: Tree) -> None:
+        self.env.typedef_decl(node)
+
+    def stmt_using_decl(self, node: Tree) -> None:
+        self.env.using_decl(node)
+
     def stmt_decl(self, node: Tree) -> None:
         base_t, quals = self.env.specs(node.children[0])
         for init in node.children[1:]:
@@ -264,10 +270,28 @@ class FunctionLowering(LoopLowering, ExprLowering):
                 if not (isinstance(value, Tree) and value.data == "init_list"):
                     raise self.error(tok, f"array '{name}' needs a size or an initializer")
                 t = ct.array(t.pointee, len([v for v in value.children if v is not None]))
+            if isinstance(value, Tree) and value.data == "ctor_args":  # T x(args)
+                if t.kind == "struct":
+                    ctor = [Token("TYPE_NAME", str(t)), *value.children]
+                    value = Tree("construct", ctor, value.meta)
+                else:
+                    value = (value.children or [None])[0]
+            if ({"const", "constexpr"} & quals and t.is_int and value is not None
+                    and self.constant_value(value) is not None):  # fmt: skip
+                # a constant: usable in array sizes and template arguments
+                self.env.consts[name] = self.constant_value(value)
+                self.declare(name, Var("const", t, value=self.env.consts[name]), tok)
+                continue
             place = self.local(t, tok)
             if value is not None:
                 self.initialize(place, value)
             self.declare(name, Var("place", t, place), tok)
+
+    def constant_value(self, node: Tree) -> int | None:
+        try:
+            return self.env.const_eval(node)
+        except CompileError:
+            return None
 
     def initialize(self, place: LValue, value: Tree) -> None:
         t = place.t

@@ -71,6 +71,14 @@ def _rint(fl, node, name, args) -> Val:
     return Val(_emit(fl, math.RoundEvenOp(x.v)), x.t)
 
 
+@intrinsic("lrintf", "lrint", "llrintf", "llrint", "lroundf", "lround", "llroundf", "llround")
+def _to_long(fl, node, name, args) -> Val:
+    """Round to an integer (``long``): to even for rint, away from zero for round."""
+    (x,) = _float_args(fl, node, name, args, 1)
+    op = math.RoundEvenOp if "rint" in name else math.RoundOp
+    return fl.convert(Val(_emit(fl, op(x.v)), x.t), ct.LONG, node)
+
+
 @intrinsic("__saturatef")
 def _saturate(fl, node, name, args) -> Val:
     (x,) = _float_args(fl, node, name, args, 1)

@@ -12,9 +12,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from lark import Token, Tree
-from xdsl.dialects import arith, memref
-from xdsl.dialects.builtin import DYNAMIC_INDEX, IntegerType, MemRefType
-from xdsl.ir import SSAValue
+from xdsl.dialects import arith, memref, scf
+from xdsl.dialects.builtin import DYNAMIC_INDEX, IndexType, IntegerType, MemRefType
+from xdsl.ir import Block, SSAValue
 
 from xpuc.frontends.cuda import ctypes_ as ct
 from xpuc.frontends.cuda.ctypes_ import CType
@@ -22,6 +22,9 @@ from xpuc.frontends.cuda.values import LValue, Val
 
 if TYPE_CHECKING:
     from xpuc.frontends.cuda.lower import FunctionLowering
+
+
+_CMP = {"<": "lt", "<=": "le", ">": "gt", ">=": "ge", "==": "eq", "!=": "ne"}
 
 
 class PlaceLowering:
@@ -48,7 +51,10 @@ class PlaceLowering:
         val = self.convert(val, lv.t, node)
         if lv.t.kind == "struct":
             assert val.parts is not None
-            for (n, _), part in zip(lv.t.fields, val.parts, strict=True):
+            for (n, ft), part in zip(lv.t.fields, val.parts, strict=True):
+                if ft.kind == "array":  # struct copies copy their arrays
+                    self.copy_array(self.field_place(lv, n), part)
+                    continue
                 self.store(self.field_place(lv, n), part, node)
             return
         if lv.t.is_ptr:
@@ -61,6 +67,19 @@ class PlaceLowering:
             self.emit(memref.StoreOp.get(val.off, lv.mem, lv.idx))
             return
         self.emit(memref.StoreOp.get(val.v, lv.mem, lv.idx))
+
+    def copy_array(self: FunctionLowering, dest: LValue, src: Val) -> None:
+        """Element-wise copy of an array (a struct member) from the array ``src`` decays to."""
+        to = self.load(dest)
+        body = Block(arg_types=[IndexType()])
+        saved, self.block = self.block, body
+        i = body.args[0]
+        self.store(self.element(to, i), self.load(self.element(src, i)), self.node_stack[-1])
+        self.emit(scf.YieldOp())
+        self.block = saved
+        assert dest.t.pointee is not None
+        n = self.const_index(dest.t.count)
+        self.emit(scf.ForOp(self.const_index(0), n, self.const_index(1), [], body))
 
     def field_place(self: FunctionLowering, lv: LValue, name: str) -> LValue:
         if lv.fields is not None:
@@ -164,15 +183,59 @@ class PlaceLowering:
             return Val(val.v, to, val.off)
         if have == IntegerType(8) and len(val.v.type.get_shape()) == 1:
             # bytes (dynamic shared memory, void*) reinterpreted as T: a memref.view
-            nbytes = max(to.pointee.leaves()[0].bits, 8) // 8
+            nbytes = max(ct.first_leaf(to.pointee).bits, 8) // 8
             size = val.v.type.get_shape()[0]
             if size == DYNAMIC_INDEX:  # bare pointers carry no size: a nominal extent
                 dim = self.const_index(1 << 30)
             else:
-                dim = self.emit(memref.DimOp.from_source_and_index(val.v, self.const_index(0)))
+                dim = self.emit(memref.DimOp(val.v, self.const_index(0)))
                 dim = dim.results[0]
             n = self.emit(arith.DivUIOp(dim, self.const_index(nbytes))).results[0]
             rt = MemRefType(want, [DYNAMIC_INDEX], memory_space=val.v.type.memory_space)
             view = self.emit(memref.ViewOp(val.v, val.off, [n], rt))
             return Val(view.results[0], to, self.const_index(0))
         raise self.error(node, f"cannot convert '{val.t}' to '{to}'")
+
+    def pointer_binop(self: FunctionLowering, op: str, a: Val, b: Val, node: Tree) -> Val:
+        if a.t.is_ptr and b.t.is_ptr:
+            if op == "-":
+                step = self.pointer_step(a.t)
+                if a.v is b.v:
+                    d = self.emit(arith.SubiOp(a.off, b.off)).results[0]
+                else:
+                    d = self.emit(arith.SubiOp(self.address(a), self.address(b))).results[0]
+                    step *= self.elem_bytes(a)
+                if step != 1:
+                    d = self.emit(arith.DivSIOp(d, self.const_index(step))).results[0]
+                return Val(self.emit(arith.IndexCastOp(d, IntegerType(64))).results[0], ct.LONG)
+            if op in _CMP:
+                pred = _CMP[op] if op in ("==", "!=") else "u" + _CMP[op]
+                if a.v is b.v:  # same array: offsets decide
+                    x, y = a.off, b.off
+                else:  # maybe different arrays (or aliases): compare addresses
+                    x, y = self.address(a), self.address(b)
+                return Val(self.emit(arith.CmpiOp(x, y, pred)).results[0], ct.BOOL)
+        elif op in ("+", "-") and (a.t.is_ptr and b.t.is_int or op == "+" and b.t.is_ptr):
+            p, i = (a, b) if a.t.is_ptr else (b, a)
+            idx = self.scale_index(self.to_index(i, node), self.pointer_step(p.t))
+            cls = arith.AddiOp if op == "+" else arith.SubiOp
+            return Val(p.v, p.t, self.emit(cls(p.off, idx)).results[0])
+        raise self.error(node, f"invalid operands to '{op}' ('{a.t}' and '{b.t}')")
+
+    def pointer_step(self: FunctionLowering, t: CType) -> int:
+        """Offset units per element of ``*t``: leaves, or bytes for mixed structs."""
+        assert t.pointee is not None
+        if t.pointee.kind == "void":
+            return 1
+        return t.pointee.bytes if ct.is_mixed(t.pointee) else t.pointee.size
+
+    def elem_bytes(self: FunctionLowering, p: Val) -> int:
+        """Bytes per offset unit of a pointer value (its memref's element type)."""
+        elem = p.v.type.element_type
+        return max(getattr(elem, "bitwidth", 8), 8) // 8
+
+    def address(self: FunctionLowering, p: Val) -> SSAValue:
+        """The byte address a pointer value designates (for comparing two arrays)."""
+        base = self.emit(memref.ExtractAlignedPointerAsIndexOp.get(p.v)).results[0]
+        off = self.scale_index(p.off, self.elem_bytes(p))
+        return self.emit(arith.AddiOp(base, off)).results[0]

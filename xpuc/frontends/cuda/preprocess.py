@@ -200,6 +200,14 @@ _COMMENT_RE = re.compile(r"//[^\n]*|/\*.*?\*/", re.S)
 # Top-level data declarations shared by host and device code: kept when they hold no
 # function-like parentheses (a struct with member functions is host code to us).
 _DATA_RE = re.compile(r"^\s*(typedef|struct|union|enum|class)\b")
+# Scalar constants and type aliases at file scope, which device code may use:
+# `constexpr int W = 3;`, `static const float PI = 3.14f;`, `using real = float;`.
+_CONST_RE = re.compile(
+    r"^\s*(static\s+)?(constexpr|const)\s+(static\s+)?(const\s+)?((un)?signed\s+)?"
+    r"(int|float|double|long|short|char|unsigned|size_t|bool|auto|int\d+_t|uint\d+_t)\b"
+    r"[^;{}\"'*&\[]*;$"
+    r"|^\s*using\s+\w+\s*=\s*[\w\s*]+;$"
+)
 # Text blanked inside kept code: namespace qualifiers (namespaces are flattened, so
 # ``cg::sync`` is ``sync``) and ``extern "C"`` linkage.
 _BLANK_RE = re.compile(r'\b[A-Za-z_]\w*\s*::(?!\s*[~*])|(?<![\w:])::|extern\s*"C"')
@@ -234,6 +242,7 @@ def keep_device_code(text: str) -> str:
             elif tok == ";":
                 decl = _strip_comments(text[decl_start : m.end()])
                 data = _DATA_RE.match(decl) and ("(" not in decl or kind == "data")
+                data = data or _CONST_RE.match(decl.strip()) is not None
                 if device or data or kind == "data":
                     mark(decl_start, m.end())
                 device, kind, decl_start = False, "", m.end()

@@ -111,6 +111,7 @@ class UnitLowering:
         self.global_ops: list[Operation] = []
         self.pending: list[Signature] = []
         self.symbols: set[str] = set()
+        self.float_consts: dict[str, tuple[CType, float]] = {}
 
     def error(self, node: Tree | Token, message: str) -> CompileError:
         if isinstance(node, Token):
@@ -124,6 +125,8 @@ class UnitLowering:
                 continue
             if item.data == "typedef_decl":
                 self.env.typedef_decl(item)
+            elif item.data == "using_decl":
+                self.env.using_decl(item)
             elif item.data == "struct_decl":
                 self.env.struct_spec(item.children[0])
             elif item.data == "enum_decl":
@@ -188,8 +191,8 @@ class UnitLowering:
                     raise self.error(p, "parameter has incomplete type 'void'")
                 if kernel and is_ref:
                     raise self.error(p, "__global__ function parameters cannot be references")
-                if is_ref and "const" in pquals and t.kind == "struct":
-                    is_ref = False  # a const reference reads like a copy
+                if is_ref and "const" in pquals:
+                    is_ref = False  # a const reference reads like a copy (and binds rvalues)
                 params.append(t)
                 names.append(pname or f"arg{k}")
                 refs.append(is_ref)
@@ -222,6 +225,9 @@ class UnitLowering:
                 env.consts[pname] = a
             bound.append(a)
         key = tuple(bound)
+        if key not in tpl.instances and len(tpl.instances) >= 256:
+            raise self.error(node, f"more than 256 instances of template '{name}' "
+                             "(recursive instantiation without an end?)")  # fmt: skip
         if key not in tpl.instances:
             sig = self.signature(tpl.node, env, bound)
             tpl.instances[key] = sig
@@ -255,6 +261,9 @@ class UnitLowering:
     # ---- globals and shared memory
     def global_decl(self, node: Tree) -> None:
         base, quals = self.env.specs(node.children[0])
+        if not {"__shared__", "__constant__", "__device__", "__managed__"} & quals:
+            self.host_constants(node, base)
+            return
         space = SHARED if "__shared__" in quals else CONSTANT if "__constant__" in quals else GLOBAL
         for init in node.children[1:]:
             name, t, _ = self.env.declarator(base, init.children[0])
@@ -265,6 +274,23 @@ class UnitLowering:
                 continue
             g = self.make_global(name, t, space, value, init)
             self.globals[name] = g
+
+    def host_constants(self, node: Tree, base: CType) -> None:
+        """``const``/``constexpr`` scalars at file scope: compile-time constants."""
+        for init in node.children[1:]:
+            name, t, _ = self.env.declarator(base, init.children[0])
+            value = init.children[1] if len(init.children) > 1 else None
+            if value is None or not (t.is_int or t.is_float) or t.kind == "bool":
+                continue
+            if t.is_int:
+                try:
+                    self.env.consts[name] = self.env.const_eval(value)
+                except CompileError:
+                    pass  # not a constant expression: host data, ignored
+                continue
+            consts = _flat_constants(self.env, value) if _is_literal(value) else None
+            if consts:
+                self.float_consts[name] = (t, consts[0])
 
     def make_global(self, name: str, t: CType, space: int, value, node) -> GlobalDef:
         leaf = ct.leaf_type(t) if not ct.is_mixed(t) else ct.UCHAR
@@ -295,6 +321,9 @@ class UnitLowering:
     def global_var(self, fl: FunctionLowering, name: str) -> Var | None:
         if name in fl.globals_here:
             return fl.globals_here[name]
+        if name in self.float_consts:
+            t, v = self.float_consts[name]
+            return Var("const", t, value=v)
         g = self.globals.get(name)
         if g is None:
             return None
@@ -363,6 +392,12 @@ class UnitLowering:
         if name not in self.templates:
             raise CompileError(f"'{name}' is not a template")
         self.instantiate(name, self.parse_template_args(args, node), node)
+
+
+def _is_literal(value) -> bool:
+    if isinstance(value, Tree) and value.data == "unary_op":
+        value = value.children[1]
+    return isinstance(value, Tree) and value.data in ("float_lit", "int_lit")
 
 
 def _flat_constants(env: TypeEnv, value) -> list[float]:

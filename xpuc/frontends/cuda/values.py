@@ -55,4 +55,4 @@ class Var:
     kind: str
     t: CType
     place: LValue | None = None
-    value: int = 0
+    value: float = 0  # of a const (an int, or a float for a float constant)
