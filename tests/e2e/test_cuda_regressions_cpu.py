@@ -240,6 +240,8 @@ def test_more_math_names_and_safe_hypot():
          "conflicting types for template parameter 'T' ('int' and 'float')"),
         ("__global__ void k(int *o) { int a[1 << 30]; }", "array is too large"),
         ("__global__ void k(float *o) @\n", "1:29: error: unexpected character '@'"),
+        ("__shared__ float g = 1;\n__global__ void k(float *o) { o[0] = g; }",
+         "1:22: error: __shared__ variables cannot have an initializer"),
     ],
 )  # fmt: skip
 def test_errors_found_in_review(src, message):

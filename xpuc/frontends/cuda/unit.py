@@ -268,6 +268,8 @@ class UnitLowering:
         for init in node.children[1:]:
             name, t, _ = self.env.declarator(base, init.children[0])
             value = init.children[1] if len(init.children) > 1 else None
+            if space == SHARED and value is not None:
+                raise self.error(value, "__shared__ variables cannot have an initializer")
             dynamic = space == SHARED and "extern" in quals
             if dynamic and t.kind == "array" and t.count == 0:
                 self.globals[name] = GlobalDef(name, t, space, "", dynamic=True)
