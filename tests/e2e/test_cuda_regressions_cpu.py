@@ -247,3 +247,21 @@ def test_more_math_names_and_safe_hypot():
 def test_errors_found_in_review(src, message):
     with pytest.raises(xpuc.CompileError, match=message.replace("(", r"\(").replace(")", r"\)")):
         xpuc.compile(src, "cpu")
+
+
+def test_null_pointers():
+    src = """
+    #include <cstdio>
+    __global__ void k(const float *bias, float *o, int n) {
+        int i = threadIdx.x;
+        float b = 0;
+        if (bias != nullptr) b = bias[i];
+        if (bias == NULL) b = -1;
+        if (o && i < n) o[i] = b + i;
+    }"""
+    mod = xpuc.load(xpuc.compile(src, "cpu"))
+    o = np.zeros(4, np.float32)
+    mod["k"][1, 4](np.full(4, 10, np.float32), o, 4)
+    assert o.tolist() == [10, 11, 12, 13]
+    mod["k"][1, 4](None, o, 4)  # None passes a null pointer
+    assert o.tolist() == [-1, 0, 1, 2]

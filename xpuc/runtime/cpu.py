@@ -107,7 +107,9 @@ class CPUKernel:
         keep: list = []
         params = (ctypes.c_void_p * max(len(args), 1))()
         for i, (a, code, name) in enumerate(zip(args, info.arg_types, info.arg_names, strict=True)):
-            if code.startswith("*"):
+            if code.startswith("*") and a is None:
+                cell = ctypes.c_void_p(None)  # a null pointer
+            elif code.startswith("*"):
                 want = dtype_of(code)
                 if not isinstance(a, np.ndarray):
                     raise XpucError(

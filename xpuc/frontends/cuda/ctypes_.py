@@ -175,6 +175,7 @@ FLOAT = CType("float", 32, name="float")
 DOUBLE = CType("float", 64, name="double")
 HALF = CType("float", 16, name="__half")
 AUTO = CType("auto", name="auto")  # deduced from the initializer
+NULLPTR = CType("int", 64, True, name="nullptr_t")  # `nullptr` (and a literal 0 as a pointer)
 
 _FIXED = {
     "size_t": ULONG, "ptrdiff_t": LONG,

@@ -110,8 +110,9 @@ class ExprLowering(PlaceLowering, CallLowering):
             return val
         if not (val.t.is_arith or val.t.is_ptr):
             raise self.error(node, f"'{val.t}' is not contextually convertible to bool")
-        if val.t.is_ptr:
-            raise self.error(node, "pointer used as a truth value is not supported yet")
+        if val.t.is_ptr:  # non-null: its address is not zero
+            zero = self.const_index(0)
+            return Val(self.emit(arith.CmpiOp(self.address(val), zero, "ne")).results[0], ct.BOOL)
         if val.t.is_float:
             zero = self.const_float(0.0, val.t)
             return Val(self.emit(arith.CmpfOp(val.v, zero.v, "une")).results[0], ct.BOOL)
@@ -212,6 +213,9 @@ class ExprLowering(PlaceLowering, CallLowering):
         text = str(node.children[0])[1:-1]
         value = ord(text.encode().decode("unicode_escape"))
         return self.const_int(value, ct.CHAR)
+
+    def expr_null_lit(self: FunctionLowering, node: Tree) -> Val:
+        return Val(self.const_int(0, ct.LONG).v, ct.NULLPTR)
 
     def expr_bool_lit(self: FunctionLowering, node: Tree) -> Val:
         return self.const_int(1 if node.children[0] == "true" else 0, ct.BOOL)

@@ -197,6 +197,12 @@ class PlaceLowering:
         raise self.error(node, f"cannot convert '{val.t}' to '{to}'")
 
     def pointer_binop(self: FunctionLowering, op: str, a: Val, b: Val, node: Tree) -> Val:
+        if op in ("==", "!=") and (self.is_null(a) or self.is_null(b)):
+            p = b if self.is_null(a) else a  # p == nullptr, p != NULL
+            if p.t.is_ptr:
+                zero = self.const_index(0)
+                pred = "eq" if op == "==" else "ne"
+                return Val(self.emit(arith.CmpiOp(self.address(p), zero, pred)).results[0], ct.BOOL)
         if a.t.is_ptr and b.t.is_ptr:
             if op == "-":
                 step = self.pointer_step(a.t)
@@ -221,6 +227,13 @@ class PlaceLowering:
             cls = arith.AddiOp if op == "+" else arith.SubiOp
             return Val(p.v, p.t, self.emit(cls(p.off, idx)).results[0])
         raise self.error(node, f"invalid operands to '{op}' ('{a.t}' and '{b.t}')")
+
+    def is_null(self: FunctionLowering, v: Val) -> bool:
+        """``nullptr`` or an integer constant zero (``NULL``)."""
+        if v.t == ct.NULLPTR:
+            return True
+        op = v.v.owner if v.v is not None and v.t.is_int else None
+        return isinstance(op, arith.ConstantOp) and op.value.value.data == 0
 
     def pointer_step(self: FunctionLowering, t: CType) -> int:
         """Offset units per element of ``*t``: leaves, or bytes for mixed structs."""

@@ -3,3 +3,6 @@
 #pragma once
 #define __CUDACC__ 1
 #define __NVCC__ 1
+#ifndef NULL
+#define NULL 0
+#endif
