@@ -327,3 +327,37 @@ def test_more_math_classification_and_ldg():
                      v + v * v / 2], 1)  # fmt: skip
     np.testing.assert_allclose(o.reshape(4, 8), want, rtol=1e-5)
     assert c.reshape(4, 4).tolist() == [[1, 1, 1, 1]] * 4
+
+
+def test_operator_overloads_and_function_overloads():
+    src = """
+    inline __device__ float3 operator+(float3 a, float3 b) {
+        return make_float3(a.x + b.x, a.y + b.y, a.z + b.z);
+    }
+    inline __device__ float3 operator-(float3 a) { return make_float3(-a.x, -a.y, -a.z); }
+    inline __device__ float3 operator*(float3 a, float s) { return make_float3(a.x * s, a.y * s, a.z * s); }
+    inline __device__ float3 operator*(float s, float3 a) { return a * s; }
+    inline __device__ void operator+=(float3 &a, float3 b) { a.x += b.x; a.y += b.y; a.z += b.z; }
+    inline __device__ bool operator==(float3 a, float3 b) { return a.x == b.x && a.y == b.y; }
+    inline __device__ float dot(float3 a, float3 b) { return a.x * b.x + a.y * b.y + a.z * b.z; }
+    inline __device__ float dot(float2 a, float2 b) { return a.x * b.x + a.y * b.y; }
+    __device__ int twice(int x) { return 2 * x; }
+    __device__ float twice(float x) { return 2.5f * x; }
+    __device__ void normalize(float3 &v) { v = v * (1.0f / sqrtf(dot(v, v))); }
+    __global__ void k(const float3 *p, float3 *o, float *d) {
+        int i = threadIdx.x;
+        float3 a = p[i], b = p[i + 1];
+        float3 c = a + b * 2.0f + (-a);
+        c += 0.5f * b;
+        o[i] = c;
+        float3 n = b;
+        normalize(n);
+        d[i] = dot(a, b) + dot(make_float2(1, 2), make_float2(3, 4)) + twice(3) + twice(2.0f)
+               + (a == a) * 100 + n.x * n.x + n.y * n.y + n.z * n.z;
+    }"""
+    p = np.arange(1, 16, dtype=np.float32).reshape(5, 3)
+    o, d = np.zeros((4, 3), np.float32), np.zeros(4, np.float32)
+    load(src)["k"][1, 4](p, o, d)
+    a, b = p[:4], p[1:5]
+    np.testing.assert_allclose(o, 2.5 * b, rtol=1e-6)
+    np.testing.assert_allclose(d, (a * b).sum(1) + 11 + 6 + 5 + 100 + 1, rtol=1e-6)

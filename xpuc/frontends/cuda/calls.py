@@ -14,7 +14,7 @@ from xpuc.frontends.cuda import ctypes_ as ct
 from xpuc.frontends.cuda.builtins import MATH_BINARY, MATH_TERNARY, MATH_UNARY
 from xpuc.frontends.cuda.ctypes_ import flat_types
 from xpuc.frontends.cuda.intrinsics import INTRINSICS, IntrinsicLowering
-from xpuc.frontends.cuda.values import Val
+from xpuc.frontends.cuda.values import LValue, Val
 
 if TYPE_CHECKING:
     from xpuc.frontends.cuda.lower import FunctionLowering
@@ -32,7 +32,7 @@ class CallLowering(IntrinsicLowering):
             raise self.error(node, "only direct calls of named functions are supported")
         name = str(callee.children[0])
         if name in self.unit.functions:
-            return self.call_device(node, self.unit.functions[name], args)
+            return self.call_device(node, self.resolve(node, name, args), args)
         if name in self.unit.templates:
             sig = self.unit.instantiate(name, self.deduce(node, name, args), node)
             return self.call_device(node, sig, args)
@@ -156,7 +156,41 @@ class CallLowering(IntrinsicLowering):
         vals = [self.convert(v, t, node) for v in vals]
         return Val(self.emit(cls(*[v.v for v in vals])).results[0], t)
 
+    def resolve(self: FunctionLowering, node: Tree, name: str, args: list):
+        """The overload of ``name`` that fits the arguments best (exact types first)."""
+        overloads = self.unit.functions[name]
+        if len(overloads) == 1:
+            return overloads[0]
+        types = [self.arg_type(a) for a in args]
+        best, best_score = None, -1
+        for sig in overloads:
+            need = sum(d is None for d in sig.defaults)
+            if not need <= len(types) <= len(sig.params):
+                continue
+            score = 0
+            for at, pt in zip(types, sig.params, strict=False):
+                if at == pt:
+                    score += 2
+                elif at.is_arith and pt.is_arith or at.is_ptr and pt.is_ptr:
+                    score += 1
+                else:
+                    score = -1
+                    break
+            if score > best_score:
+                best, best_score = sig, score
+        if best is None:
+            shown = ", ".join(map(str, types))
+            raise self.error(node, f"no overload of '{name}' takes ({shown})")
+        return best
+
+    def arg_type(self: FunctionLowering, a):
+        if isinstance(a, Val | LValue):
+            return a.t
+        return self.rvalue_type(a)
+
     def call_device(self: FunctionLowering, node: Tree, sig, args: list) -> Val:
+        """Call a device function.  An argument is a syntax tree, or an already computed
+        ``Val`` (or ``LValue`` for a reference parameter), as operator calls pass them."""
         if sig.kernel:
             raise self.error(node, f"'{sig.name}' is a __global__ kernel and cannot be called here")
         given = len(args)
@@ -168,23 +202,38 @@ class CallLowering(IntrinsicLowering):
         operands: list[SSAValue] = []
         want = iter(self.unit_types(sig))
         for a, pt, ref in zip(args, sig.params, sig.refs, strict=True):
+            where = a if isinstance(a, Tree) else node
             if ref:
-                if not self.is_place(a):
-                    raise self.error(a, f"cannot bind reference parameter of '{sig.name}' to a "
-                                     "value that is not an object")  # fmt: skip
-                lv = self.lvalue(a)
+                if isinstance(a, LValue):
+                    lv = a
+                elif isinstance(a, Tree) and self.is_place(a):
+                    lv = self.lvalue(a)
+                else:
+                    raise self.error(where, f"cannot bind reference parameter of '{sig.name}' "
+                                     "to a value that is not an object")  # fmt: skip
                 if lv.mem is None or not lv.idx or lv.t != pt:
-                    raise self.error(a, f"cannot bind a reference of type '{pt}' to this argument")
+                    raise self.error(
+                        where, f"cannot bind a reference of type '{pt}' to this argument"
+                    )
                 operands += [self.generic(lv.mem, next(want)), lv.idx[0]]
                 next(want)
                 continue
-            for v in self.flatten(self.convert(self.rvalue(a), pt, a)):
-                operands.append(self.generic(v, next(want)))
+            v = a if isinstance(a, Val) else self.load(a) if isinstance(a, LValue) else None
+            v = v if v is not None else self.rvalue(a)
+            for x in self.flatten(self.convert(v, pt, where)):
+                operands.append(self.generic(x, next(want)))
         results = [] if sig.ret.kind == "void" else flat_types(sig.ret, False)
         op = self.emit(func.CallOp(sig.symbol, operands, results))
         if not results:
             return Val(self.const_int(0, ct.INT).v, ct.VOID)
         return self.unflatten(sig.ret, iter(op.results), False)
+
+    def operator_call(self: FunctionLowering, node: Tree, op: str, args: list) -> Val | None:
+        """``a + b`` on structs: the user's ``operator+`` (None when there is none)."""
+        name = f"operator{op}"
+        if name not in self.unit.functions:
+            return None
+        return self.call_device(node, self.resolve(node, name, args), args)
 
     def unit_types(self: FunctionLowering, sig) -> list:
         out = []

@@ -196,6 +196,15 @@ def struct(name: str, fields: list[tuple[str, CType]]) -> CType:
     return CType("struct", name=name, fields=tuple(fields))
 
 
+def has_pointer(t: CType) -> bool:
+    if t.kind == "array":
+        assert t.pointee is not None
+        return has_pointer(t.pointee)
+    if t.kind == "struct":
+        return any(has_pointer(f) for _, f in t.fields)
+    return t.is_ptr or t.kind == "cg"
+
+
 def first_leaf(t: CType) -> CType:
     while t.kind in ("array", "struct"):
         t = t.pointee if t.kind == "array" else t.fields[0][1]  # type: ignore[assignment]

@@ -8,6 +8,7 @@ template instantiation gets a child environment holding its parameter bindings.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 from lark import Token, Tree
@@ -122,7 +123,7 @@ class TypeEnv:
             if n * max(t.bytes, 1) >= 1 << 31:
                 raise self.error(d, "array is too large (2 GiB or more)")
             t = ct.array(t, n)
-        names = [str(c) for c in decl.children if isinstance(c, Token)]
+        names = [re.sub(r"\s+", "", str(c)) for c in decl.children if isinstance(c, Token)]
         return (names[0] if names else ""), t, ref
 
     def type_name(self, node: Tree) -> CType:

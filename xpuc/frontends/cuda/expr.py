@@ -308,6 +308,11 @@ class ExprLowering(PlaceLowering, CallLowering):
         return self.binop("&", self.rvalue(node.children[0]), self.rvalue(node.children[1]), node)
 
     def binop(self: FunctionLowering, op: str, a: Val, b: Val, node: Tree) -> Val:
+        if a.t.kind == "struct" or b.t.kind == "struct":
+            r = self.operator_call(node, op, [a, b])
+            if r is None:
+                raise self.error(node, f"invalid operands to '{op}' ('{a.t}' and '{b.t}')")
+            return r
         if a.t.is_ptr or b.t.is_ptr:
             return self.pointer_binop(op, a, b, node)
         if not (a.t.is_arith and b.t.is_arith):
@@ -339,6 +344,11 @@ class ExprLowering(PlaceLowering, CallLowering):
     def expr_unary_op(self: FunctionLowering, node: Tree) -> Val:
         op = str(node.children[0].children[0])
         a = self.rvalue(node.children[1])
+        if a.t.kind == "struct":
+            r = self.operator_call(node, op, [a])
+            if r is None:
+                raise self.error(node, f"invalid argument type '{a.t}' to unary '{op}'")
+            return r
         if op == "!":
             t = self.truth(a, node)
             one = self.const_int(1, ct.BOOL)
@@ -369,6 +379,8 @@ class ExprLowering(PlaceLowering, CallLowering):
         op = str(op_tree.children[0])
         lv = self.lvalue(target)
         rhs = self.rvalue(value)
+        if op != "=" and lv.t.kind == "struct" and f"operator{op}" in self.unit.functions:
+            return self.operator_call(node, op, [lv, rhs])  # the user's a += b
         if op != "=":
             rhs = self.binop(op[:-1], self.load(lv), rhs, node)
         self.store(lv, rhs, node)

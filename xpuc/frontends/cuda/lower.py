@@ -82,9 +82,19 @@ class FunctionLowering(LoopLowering, ExprLowering):
         return op.results[0]
 
     def local(self, t: CType, node: Tree | Token) -> LValue:
-        """A fresh local object of type ``t``."""
-        if t.kind == "struct":
+        """A fresh local object of type ``t``.
+
+        A struct lives in memory like an array (so references to it work), unless it
+        holds pointers: then each field is a variable of its own.
+        """
+        if t.kind == "struct" and ct.has_pointer(t):
             return LValue(None, [], t, fields={n: self.local(f, node) for n, f in t.fields})
+        if t.kind == "struct":
+            if ct.is_mixed(t):
+                return LValue(self.alloca(ct.UCHAR.ir(), [max(t.bytes, 1)]), [self.c0], t)
+            leaf = ct.leaf_type(t)
+            assert leaf is not None
+            return LValue(self.alloca(leaf.ir(), [max(t.size, 1)]), [self.c0], t)
         if t.kind == "array":
             leaf = ct.leaf_type(t)
             if ct.is_mixed(t):  # an array of mixed structs: bytes

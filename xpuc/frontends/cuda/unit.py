@@ -95,6 +95,10 @@ class GlobalDef:
     dynamic: bool = False
 
 
+_OP_NAMES = {"+": "add", "-": "sub", "*": "mul", "/": "div", "%": "rem", "=": "eq",
+             "!": "not", "<": "lt", ">": "gt", "[": "idx", "]": ""}  # fmt: skip
+
+
 def mangle(name: str, args: list) -> str:
     parts = [str(a).replace("*", "p").replace(" ", "_") for a in args]
     return re.sub(r"\W", "_", f"{name}__{'_'.join(parts)}")
@@ -105,7 +109,7 @@ class UnitLowering:
         self.pre = pre
         self.tree = tree
         self.env = TypeEnv(self.error)
-        self.functions: dict[str, Signature] = {}
+        self.functions: dict[str, list[Signature]] = {}  # overload sets
         self.templates: dict[str, Template] = {}
         self.globals: dict[str, GlobalDef] = {}
         self.global_ops: list[Operation] = []
@@ -155,10 +159,25 @@ class UnitLowering:
         if not has_body:
             return  # a prototype: the definition follows
         sig = self.signature(node, self.env, None)
-        if sig.name in self.functions:
+        overloads = self.functions.setdefault(sig.name, [])
+        if any(o.params == sig.params and o.refs == sig.refs for o in overloads):
             raise self.error(node, f"redefinition of '{sig.name}'")
-        self.functions[sig.name] = sig
+        if overloads or sig.name.startswith("operator"):
+            sig.symbol = self.overload_symbol(sig)
+        overloads.append(sig)
         self.pending.append(sig)
+
+    def overload_symbol(self, sig: Signature) -> str:
+        """A unique symbol for one of several functions of one name (or an operator)."""
+        base = sig.name
+        if base.startswith("operator"):
+            base = "op_" + "".join(_OP_NAMES.get(ch, ch) for ch in base[8:])
+        parts = [re.sub(r"\W", "_", str(p)).replace("*", "p") for p in sig.params] or ["void"]
+        symbol = f"{base}__{'_'.join(parts)}"
+        while symbol in self.symbols:
+            symbol += "_"
+        self.symbols.add(symbol)
+        return symbol
 
     @staticmethod
     def declarator_name(decl: Tree) -> str:
