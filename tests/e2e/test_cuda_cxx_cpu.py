@@ -335,7 +335,9 @@ def test_operator_overloads_and_function_overloads():
         return make_float3(a.x + b.x, a.y + b.y, a.z + b.z);
     }
     inline __device__ float3 operator-(float3 a) { return make_float3(-a.x, -a.y, -a.z); }
-    inline __device__ float3 operator*(float3 a, float s) { return make_float3(a.x * s, a.y * s, a.z * s); }
+    inline __device__ float3 operator*(float3 a, float s) {
+        return make_float3(a.x * s, a.y * s, a.z * s);
+    }
     inline __device__ float3 operator*(float s, float3 a) { return a * s; }
     inline __device__ void operator+=(float3 &a, float3 b) { a.x += b.x; a.y += b.y; a.z += b.z; }
     inline __device__ bool operator==(float3 a, float3 b) { return a.x == b.x && a.y == b.y; }
