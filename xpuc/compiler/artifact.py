@@ -34,7 +34,7 @@ class Artifact:
 
     def kernel(self, name: str) -> KernelInfo:
         for k in self.kernels:
-            if k.name.replace(" ", "") == name.replace(" ", ""):  # k<1,float> = k<1, float>
+            if _canon(k.name) == _canon(name):  # k<1,float> = k<1, float>
                 return k
         from xpuc.compiler.diagnostics import XpucError
 
@@ -75,3 +75,11 @@ class Artifact:
         }
         return cls(doc["target"], [KernelInfo(**k) for k in doc["kernels"]], stages,
                    opt_level=doc.get("opt_level", 3))  # fmt: skip
+
+
+def _canon(name: str) -> str:
+    """A kernel name for lookup: ``k<true, 64>`` = ``k<1,64>``."""
+    import re
+
+    name = name.replace(" ", "")
+    return re.sub(r"(?<=[<,])true(?=[,>])", "1", re.sub(r"(?<=[<,])false(?=[,>])", "0", name))

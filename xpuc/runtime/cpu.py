@@ -217,8 +217,16 @@ class CPUModule:
 
     def __getitem__(self, name: str) -> CPUKernel:
         if name not in self.kernels:
-            spaced = {k.replace(" ", ""): v for k, v in self.kernels.items()}
-            if name.replace(" ", "") in spaced:
-                return spaced[name.replace(" ", "")]
+            spaced = {_canon(k): v for k, v in self.kernels.items()}
+            if _canon(name) in spaced:
+                return spaced[_canon(name)]
             raise XpucError(f"no kernel named '{name}' (kernels: {', '.join(self.kernels)})")
         return self.kernels[name]
+
+
+def _canon(name: str) -> str:
+    """A kernel name for lookup: ``k<true, 64>`` = ``k<1,64>``."""
+    import re
+
+    name = name.replace(" ", "")
+    return re.sub(r"(?<=[<,])true(?=[,>])", "1", re.sub(r"(?<=[<,])false(?=[,>])", "0", name))

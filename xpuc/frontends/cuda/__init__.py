@@ -76,6 +76,7 @@ def _parser() -> Lark:
         grammar,
         parser="lalr",
         lexer="basic",
+        start=["start", "targ_list"],
         propagate_positions=True,
         maybe_placeholders=True,
         cache=True,
@@ -105,6 +106,15 @@ def _syntax_error(pre: Preprocessed, e: UnexpectedInput) -> CompileError:
     return pre.error(str(e).splitlines()[0], getattr(e, "line", 1), getattr(e, "column", 1))
 
 
+def parse_template_args(text: str, type_names: set[str]) -> list:
+    """Parse ``32, float, BS * 2`` (template arguments outside the source) into trees."""
+    token = _NAMES.set(({n: 0 for n in type_names}, {}))
+    try:
+        return _parser().parse(text, start="targ_list").children
+    finally:
+        _NAMES.reset(token)
+
+
 def parse_cuda(
     source: str,
     filename: str = "<source>.cu",
@@ -120,7 +130,7 @@ def parse_cuda(
     pre = preprocess(source, filename, include_dirs, defines)
     token = _NAMES.set(_scan_names(pre.text))
     try:
-        tree = _parser().parse(pre.text)
+        tree = _parser().parse(pre.text, start="start")
     except UnexpectedInput as e:
         raise _syntax_error(pre, e) from None
     finally:

@@ -45,6 +45,8 @@ class TypeEnv:
         self.parent = parent
         self.types: dict[str, CType] = {}
         self.consts: dict[str, int] = {}
+        # names the device code does not define: constants of the host code (root only)
+        self.fallback: Callable[[str], int | None] | None = None
 
     def child(self) -> TypeEnv:
         return TypeEnv(self.error, self)
@@ -62,6 +64,8 @@ class TypeEnv:
         while env is not None:
             if name in env.consts:
                 return env.consts[name]
+            if env.parent is None and env.fallback is not None:
+                return env.fallback(name)
             env = env.parent
         return None
 

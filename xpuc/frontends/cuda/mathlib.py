@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from xdsl.dialects import arith, math
 
+from xpuc.dialects.gpu_ext import PrintfOp
 from xpuc.frontends.cuda import ctypes_ as ct
 from xpuc.frontends.cuda.intrinsics import INTRINSICS, intrinsic
 from xpuc.frontends.cuda.values import Val
@@ -149,3 +150,36 @@ def _ldg(fl, node, name, args) -> Val:
 
 
 __all__ = ["INTRINSICS"]
+
+
+@intrinsic("__builtin_inff", "__builtin_inf", "__builtin_huge_valf", "__builtin_huge_val")
+def _inf(fl, node, name, args) -> Val:
+    fl.check_args(node, name, args, 0)
+    return fl.const_float(float("inf"), ct.FLOAT if name.endswith("f") else ct.DOUBLE)
+
+
+@intrinsic("__builtin_nanf", "__builtin_nan")
+def _nan(fl, node, name, args) -> Val:
+    fl.check_args(node, name, args, 1)
+    return fl.const_float(float("nan"), ct.FLOAT if name.endswith("f") else ct.DOUBLE)
+
+
+@intrinsic("__xpuc_assert")
+def _assert(fl, node, name, args) -> Val:
+    """``assert(e)``: when ``e`` is false, print the failure as CUDA's device assert does."""
+    cond, text, file, line = args
+    ok = fl.truth(fl.scalar(cond), cond)
+    words = [str(t)[1:-1] for t in text.children] + [str(t)[1:-1] for t in file.children]
+    where = f"{words[-1]}:{fl.env.const_eval(line)}".replace("%", "%%")
+    expr = words[0].replace("%", "%%")
+    message = f"{where}: block [%d,%d,%d], thread [%d,%d,%d] Assertion `{expr}` failed.\n"
+    one = fl.const_int(1, ct.BOOL).v
+    failed = fl.emit(arith.XOrIOp(ok.v, one)).results[0]
+
+    def report() -> None:
+        ids = [fl.convert(fl.id_value(v, d), ct.INT, node).v
+               for v in ("blockIdx", "threadIdx") for d in "xyz"]  # fmt: skip
+        fl.emit(PrintfOp(message, ids))
+
+    fl.then(failed, report)
+    return fl.void()

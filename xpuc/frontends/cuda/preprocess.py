@@ -200,6 +200,8 @@ _COMMENT_RE = re.compile(r"//[^\n]*|/\*.*?\*/", re.S)
 # Top-level data declarations shared by host and device code: kept when they hold no
 # function-like parentheses (a struct with member functions is host code to us).
 _DATA_RE = re.compile(r"^\s*(typedef|struct|union|enum|class)\b")
+# Plain data that names C++ library types (std::vector, templates) is host-only.
+_HOST_TYPES_RE = re.compile(r"::|<")
 # Scalar constants and type aliases at file scope, which device code may use:
 # `constexpr int W = 3;`, `static const float PI = 3.14f;`, `using real = float;`.
 _CONST_RE = re.compile(
@@ -242,6 +244,7 @@ def keep_device_code(text: str) -> str:
             elif tok == ";":
                 decl = _strip_comments(text[decl_start : m.end()])
                 data = _DATA_RE.match(decl) and ("(" not in decl or kind == "data")
+                data = data and not _HOST_TYPES_RE.search(decl)
                 data = data or _CONST_RE.match(decl.strip()) is not None
                 if device or data or kind == "data":
                     mark(decl_start, m.end())
@@ -257,7 +260,7 @@ def keep_device_code(text: str) -> str:
                     kind = "data"  # a __device__/__constant__ variable's initializer
                 elif device:
                     kind = "fn"
-                elif _DATA_RE.match(head) and "(" not in head:
+                elif _DATA_RE.match(head) and "(" not in head and not _HOST_TYPES_RE.search(head):
                     kind = "data"
                 else:
                     kind = "host"
@@ -280,8 +283,8 @@ def keep_device_code(text: str) -> str:
                         mark(decl_start, m.end())
                     if kind == "data":
                         body = _strip_comments(text[decl_start : m.end()])
-                        if "(" in body and not device:
-                            kind = "host"  # a struct with member functions
+                        if "(" in body and not device or _HOST_TYPES_RE.search(body):
+                            kind = "host"  # member functions or C++ library types
                         continue  # the declaration ends at the next ';'
                     device, kind, decl_start = False, "", m.end()
     if depth > 0 and kind == "fn" or depth == 0 and device:

@@ -33,7 +33,7 @@ from xpuc.compiler.diagnostics import CompileError
 from xpuc.dialects.gpu_ext import DynamicSharedMemoryOp
 from xpuc.frontends.cuda import ctypes_ as ct
 from xpuc.frontends.cuda.ctypes_ import CType
-from xpuc.frontends.cuda.decls import TypeEnv
+from xpuc.frontends.cuda.decls import BUILTIN_TYPES, TypeEnv
 from xpuc.frontends.cuda.lower import FunctionLowering
 from xpuc.frontends.cuda.preprocess import Preprocessed
 from xpuc.frontends.cuda.values import LValue, Var
@@ -109,6 +109,7 @@ class UnitLowering:
         self.pre = pre
         self.tree = tree
         self.env = TypeEnv(self.error)
+        self.env.fallback = self.host_constant
         self.functions: dict[str, list[Signature]] = {}  # overload sets
         self.templates: dict[str, Template] = {}
         self.globals: dict[str, GlobalDef] = {}
@@ -116,6 +117,7 @@ class UnitLowering:
         self.pending: list[Signature] = []
         self.symbols: set[str] = set()
         self.float_consts: dict[str, tuple[CType, float]] = {}
+        self.resolving: set[str] = set()
 
     def error(self, node: Tree | Token, message: str) -> CompileError:
         if isinstance(node, Token):
@@ -210,7 +212,7 @@ class UnitLowering:
                     raise self.error(p, "parameter has incomplete type 'void'")
                 if kernel and is_ref:
                     raise self.error(p, "__global__ function parameters cannot be references")
-                if is_ref and "const" in pquals:
+                if is_ref and ("const" in pquals or t.kind == "cg"):
                     is_ref = False  # a const reference reads like a copy (and binds rvalues)
                 params.append(t)
                 names.append(pname or f"arg{k}")
@@ -248,34 +250,68 @@ class UnitLowering:
             raise self.error(node, f"more than 256 instances of template '{name}' "
                              "(recursive instantiation without an end?)")  # fmt: skip
         if key not in tpl.instances:
-            sig = self.signature(tpl.node, env, bound)
+            shown = [_show(a, self.template_param_type(tpl, k)) for k, a in enumerate(bound)]
+            sig = self.signature(tpl.node, env, shown)
             tpl.instances[key] = sig
             self.pending.append(sig)
         return tpl.instances[key]
 
+    def template_param_type(self, tpl: Template, k: int) -> CType | None:
+        head = tpl.node.children[0]
+        p = head.children[1 + k]
+        if p.data != "template_value":
+            return None
+        t, _ = self.env.specs(p.children[0])
+        return t
+
     def parse_template_args(self, text: str, node: Tree | Token) -> list:
-        """``32, float`` -> [32, FLOAT] (for instances named in the API or a launch)."""
+        """``32, float, 2 * BS`` -> [32, FLOAT, 64] (instances named in the API or a launch)."""
+        from lark.exceptions import LarkError
+
+        from xpuc.frontends.cuda import parse_template_args
+
+        names = set(self.env.types) | set(BUILTIN_TYPES)
+        try:
+            trees = parse_template_args(text, names)
+        except LarkError:
+            raise CompileError(f"cannot read template arguments '{text}'") from None
         out: list = []
-        for part in filter(None, (p.strip() for p in text.split(","))):
+        for t in trees:
             try:
-                out.append(int(part.rstrip("uUlL"), 0))
-                continue
-            except ValueError:
-                pass
-            c = self.env.const_named(part)
-            if c is not None:
-                out.append(c)
-                continue
-            stars = part.count("*")
-            words = part.replace("*", " ").split()
-            t = self.env.type_named(words[0]) if len(words) == 1 else None
-            t = t or ct.from_words([w for w in words if w not in ("const", "volatile")])
-            if t is None:
-                raise self.error(node, f"cannot read template argument '{part}'")
-            for _ in range(stars):
-                t = ct.ptr(t)
-            out.append(t)
+                out.append(
+                    self.env.type_name(t) if t.data == "type_name" else self.env.const_eval(t)
+                )
+            except CompileError:
+                raise CompileError(f"cannot read template argument '{text}'") from None
         return out
+
+    def host_constant(self, name: str) -> int | None:
+        """``constexpr int N = 256;`` in host code (e.g. in main), for launches ``k<N>``."""
+        if name in self.resolving or len(self.resolving) > 8:
+            return None
+        name_re = re.escape(name)
+        pattern = rf"\b(?:constexpr|const)\s+[\w\s]*?\b{name_re}\s*=\s*([^;{{}}]+);"
+        m = re.search(pattern, self.pre.original)
+        if m is None:
+            return None
+        self.resolving.add(name)
+        try:
+            (tree,) = self.parse_targ_trees(m.group(1))
+            return self.env.const_eval(tree)
+        except (CompileError, ValueError):
+            return None
+        finally:
+            self.resolving.discard(name)
+
+    def parse_targ_trees(self, text: str) -> list:
+        from lark.exceptions import LarkError
+
+        from xpuc.frontends.cuda import parse_template_args
+
+        try:
+            return parse_template_args(text, set(self.env.types) | set(BUILTIN_TYPES))
+        except LarkError:
+            raise ValueError(text) from None
 
     # ---- globals and shared memory
     def global_decl(self, node: Tree) -> None:
@@ -392,9 +428,12 @@ class UnitLowering:
         self.declare_all()
         for text in requested:
             self.request(text, self.tree)
-        for m in re.finditer(r"\b([A-Za-z_]\w*)\s*<([^<>;]*)>\s*<<<", self.pre.original):
+        for m in re.finditer(r"\b([A-Za-z_]\w*)\s*<([^;]*?)>\s*<<<", self.pre.original):
             if m.group(1) in self.templates:
-                self.request(f"{m.group(1)}<{m.group(2)}>", self.tree)
+                try:  # launches the device side cannot evaluate are left to the caller
+                    self.request(f"{m.group(1)}<{m.group(2)}>", self.tree)
+                except CompileError:
+                    pass
         ops: list[Operation] = []
         while self.pending:
             ops.append(FunctionLowering(self, self.pending.pop(0)).build())
@@ -413,6 +452,13 @@ class UnitLowering:
         if name not in self.templates:
             raise CompileError(f"'{name}' is not a template")
         self.instantiate(name, self.parse_template_args(args, node), node)
+
+
+def _show(arg, t: CType | None) -> str:
+    """A template argument as C++ prints it (``true``, ``64``, ``float``)."""
+    if t is not None and t.kind == "bool" and isinstance(arg, int):
+        return "true" if arg else "false"
+    return str(arg)
 
 
 def _is_literal(value) -> bool:

@@ -1,2 +1,3 @@
-/* xpuc stand-in for <math.h>: nothing device code needs. */
+/* xpuc stand-in for <math.h>. */
 #pragma once
+#include "_xpuc_math.h"

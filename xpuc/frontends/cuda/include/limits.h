@@ -1,0 +1,3 @@
+/* xpuc stand-in for <limits.h>. */
+#pragma once
+#include "_xpuc_limits.h"
