@@ -216,6 +216,35 @@ class FenceOp(IRDLOperation):
             raise VerifyException(f"'xpu.fence' scope must be one of {', '.join(_SCOPES)}")
 
 
-XPU = Dialect("xpu", [ShuffleOp, VoteOp, LaneMaskOp, AtomicCASOp, WarpSyncOp, FenceOp], [])
+@irdl_op_definition
+class ReinterpretOp(IRDLOperation):
+    """The same memory seen with another element type: C's ``(unsigned *)float_ptr``.
 
-__all__ = ["XPU", "AtomicCASOp", "FenceOp", "LaneMaskOp", "ShuffleOp", "VoteOp", "WarpSyncOp"]
+    Upstream ``memref.view`` changes the element type only of an ``i8`` buffer, and
+    ``memref.reinterpret_cast`` never changes it.  The result is one-dimensional and
+    dynamic; the memory space is kept.
+    """
+
+    name = "xpu.reinterpret"
+    source = operand_def(MemRefType)
+    result = result_def(MemRefType)
+    assembly_format = "$source attr-dict `:` type($source) `to` type($result)"
+
+    def __init__(self, source: SSAValue | Operation, result_type: MemRefType):
+        super().__init__(operands=[source], result_types=[result_type])
+
+    def verify_(self) -> None:
+        src, res = self.source.type, self.result.type
+        assert isinstance(src, MemRefType) and isinstance(res, MemRefType)
+        if src.memory_space != res.memory_space:
+            raise VerifyException("'xpu.reinterpret' cannot change the memory space")
+        if len(res.get_shape()) != 1:
+            raise VerifyException("'xpu.reinterpret' returns a one-dimensional memref")
+
+
+XPU = Dialect(
+    "xpu", [ShuffleOp, VoteOp, LaneMaskOp, AtomicCASOp, WarpSyncOp, FenceOp, ReinterpretOp], []
+)
+
+__all__ = ["XPU", "AtomicCASOp", "FenceOp", "LaneMaskOp", "ReinterpretOp", "ShuffleOp", "VoteOp",
+           "WarpSyncOp"]  # fmt: skip

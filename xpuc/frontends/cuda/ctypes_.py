@@ -35,6 +35,7 @@ class CType:
     count: int = 0
     fields: tuple[tuple[str, CType], ...] = ()
     alignment: int = 0  # over-alignment (CUDA vector types); 0: the natural one
+    volatile: bool = False  # a pointer to volatile: its stores are warp-visible at once
 
     def __str__(self) -> str:
         if self.kind == "ptr":
@@ -184,8 +185,13 @@ _FIXED = {
 }  # fmt: skip
 
 
-def ptr(t: CType) -> CType:
-    return CType("ptr", 64, False, pointee=t)
+def ptr(t: CType, volatile: bool = False) -> CType:
+    return CType("ptr", 64, False, pointee=t, volatile=volatile)
+
+
+def as_volatile(t: CType) -> CType:
+    """``volatile T *``: the pointer type with its pointee volatile."""
+    return ptr(t.pointee, volatile=True) if t.is_ptr and t.pointee is not None else t
 
 
 def array(t: CType, n: int) -> CType:

@@ -406,18 +406,19 @@ class ExprLowering(PlaceLowering, CallLowering):
 
     # ---- control flow inside expressions
     def branch(self: FunctionLowering, cond: SSAValue, then_fn, else_fn, t: CType) -> Val:
-        """scf.if yielding one value of type ``t`` (a pointer yields base and offset)."""
-        types = [t.ir(), IndexType()] if t.is_ptr else [t.ir()]
+        """scf.if yielding one value of type ``t`` (a pointer yields base and offset, a
+        struct its fields)."""
+        types = ct.flat_types(t, False)
         blocks = []
         for fn in (then_fn, else_fn):
             blk = Block()
             saved, self.block = self.block, blk
-            v = fn()
-            self.emit(scf.YieldOp(*([v.v, v.off] if t.is_ptr else [v.v])))
+            parts = self.flatten(fn())
+            self.emit(scf.YieldOp(*[self.generic(v, w) for v, w in zip(parts, types, strict=True)]))
             self.block = saved
             blocks.append(blk)
         op = self.emit(scf.IfOp(cond, types, Region(blocks[0]), Region(blocks[1])))
-        return Val(op.results[0], t, op.results[1] if t.is_ptr else None)
+        return self.unflatten(t, iter(op.results), False)
 
     def expr_logical_and(self: FunctionLowering, node: Tree) -> Val:
         a = self.truth(self.rvalue(node.children[0]), node)
@@ -445,7 +446,9 @@ class ExprLowering(PlaceLowering, CallLowering):
         ta, tb = self.rvalue(node.children[1]).t, self.rvalue(node.children[2]).t
         self.block = saved
         scratch.erase(safe_erase=False)
-        if ta.is_ptr or tb.is_ptr:
+        if ta == ct.NULLPTR or tb == ct.NULLPTR:
+            raise self.error(node, "a null pointer as an operand of '?:' is not supported")
+        if ta.is_ptr or tb.is_ptr or ta.kind == "struct" or tb.kind == "struct":
             if ta != tb:
                 raise self.error(node, f"incompatible operand types ('{ta}' and '{tb}')")
             t = ta

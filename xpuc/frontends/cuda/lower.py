@@ -252,6 +252,8 @@ class FunctionLowering(LoopLowering, ExprLowering):
         for init in node.children[1:]:
             decl, value = init.children[0], init.children[1] if len(init.children) > 1 else None
             name, t, ref = self.env.declarator(base_t, decl)
+            if "volatile" in quals:
+                t = ct.as_volatile(t)
             tok = next(c for c in decl.children if isinstance(c, Token))
             if t.kind == "auto":
                 if value is None or isinstance(value, Tree) and value.data == "init_list":

@@ -183,3 +183,22 @@ def _assert(fl, node, name, args) -> Val:
 
     fl.then(failed, report)
     return fl.void()
+
+
+_BITCASTS = {
+    "__double_as_longlong": (ct.DOUBLE, ct.LONG), "__longlong_as_double": (ct.LONG, ct.DOUBLE),
+    "__double_as_ulonglong": (ct.DOUBLE, ct.ULONG), "__ulonglong_as_double": (ct.ULONG, ct.DOUBLE),
+    "__half_as_short": (ct.HALF, ct.SHORT), "__short_as_half": (ct.SHORT, ct.HALF),
+    "__half_as_ushort": (ct.HALF, ct.USHORT), "__ushort_as_half": (ct.USHORT, ct.HALF),
+}  # fmt: skip
+
+
+def _bitcast(fl, node, name, args) -> Val:
+    fl.check_args(node, name, args, 1)
+    fr, to = _BITCASTS[name]
+    v = fl.arg_as(args[0], fr)
+    return Val(_emit(fl, arith.BitcastOp(v.v, to.ir())), to)
+
+
+for _n in _BITCASTS:
+    INTRINSICS[_n] = _bitcast

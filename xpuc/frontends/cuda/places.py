@@ -13,9 +13,18 @@ from typing import TYPE_CHECKING
 
 from lark import Token, Tree
 from xdsl.dialects import arith, memref, scf
-from xdsl.dialects.builtin import DYNAMIC_INDEX, IndexType, IntegerType, MemRefType
+from xdsl.dialects.builtin import (
+    DYNAMIC_INDEX,
+    Float16Type,
+    Float32Type,
+    Float64Type,
+    IndexType,
+    IntegerType,
+    MemRefType,
+)
 from xdsl.ir import Block, SSAValue
 
+from xpuc.dialects.xpu import LaneMaskOp, ReinterpretOp, WarpSyncOp
 from xpuc.frontends.cuda import ctypes_ as ct
 from xpuc.frontends.cuda.ctypes_ import CType
 from xpuc.frontends.cuda.values import LValue, Val
@@ -67,6 +76,10 @@ class PlaceLowering:
             self.emit(memref.StoreOp.get(val.off, lv.mem, lv.idx))
             return
         self.emit(memref.StoreOp.get(val.v, lv.mem, lv.idx))
+        if lv.volatile:
+            # Warp-synchronous code (``volatile`` shared memory without __syncwarp) relies
+            # on the lanes' stores being seen at once, as in lock step: say so explicitly.
+            self.emit(WarpSyncOp(self.emit(LaneMaskOp()).results[0]))
 
     def copy_array(self: FunctionLowering, dest: LValue, src: Val) -> None:
         """Element-wise copy of an array (a struct member) from the array ``src`` decays to."""
@@ -101,7 +114,7 @@ class PlaceLowering:
         # mixed structs are addressed in bytes, everything else in leaves
         step = p.t.pointee.bytes if ct.is_mixed(p.t.pointee) else p.t.pointee.size
         off = self.add_index(p.off, self.scale_index(i, step))
-        return LValue(p.v, [off], p.t.pointee)
+        return LValue(p.v, [off], p.t.pointee, volatile=p.t.volatile)
 
     def byte_field(self: FunctionLowering, lv: LValue, name: str) -> LValue:
         """A field of a struct with mixed leaf types, stored as bytes: a typed view."""
@@ -194,6 +207,17 @@ class PlaceLowering:
             rt = MemRefType(want, [DYNAMIC_INDEX], memory_space=val.v.type.memory_space)
             view = self.emit(memref.ViewOp(val.v, val.off, [n], rt))
             return Val(view.results[0], to, self.const_index(0))
+        if isinstance(have, IntegerType | Float16Type | Float32Type | Float64Type) and isinstance(
+            want, IntegerType | Float16Type | Float32Type | Float64Type
+        ):
+            # another element type over the same memory: offsets convert through bytes
+            a, b = self.elem_bytes(val), max(getattr(want, "bitwidth", 8), 8) // 8
+            rt = MemRefType(want, [DYNAMIC_INDEX], memory_space=val.v.type.memory_space)
+            base = self.emit(ReinterpretOp(val.v, rt)).results[0]
+            off = self.scale_index(val.off, a)
+            if b != 1:
+                off = self.emit(arith.DivUIOp(off, self.const_index(b))).results[0]
+            return Val(base, to, off)
         raise self.error(node, f"cannot convert '{val.t}' to '{to}'")
 
     def pointer_binop(self: FunctionLowering, op: str, a: Val, b: Val, node: Tree) -> Val:

@@ -205,6 +205,8 @@ class UnitLowering:
                 pname, t, is_ref = (f"arg{k}", t, False)
                 if p.children[1] is not None:
                     pname, t, is_ref = env.declarator(t, p.children[1])
+                if "volatile" in pquals:
+                    t = ct.as_volatile(t)
                     if t.kind == "array":  # T a[] is T *a
                         assert t.pointee is not None
                         t = ct.ptr(t.pointee)

@@ -45,6 +45,7 @@ class LValue:
     t: CType
     ptr_base: SSAValue | None = None
     fields: dict[str, LValue] | None = None
+    volatile: bool = False  # reached through a pointer to volatile
 
 
 @dataclass

@@ -13,7 +13,7 @@ from xdsl.dialects import arith, memref
 
 from xpuc.compiler.diagnostics import TargetError
 from xpuc.dialects.gpu_ext import PrintfOp
-from xpuc.dialects.xpu import AtomicCASOp
+from xpuc.dialects.xpu import AtomicCASOp, ReinterpretOp
 
 if TYPE_CHECKING:
     from xpuc.targets.llvm.translate import Translator
@@ -142,6 +142,7 @@ MEMORY_HANDLERS = {
     AtomicCASOp: _atomic_cas,
     memref.CastOp: _same_pointer,
     memref.ViewOp: _same_pointer,
+    ReinterpretOp: _same_pointer,
     memref.MemorySpaceCastOp: _space_cast,
     memref.DimOp: _dim,
     memref.LoadOp: _load,
