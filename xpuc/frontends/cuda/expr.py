@@ -80,6 +80,10 @@ class ExprLowering(PlaceLowering, CallLowering):
             raise self.error(node, f"cannot convert '{fr}' to '{to}'")
         if to.kind == "void":
             return Val(val.v, to)
+        if fr.kind == to.kind == "struct" and [f for _, f in fr.fields] == [
+            f for _, f in to.fields
+        ]:
+            return Val(None, to, parts=val.parts)  # dim3 <-> uint3: the same fields
         if not (fr.is_arith and to.is_arith):
             raise self.error(node, f"cannot convert '{fr}' to '{to}'")
         if to.kind == "bool":

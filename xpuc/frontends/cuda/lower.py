@@ -344,7 +344,9 @@ class FunctionLowering(LoopLowering, ExprLowering):
         return Region(blk)
 
     def stmt_if(self, node: Tree) -> None:
-        _, c, then, *rest = node.children
+        _, qual, c, then, *rest = node.children
+        if qual is not None and str(qual) != "constexpr":
+            raise self.error(qual, f"unexpected '{qual}' after 'if'")
         cv = self.cond(c)
         else_stmt = rest[1] if rest else None
         then_r = self.region_of(lambda: self.stmt_list([then]))

@@ -202,3 +202,36 @@ def _bitcast(fl, node, name, args) -> Val:
 
 for _n in _BITCASTS:
     INTRINSICS[_n] = _bitcast
+
+
+_REDUCE = {"__reduce_add_sync": arith.AddiOp, "__reduce_min_sync": None,
+           "__reduce_max_sync": None, "__reduce_and_sync": arith.AndIOp,
+           "__reduce_or_sync": arith.OrIOp, "__reduce_xor_sync": arith.XOrIOp}  # fmt: skip
+
+
+def _warp_reduce(fl, node, name, args) -> Val:
+    """``__reduce_*_sync`` (sm_80): a butterfly of xor shuffles over the warp."""
+    fl.check_args(node, name, args, 2)
+    mask = fl.arg_as(args[0], ct.UINT)
+    v = fl.scalar(args[1])
+    t = ct.UINT if v.t == ct.UINT else ct.INT
+    v = fl.convert(v, t, node)
+    width = fl.const_int(32, ct.INT)
+    for k in (16, 8, 4, 2, 1):
+        other = fl.shuffle("xor", v, fl.const_int(k, ct.INT), width, mask)
+        cls = _REDUCE[name]
+        if cls is None:
+            low = "min" in name
+            cls = (arith.MinSIOp if low else arith.MaxSIOp) if t.signed else (
+                arith.MinUIOp if low else arith.MaxUIOp)  # fmt: skip
+        v = Val(_emit(fl, cls(v.v, other.v)), t)
+    return v
+
+
+for _n in _REDUCE:
+    INTRINSICS[_n] = _warp_reduce
+
+
+@intrinsic("this_grid", "this_multi_grid", "grid_group")
+def _grid(fl, node, name, args) -> Val:
+    raise fl.error(node, "grid-wide cooperative groups (this_grid) are not supported")

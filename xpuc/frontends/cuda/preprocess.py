@@ -201,7 +201,7 @@ _COMMENT_RE = re.compile(r"//[^\n]*|/\*.*?\*/", re.S)
 # function-like parentheses (a struct with member functions is host code to us).
 _DATA_RE = re.compile(r"^\s*(typedef|struct|union|enum|class)\b")
 # Plain data that names C++ library types (std::vector, templates) is host-only.
-_HOST_TYPES_RE = re.compile(r"::|<")
+_HOST_TYPES_RE = re.compile(r"::|\b[A-Za-z_]\w*\s*<(?!<)\s*[A-Za-z_]")
 # Scalar constants and type aliases at file scope, which device code may use:
 # `constexpr int W = 3;`, `static const float PI = 3.14f;`, `using real = float;`.
 _CONST_RE = re.compile(

@@ -141,6 +141,14 @@ class UnitLowering:
                 self.global_decl(item)
             elif item.data == "function_def":
                 self.function_decl(item)
+            elif item.data == "explicit_inst":  # template __global__ void k<32>(float *);
+                name = str(item.children[2])
+                if name not in self.templates:
+                    raise self.error(item.children[2], f"'{name}' is not a template")
+                targs = [a for a in item.children[3:] if isinstance(a, Tree) and a.data != "params"]
+                vals = [self.env.type_name(a) if a.data == "type_name" else self.env.const_eval(a)
+                        for a in targs]  # fmt: skip
+                self.instantiate(name, vals, item)
 
     def function_decl(self, node: Tree) -> None:
         head = node.children[0]
@@ -200,7 +208,8 @@ class UnitLowering:
         if plist is not None:
             for k, p in enumerate(plist.children):
                 t, pquals = env.specs(p.children[0])
-                if t.kind == "void" and p.children[1] is None and len(plist.children) == 1:
+                empty = all(c is None for c in p.children[1].children)
+                if t.kind == "void" and empty and len(plist.children) == 1:
                     continue  # f(void)
                 pname, t, is_ref = (f"arg{k}", t, False)
                 if p.children[1] is not None:
