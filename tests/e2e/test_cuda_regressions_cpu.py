@@ -265,3 +265,30 @@ def test_null_pointers():
     assert o.tolist() == [10, 11, 12, 13]
     mod["k"][1, 4](None, o, 4)  # None passes a null pointer
     assert o.tolist() == [-1, 0, 1, 2]
+
+
+def test_member_functions_functors_and_static_constants():
+    src = """
+    struct MaxOp { __device__ float operator()(float a, float b) const { return fmaxf(a, b); } };
+    struct SumOp { __device__ float operator()(float a, float b) const { return a + b; } };
+    template <typename Op> __device__ float apply(float a, float b, Op op) { return op(a, b); }
+    struct V2 {
+        float x, y;
+        static constexpr int N = 4;
+     public:
+        __device__ float dot(V2 o) const { return x * o.x + y * o.y; }
+        __device__ float len2() const { return dot(*this); }
+        __device__ void scale(float s) { x *= s; this->y *= s; }
+    };
+    __global__ void k(V2 *v, float *o) {
+        o[0] = v[0].dot(v[1]);
+        V2 w = v[1];
+        w.scale(2.0f);
+        o[1] = w.len2();
+        o[2] = apply(o[0], o[1], MaxOp()) + apply(1.0f, 2.0f, SumOp());
+        SumOp s;
+        o[3] = s(o[0], 1.0f) + V2::N + (&v[0])->len2() + MaxOp()(3.0f, 4.0f);
+    }"""
+    v, o = np.array([[1, 2], [3, 4]], np.float32), np.zeros(4, np.float32)
+    run(src, 1, 1, v, o)
+    assert o.tolist() == [11, 100, 103, 25]

@@ -90,7 +90,11 @@ def inline_local_passing(gmod: gpu.ModuleOp) -> None:
 
 
 def inline_calls(gmod: gpu.ModuleOp, shared: set[str]) -> None:
-    inline_local_passing(gmod)
+    inline_syncing(gmod, shared)
+    inline_local_passing(gmod)  # after: inlined bodies pass their locals on
+
+
+def inline_syncing(gmod: gpu.ModuleOp, shared: set[str]) -> None:
     funcs = {f.sym_name.data: f for f in gmod.body.block.ops if isinstance(f, func.FuncOp)}
     syncing = _syncing(funcs, shared)
     if not syncing:

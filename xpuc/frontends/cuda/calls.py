@@ -26,11 +26,19 @@ class CallLowering(IntrinsicLowering):
     def expr_call(self: FunctionLowering, node: Tree) -> Val:
         callee, *args = node.children
         args = [a for a in args if a is not None]
-        if isinstance(callee, Tree) and callee.data == "member":
-            return self.method_call(node, callee, args)
+        if isinstance(callee, Tree) and callee.data in ("member", "arrow"):
+            return self.member_call(node, callee, args)
         if not (isinstance(callee, Tree) and callee.data == "name"):
-            raise self.error(node, "only direct calls of named functions are supported")
+            return self.functor_call(node, self.object_place(callee), args)
         name = str(callee.children[0])
+        owner = self.this_place.t if self.this_place is not None else None
+        if owner is not None and (owner.name, name) in self.unit.methods:  # a sibling method
+            sigs = f"{owner.name}::{name}"
+            sig = self.resolve(node, sigs, [self.this_place, *args])
+            return self.call_device(node, sig, [self.this_place, *args])
+        var = self.lookup_opt(name) if name not in self.unit.functions else None
+        if var is not None and var.kind == "place" and var.t.kind == "struct":
+            return self.functor_call(node, var.place, args)  # op(a, b)
         if name in self.unit.functions:
             return self.call_device(node, self.resolve(node, name, args), args)
         if name in self.unit.templates:
@@ -61,6 +69,37 @@ class CallLowering(IntrinsicLowering):
             a = self.convert(a, ct.promote(a.t), node)
             return Val(self.emit(math.AbsIOp(a.v)).results[0], a.t)
         raise self.error(callee, f"call to undeclared function '{name}'")
+
+    def object_place(self: FunctionLowering, node: Tree) -> LValue:
+        """The object ``node`` designates; a temporary holds a computed struct."""
+        if self.is_place(node):
+            return self.lvalue(node)
+        v = self.rvalue(node)
+        if v.t.kind != "struct":
+            raise self.error(node, "only direct calls of named functions are supported")
+        tmp = self.local(v.t, node)
+        self.store(tmp, v, node)
+        return tmp
+
+    def member_call(self: FunctionLowering, node: Tree, callee: Tree, args: list) -> Val:
+        """``obj.f(args)`` / ``p->f(args)``: a member function, or a cooperative group's."""
+        base, name = callee.children[0], str(callee.children[-1])
+        if callee.data == "member" and self.rvalue_type(base).kind == "cg":
+            return self.method_call(node, callee, args)
+        if callee.data == "arrow":
+            place = self.element(self.scalar(base), 0)
+        else:
+            place = self.object_place(base)
+        if place.t.kind != "struct" or (place.t.name, name) not in self.unit.methods:
+            raise self.error(callee.children[-1], f"no member function '{name}' in '{place.t}'")
+        sig = self.resolve(node, f"{place.t.name}::{name}", [place, *args])
+        return self.call_device(node, sig, [place, *args])
+
+    def functor_call(self: FunctionLowering, node: Tree, place: LValue, args: list) -> Val:
+        if place.t.kind != "struct" or (place.t.name, "operator()") not in self.unit.methods:
+            raise self.error(node, f"'{place.t}' cannot be called (it has no operator())")
+        sig = self.resolve(node, f"{place.t.name}::operator()", [place, *args])
+        return self.call_device(node, sig, [place, *args])
 
     def expr_template_call(self: FunctionLowering, node: Tree) -> Val:
         name, *rest = node.children

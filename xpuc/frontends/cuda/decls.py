@@ -47,6 +47,8 @@ class TypeEnv:
         self.consts: dict[str, int] = {}
         # names the device code does not define: constants of the host code (root only)
         self.fallback: Callable[[str], int | None] | None = None
+        # member functions of a struct just defined (the translation unit lowers them)
+        self.on_methods: Callable[[CType, list], None] | None = None
 
     def child(self) -> TypeEnv:
         return TypeEnv(self.error, self)
@@ -149,9 +151,25 @@ class TypeEnv:
                 raise self.error(node, f"incomplete struct type '{tag}'")
             return t
         fields: list[tuple[str, CType]] = []
+        methods = []
         for fd in body:
-            base, _ = self.specs(fd.children[0])
-            for decl in fd.children[1:]:
+            if fd.data == "function_def":
+                methods.append(fd)
+                continue
+            if fd.data != "field_decl":
+                continue  # public: / private: / ;
+            base, quals = self.specs(fd.children[0])
+            decls = [d for d in fd.children[1:] if isinstance(d, Tree) and d.data == "declarator"]
+            init = fd.children[2] if len(fd.children) > 2 else None
+            if "static" in quals:  # static constexpr int N = 4: a constant of the scope
+                if init is None or not base.is_int:
+                    raise self.error(fd, "only static integer constants are supported as "
+                                     "static members")  # fmt: skip
+                self.consts[self.declarator(base, decls[0])[0]] = self.const_eval(init)
+                continue
+            if init is not None:
+                raise self.error(init, "default member initializers are not supported")
+            for decl in decls:
                 fname, ftype, ref = self.declarator(base, decl)
                 if ref:
                     raise self.error(decl, "reference members are not supported")
@@ -161,6 +179,11 @@ class TypeEnv:
         t = ct.struct(tag or "<anonymous struct>", fields)
         if tag:
             self.types[tag] = t
+        root = self
+        while root.parent is not None:
+            root = root.parent
+        if methods and root.on_methods is not None:
+            root.on_methods(t, methods)
         return t
 
     def typedef_decl(self, node: Tree) -> None:

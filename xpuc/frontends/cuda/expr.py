@@ -6,14 +6,14 @@ import math
 from typing import TYPE_CHECKING
 
 from lark import Token, Tree
-from xdsl.dialects import arith, gpu, scf
+from xdsl.dialects import arith, gpu
 from xdsl.dialects.builtin import (
     FloatAttr,
     IndexType,
     IntegerAttr,
     IntegerType,
 )
-from xdsl.ir import Block, Operation, Region, SSAValue
+from xdsl.ir import Block, Operation, SSAValue
 
 from xpuc.dialects.arith_ext import IndexCastUIOp
 from xpuc.frontends.cuda import ctypes_ as ct
@@ -163,6 +163,9 @@ class ExprLowering(PlaceLowering, CallLowering):
         if tok in ID_VARS:
             lv = self.builtin_dim3(str(tok))
             return Val(None, lv.t, parts=[self.id_value(str(tok), d) for d in "xyz"])
+        if tok == "this" and self.this_place is not None:
+            place = self.this_place
+            return Val(place.mem, ct.ptr(place.t), place.idx[0])
         if tok == "warpSize":
             v = self.emit(gpu.SubgroupSizeOp()).results[0]
             return Val(self.emit(arith.IndexCastOp(v, IntegerType(32))).results[0], ct.INT)
@@ -407,62 +410,3 @@ class ExprLowering(PlaceLowering, CallLowering):
     def expr_comma(self: FunctionLowering, node: Tree) -> Val:
         self.rvalue(node.children[0])
         return self.rvalue(node.children[1])
-
-    # ---- control flow inside expressions
-    def branch(self: FunctionLowering, cond: SSAValue, then_fn, else_fn, t: CType) -> Val:
-        """scf.if yielding one value of type ``t`` (a pointer yields base and offset, a
-        struct its fields)."""
-        types = ct.flat_types(t, False)
-        blocks = []
-        for fn in (then_fn, else_fn):
-            blk = Block()
-            saved, self.block = self.block, blk
-            parts = self.flatten(fn())
-            self.emit(scf.YieldOp(*[self.generic(v, w) for v, w in zip(parts, types, strict=True)]))
-            self.block = saved
-            blocks.append(blk)
-        op = self.emit(scf.IfOp(cond, types, Region(blocks[0]), Region(blocks[1])))
-        return self.unflatten(t, iter(op.results), False)
-
-    def expr_logical_and(self: FunctionLowering, node: Tree) -> Val:
-        a = self.truth(self.rvalue(node.children[0]), node)
-        return self.branch(
-            a.v,
-            lambda: self.truth(self.rvalue(node.children[1]), node),
-            lambda: self.const_int(0, ct.BOOL),
-            ct.BOOL,
-        )
-
-    def expr_logical_or(self: FunctionLowering, node: Tree) -> Val:
-        a = self.truth(self.rvalue(node.children[0]), node)
-        return self.branch(
-            a.v,
-            lambda: self.const_int(1, ct.BOOL),
-            lambda: self.truth(self.rvalue(node.children[1]), node),
-            ct.BOOL,
-        )
-
-    def expr_ternary(self: FunctionLowering, node: Tree) -> Val:
-        c = self.truth(self.rvalue(node.children[0]), node)
-        # Type the arms once in a scratch block, then emit each arm in its own region.
-        scratch, saved = Block(), self.block
-        self.block = scratch
-        ta, tb = self.rvalue(node.children[1]).t, self.rvalue(node.children[2]).t
-        self.block = saved
-        scratch.erase(safe_erase=False)
-        if ta == ct.NULLPTR or tb == ct.NULLPTR:
-            raise self.error(node, "a null pointer as an operand of '?:' is not supported")
-        if ta.is_ptr or tb.is_ptr or ta.kind == "struct" or tb.kind == "struct":
-            if ta != tb:
-                raise self.error(node, f"incompatible operand types ('{ta}' and '{tb}')")
-            t = ta
-        elif ta.is_arith and tb.is_arith:
-            t = ct.common_type(ta, tb)
-        else:
-            raise self.error(node, f"incompatible operand types ('{ta}' and '{tb}')")
-        return self.branch(
-            c.v,
-            lambda: self.convert(self.rvalue(node.children[1]), t, node),
-            lambda: self.convert(self.rvalue(node.children[2]), t, node),
-            t,
-        )

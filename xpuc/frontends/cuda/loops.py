@@ -1,4 +1,5 @@
-"""Loops and ``switch`` of the device language, as structured control flow.
+"""Loops, ``switch`` and the conditional operators (``?:``, ``&&``, ``||``) of the device
+language, as structured control flow.
 
 Every loop is an ``scf.while`` without carried values (variables live in memory):
 the condition region evaluates the C condition unless a ``break`` or ``return``
@@ -15,6 +16,7 @@ from xdsl.dialects import arith, scf
 from xdsl.ir import Block, Region, SSAValue
 
 from xpuc.frontends.cuda import ctypes_ as ct
+from xpuc.frontends.cuda.ctypes_ import CType
 from xpuc.frontends.cuda.values import Val
 
 if TYPE_CHECKING:
@@ -43,7 +45,7 @@ def exits(node: Tree | Token | None, caught: frozenset[str] = frozenset()) -> se
 
 
 class LoopLowering:
-    """Mixin of FunctionLowering: for, while, do and switch."""
+    """Mixin of FunctionLowering: for, while, do, switch, and ?: / && / ||."""
 
     def loop(
         self: FunctionLowering, cond: Tree | None, body: Tree, step: Tree | None, test_first: bool
@@ -169,3 +171,62 @@ class LoopLowering:
             go = self.emit(arith.AndIOp(hit, self.still_running())).results[0]
             self.emit(scf.IfOp(go, [], self.region_of(lambda ss=stmts: self.stmt_list(ss))))
         self.loops.pop()
+
+    # ---- control flow inside expressions
+    def branch(self: FunctionLowering, cond: SSAValue, then_fn, else_fn, t: CType) -> Val:
+        """scf.if yielding one value of type ``t`` (a pointer yields base and offset, a
+        struct its fields)."""
+        types = ct.flat_types(t, False)
+        blocks = []
+        for fn in (then_fn, else_fn):
+            blk = Block()
+            saved, self.block = self.block, blk
+            parts = self.flatten(fn())
+            self.emit(scf.YieldOp(*[self.generic(v, w) for v, w in zip(parts, types, strict=True)]))
+            self.block = saved
+            blocks.append(blk)
+        op = self.emit(scf.IfOp(cond, types, Region(blocks[0]), Region(blocks[1])))
+        return self.unflatten(t, iter(op.results), False)
+
+    def expr_logical_and(self: FunctionLowering, node: Tree) -> Val:
+        a = self.truth(self.rvalue(node.children[0]), node)
+        return self.branch(
+            a.v,
+            lambda: self.truth(self.rvalue(node.children[1]), node),
+            lambda: self.const_int(0, ct.BOOL),
+            ct.BOOL,
+        )
+
+    def expr_logical_or(self: FunctionLowering, node: Tree) -> Val:
+        a = self.truth(self.rvalue(node.children[0]), node)
+        return self.branch(
+            a.v,
+            lambda: self.const_int(1, ct.BOOL),
+            lambda: self.truth(self.rvalue(node.children[1]), node),
+            ct.BOOL,
+        )
+
+    def expr_ternary(self: FunctionLowering, node: Tree) -> Val:
+        c = self.truth(self.rvalue(node.children[0]), node)
+        # Type the arms once in a scratch block, then emit each arm in its own region.
+        scratch, saved = Block(), self.block
+        self.block = scratch
+        ta, tb = self.rvalue(node.children[1]).t, self.rvalue(node.children[2]).t
+        self.block = saved
+        scratch.erase(safe_erase=False)
+        if ta == ct.NULLPTR or tb == ct.NULLPTR:
+            raise self.error(node, "a null pointer as an operand of '?:' is not supported")
+        if ta.is_ptr or tb.is_ptr or ta.kind == "struct" or tb.kind == "struct":
+            if ta != tb:
+                raise self.error(node, f"incompatible operand types ('{ta}' and '{tb}')")
+            t = ta
+        elif ta.is_arith and tb.is_arith:
+            t = ct.common_type(ta, tb)
+        else:
+            raise self.error(node, f"incompatible operand types ('{ta}' and '{tb}')")
+        return self.branch(
+            c.v,
+            lambda: self.convert(self.rvalue(node.children[1]), t, node),
+            lambda: self.convert(self.rvalue(node.children[2]), t, node),
+            t,
+        )

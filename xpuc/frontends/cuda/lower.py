@@ -40,6 +40,7 @@ class FunctionLowering(LoopLowering, ExprLowering):
         self.ret_flag: SSAValue | None = None
         self.ret_slot: LValue | None = None
         self.globals_here: dict[str, Var] = {}
+        self.this_place: LValue | None = None
         self.node_stack: list[Tree | Token] = []
 
     # ---- diagnostics and names
@@ -57,6 +58,9 @@ class FunctionLowering(LoopLowering, ExprLowering):
         for scope in reversed(self.scopes):
             if name in scope:
                 return scope[name]
+        if self.this_place is not None and self.this_place.t.field(name) is not None:
+            member = self.field_place(self.this_place, name)
+            return Var("place", member.t, member)
         c = self.env.const_named(name)
         if c is not None:
             return Var("const", ct.INT, value=c)
@@ -127,6 +131,9 @@ class FunctionLowering(LoopLowering, ExprLowering):
             if ref:
                 base, off = next(args), next(args)
                 place = LValue(base, [off], t)
+                if name == "this" and sig.owner is not None:
+                    self.this_place = place  # members are names in the body
+                    continue
                 self.declare(name, Var("place", t, place), sig.node)
                 continue
             val = self.unflatten(t, args, sig.kernel)

@@ -283,8 +283,9 @@ def keep_device_code(text: str) -> str:
                         mark(decl_start, m.end())
                     if kind == "data":
                         body = _strip_comments(text[decl_start : m.end()])
-                        if "(" in body and not device or _HOST_TYPES_RE.search(body):
-                            kind = "host"  # member functions or C++ library types
+                        host_fns = "(" in body and not device and "__device__" not in body
+                        if host_fns or _HOST_TYPES_RE.search(body):
+                            kind = "host"  # host member functions or C++ library types
                         continue  # the declaration ends at the next ';'
                     device, kind, decl_start = False, "", m.end()
     if depth > 0 and kind == "fn" or depth == 0 and device:
