@@ -21,7 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from xdsl.context import Context
-from xdsl.dialects import arith, builtin, func, gpu, memref, scf
+from xdsl.dialects import arith, builtin, func, gpu, memref
 from xdsl.dialects.builtin import DYNAMIC_INDEX, IndexType, IntegerAttr, IntegerType, MemRefType
 from xdsl.ir import Block, Operation, Region, SSAValue
 from xdsl.passes import ModulePass
@@ -90,42 +90,15 @@ def _lower_kernel(k: gpu.FuncOp, warp_size: int, shared: dict[str, memref.Global
     ret = old.last_op
     assert isinstance(ret, gpu.ReturnOp)
     old.erase_op(ret)
-    if any(has_cut(op) for op in old.ops):
-        body = _lower_with_cuts(old, entry, list(bdim), warp_size)
-        ids = [None, None, None, *bid, *gdim, *bdim]
-    else:
-        zero = arith.ConstantOp(IntegerAttr(0, IndexType()))
-        one = arith.ConstantOp(IntegerAttr(1, IndexType()))
-        entry.add_ops([zero, one])
-        # Stack slots first, outside the thread loops.
-        for op in list(old.ops):
-            if isinstance(op, memref.AllocaOp):
-                op.detach()
-                entry.add_op(op)
-        inner = [Block(arg_types=[IndexType()]) for _ in range(3)]  # z, y, x
-        tz, ty, tx = (b.args[0] for b in inner)
-        for op in list(old.ops):
-            op.detach()
-            inner[2].add_op(op)
-        inner[2].add_op(scf.YieldOp())
-        loop_x = scf.ForOp(zero, bdim[0], one, [], inner[2])
-        inner[1].add_ops([loop_x, scf.YieldOp()])
-        loop_y = scf.ForOp(zero, bdim[1], one, [], inner[1])
-        inner[0].add_ops([loop_y, scf.YieldOp()])
-        loop_z = scf.ForOp(zero, bdim[2], one, [], inner[0])
-        entry.add_op(loop_z)
-        ids = [tx, ty, tz, *bid, *gdim, *bdim]
-        body = None
+    body = _thread_loops(old, entry, list(bdim), warp_size)
+    ids = [None, None, None, *bid, *gdim, *bdim]
     entry.add_op(func.ReturnOp())
     new = func.FuncOp(k.sym_name.data, (entry.arg_types, []), Region(entry))
     new.attributes["xpu.kernel"] = builtin.UnitAttr()
     for name in ("xpu.arg_types", "xpu.arg_names", "xpu.source_name"):
         if name in k.attributes:
             new.attributes[name] = k.attributes[name]
-    if body is None:
-        _replace_ids(new.body, ids, warp_size)
-    else:
-        _replace_ids_per_loop(new.body, body, ids, warp_size)
+    _replace_ids_per_loop(new.body, body, ids, warp_size)
     return new
 
 
@@ -149,10 +122,13 @@ def _shared_memory(body: Block, dyn: SSAValue, shared: dict[str, memref.GlobalOp
             op.parent_block().erase_op(op)
 
 
-def _lower_with_cuts(old: Block, entry: Block, bdim: list[SSAValue], warp_size: int) -> Fission:
+def _thread_loops(old: Block, entry: Block, bdim: list[SSAValue], warp_size: int) -> Fission:
+    """The body as thread loops: one loop nest, or one per piece between cuts."""
+    cuts = any(has_cut(op) for op in old.ops)
     ops = list(old.ops)
-    demote_if_results(ops, old)
-    ops = list(old.ops)
+    if cuts:
+        demote_if_results(ops, old)
+        ops = list(old.ops)
     hoist_uniform(old.parent_region(), entry, ops)
     privates = [op for op in entry.ops if isinstance(op, memref.AllocaOp)
                 and op.memref.type.memory_space == builtin.NoneAttr()]  # fmt: skip
@@ -160,6 +136,8 @@ def _lower_with_cuts(old: Block, entry: Block, bdim: list[SSAValue], warp_size: 
     for op in ops:
         op.detach()
     fission.emit_seq(ops, None, entry)
+    if not cuts:  # one thread loop: threads run one after another, slots can be shared
+        return fission
     fission.resolve(entry)
     for a in privates:
         fission.privatize(a)

@@ -32,12 +32,12 @@ builtin.module attributes {gpu.container_module} {
 // sizes, and the block's dynamic shared memory.
 // CHECK:       func.func @k(%[[A:[^:]*]]: memref<?xf32>, %[[N:[^:]*]]: i32, %[[BX:[^:]*]]: index, %{{[^:]*}}: index, %{{[^:]*}}: index, %{{[^:]*}}: index, %{{[^:]*}}: index, %[[GZ:[^:]*]]: index, %[[BDX:[^:]*]]: index, %[[BDY:[^:]*]]: index, %[[BDZ:[^:]*]]: index, %{{[^:]*}}: memref<?xi8, 3 : i64>)
 // CHECK-SAME:  xpu.kernel
-// Stack slots go in front of the thread loops.
+// Stack slots and uniform values (the warp size) go in front of the thread loops.
 // CHECK:         memref.alloca() : memref<i32>
+// CHECK:         arith.constant 32 : index
 // CHECK:         scf.for %[[TZ:[^ ]*]] = %{{.*}} to %[[BDZ]] step
 // CHECK:           scf.for %[[TYV:[^ ]*]] = %{{.*}} to %[[BDY]] step
 // CHECK:             scf.for %[[TX:[^ ]*]] = %{{.*}} to %[[BDX]] step
-// CHECK:               arith.constant 32 : index
 // CHECK:               func.call @dev(%[[N]], %[[TX]], %[[TYV]], %[[TZ]], %[[BX]]
 // CHECK:               memref.store %{{.*}}, %[[A]][%[[TX]]] : memref<?xf32>
 // CHECK-NOT: gpu.
