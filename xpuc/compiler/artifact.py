@@ -34,7 +34,7 @@ class Artifact:
 
     def kernel(self, name: str) -> KernelInfo:
         for k in self.kernels:
-            if _canon(k.name) == _canon(name):  # k<1,float> = k<1, float>
+            if canonical_kernel_name(k.name) == canonical_kernel_name(name):
                 return k
         from xpuc.compiler.diagnostics import XpucError
 
@@ -77,7 +77,7 @@ class Artifact:
                    opt_level=doc.get("opt_level", 3))  # fmt: skip
 
 
-def _canon(name: str) -> str:
+def canonical_kernel_name(name: str) -> str:
     """A kernel name for lookup: ``k<true, 64>`` = ``k<1,64>``."""
     import re
 

@@ -16,7 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 import llvmlite.binding as llvm
 import numpy as np
 
-from xpuc.compiler.artifact import Artifact, KernelInfo
+from xpuc.compiler.artifact import Artifact, KernelInfo, canonical_kernel_name
 from xpuc.compiler.diagnostics import XpucError
 from xpuc.targets.base import init_llvm
 from xpuc.targets.cpu import LAUNCH_PREFIX
@@ -217,16 +217,8 @@ class CPUModule:
 
     def __getitem__(self, name: str) -> CPUKernel:
         if name not in self.kernels:
-            spaced = {_canon(k): v for k, v in self.kernels.items()}
-            if _canon(name) in spaced:
-                return spaced[_canon(name)]
+            spaced = {canonical_kernel_name(k): v for k, v in self.kernels.items()}
+            if canonical_kernel_name(name) in spaced:
+                return spaced[canonical_kernel_name(name)]
             raise XpucError(f"no kernel named '{name}' (kernels: {', '.join(self.kernels)})")
         return self.kernels[name]
-
-
-def _canon(name: str) -> str:
-    """A kernel name for lookup: ``k<true, 64>`` = ``k<1,64>``."""
-    import re
-
-    name = name.replace(" ", "")
-    return re.sub(r"(?<=[<,])true(?=[,>])", "1", re.sub(r"(?<=[<,])false(?=[,>])", "0", name))

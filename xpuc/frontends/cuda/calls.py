@@ -104,7 +104,7 @@ class CallLowering(IntrinsicLowering):
     def expr_template_call(self: FunctionLowering, node: Tree) -> Val:
         name, *rest = node.children
         n_targs = next(i for i, c in enumerate(rest) if c is None or not self.is_targ(c))
-        targs = [self.template_arg(a) for a in rest[:n_targs]]
+        targs = [self.env.template_arg(a) for a in rest[:n_targs]]
         args = [a for a in rest[n_targs:] if a is not None]
         if str(name) in self.unit.templates:
             if len(targs) < len(self.unit.templates[str(name)].params):
@@ -120,11 +120,6 @@ class CallLowering(IntrinsicLowering):
 
     def is_targ(self: FunctionLowering, c) -> bool:
         return isinstance(c, Tree) and c.data in ("type_name", "targ")
-
-    def template_arg(self: FunctionLowering, node: Tree):
-        if node.data == "type_name":
-            return self.env.type_name(node)
-        return self.env.const_eval(node.children[0])
 
     def deduce(self: FunctionLowering, node: Tree, name: str, args: list, given=()) -> list:
         """Template arguments of a call like ``f(x, p)`` from the argument types (after
@@ -167,10 +162,18 @@ class CallLowering(IntrinsicLowering):
         return out
 
     def rvalue_type(self: FunctionLowering, node: Tree):
+        """The type of an expression, found without emitting its IR."""
+        return self.discarding(lambda: self.rvalue(node).t)
+
+    def lvalue_type(self: FunctionLowering, node: Tree):
+        """The type of an object (an array before it decays), without emitting IR."""
+        return self.discarding(lambda: self.lvalue(node).t)
+
+    def discarding(self: FunctionLowering, fn):
         scratch, saved = Block(), self.block
         self.block = scratch
         try:
-            return self.rvalue(node).t
+            return fn()
         finally:
             self.block = saved
             scratch.erase(safe_erase=False)

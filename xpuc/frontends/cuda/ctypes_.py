@@ -185,6 +185,11 @@ _FIXED = {
 }  # fmt: skip
 
 
+# Bare pointers carry no size: a typed view of bytes whose size is unknown (dynamic
+# shared memory, void*) gets this nominal extent in bytes.
+NOMINAL_EXTENT_BYTES = 1 << 30
+
+
 def ptr(t: CType, volatile: bool = False) -> CType:
     return CType("ptr", 64, False, pointee=t, volatile=volatile)
 

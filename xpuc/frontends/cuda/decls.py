@@ -132,6 +132,10 @@ class TypeEnv:
         names = [re.sub(r"\s+", "", str(c)) for c in decl.children if isinstance(c, Token)]
         return (names[0] if names else ""), t, ref
 
+    def template_arg(self, node: Tree) -> CType | int:
+        """One template argument: a type, or an integer constant expression."""
+        return self.type_name(node) if node.data == "type_name" else self.const_eval(node)
+
     def type_name(self, node: Tree) -> CType:
         t, _ = self.specs(node.children[0])
         for _ in node.children[1:]:

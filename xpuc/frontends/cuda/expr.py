@@ -13,14 +13,14 @@ from xdsl.dialects.builtin import (
     IntegerAttr,
     IntegerType,
 )
-from xdsl.ir import Block, Operation, SSAValue
+from xdsl.ir import Operation, SSAValue
 
 from xpuc.dialects.arith_ext import IndexCastUIOp
 from xpuc.frontends.cuda import ctypes_ as ct
 from xpuc.frontends.cuda.builtins import ID_VARS
 from xpuc.frontends.cuda.calls import CallLowering
 from xpuc.frontends.cuda.ctypes_ import CType
-from xpuc.frontends.cuda.places import PlaceLowering
+from xpuc.frontends.cuda.places import _CMP, PlaceLowering
 from xpuc.frontends.cuda.values import LValue, Val
 
 if TYPE_CHECKING:
@@ -34,7 +34,6 @@ _INT_BIN = {
     "<<": (arith.ShLIOp, arith.ShLIOp), ">>": (arith.ShRSIOp, arith.ShRUIOp),
 }  # fmt: skip
 _FLOAT_BIN = {"+": arith.AddfOp, "-": arith.SubfOp, "*": arith.MulfOp, "/": arith.DivfOp}
-_CMP = {"<": "lt", "<=": "le", ">": "gt", ">=": "ge", "==": "eq", "!=": "ne"}
 _DIMS = {d.value: gpu.DimensionAttr(d) for d in gpu.DimensionEnum}
 _ID_OPS = {"threadIdx": gpu.ThreadIdOp, "blockIdx": gpu.BlockIdOp,
            "blockDim": gpu.BlockDimOp, "gridDim": gpu.GridDimOp}  # fmt: skip
@@ -290,14 +289,8 @@ class ExprLowering(PlaceLowering, CallLowering):
         raise self.error(node, "string literals are only supported as printf's format")
 
     def expr_sizeof_expr(self: FunctionLowering, node: Tree) -> Val:
-        scratch, saved = Block(), self.block
-        self.block = scratch
-        try:
-            arg = node.children[1]
-            t = self.lvalue(arg).t if self.is_place(arg) else self.rvalue(arg).t
-        finally:
-            self.block = saved
-            scratch.erase(safe_erase=False)
+        arg = node.children[1]
+        t = self.lvalue_type(arg) if self.is_place(arg) else self.rvalue_type(arg)
         return self.const_int(t.bytes, ct.ULONG)
 
     def expr_binary(self: FunctionLowering, node: Tree) -> Val:

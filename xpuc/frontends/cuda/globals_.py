@@ -147,8 +147,8 @@ class GlobalsLowering:
         raw = fl.at_entry(DynamicSharedMemoryOp(raw_t))
         if leaf.ir() == ct.UCHAR.ir():
             return LValue(raw, [fl.c0], t)
-        # bare pointers carry no size: the view's extent is nominal (16 MiB)
-        big = fl.at_entry(arith.ConstantOp(IntegerAttr(1 << 24, IndexType())))
+        n = ct.NOMINAL_EXTENT_BYTES // max(leaf.bits // 8, 1)
+        big = fl.at_entry(arith.ConstantOp(IntegerAttr(n, IndexType())))
         view_t = MemRefType(leaf.ir(), [DYNAMIC_INDEX], memory_space=space_attr(SHARED))
         view = fl.at_entry(memref.ViewOp(raw, fl.c0, [big], view_t))
         return LValue(view, [fl.c0], t)

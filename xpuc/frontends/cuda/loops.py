@@ -208,12 +208,8 @@ class LoopLowering:
 
     def expr_ternary(self: FunctionLowering, node: Tree) -> Val:
         c = self.truth(self.rvalue(node.children[0]), node)
-        # Type the arms once in a scratch block, then emit each arm in its own region.
-        scratch, saved = Block(), self.block
-        self.block = scratch
-        ta, tb = self.rvalue(node.children[1]).t, self.rvalue(node.children[2]).t
-        self.block = saved
-        scratch.erase(safe_erase=False)
+        # Type the arms without emitting them, then emit each arm in its own region.
+        ta, tb = self.rvalue_type(node.children[1]), self.rvalue_type(node.children[2])
         if ta == ct.NULLPTR or tb == ct.NULLPTR:
             raise self.error(node, "a null pointer as an operand of '?:' is not supported")
         if ta.is_ptr or tb.is_ptr or ta.kind == "struct" or tb.kind == "struct":

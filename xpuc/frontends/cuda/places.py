@@ -198,8 +198,8 @@ class PlaceLowering:
             # bytes (dynamic shared memory, void*) reinterpreted as T: a memref.view
             nbytes = max(ct.first_leaf(to.pointee).bits, 8) // 8
             size = val.v.type.get_shape()[0]
-            if size == DYNAMIC_INDEX:  # bare pointers carry no size: a nominal extent
-                dim = self.const_index(1 << 30)
+            if size == DYNAMIC_INDEX:
+                dim = self.const_index(ct.NOMINAL_EXTENT_BYTES)
             else:
                 dim = self.emit(memref.DimOp(val.v, self.const_index(0)))
                 dim = dim.results[0]

@@ -128,8 +128,7 @@ class UnitLowering(GlobalsLowering):
                 if name not in self.templates:
                     raise self.error(item.children[2], f"'{name}' is not a template")
                 targs = [a for a in item.children[3:] if isinstance(a, Tree) and a.data != "params"]
-                vals = [self.env.type_name(a) if a.data == "type_name" else self.env.const_eval(a)
-                        for a in targs]  # fmt: skip
+                vals = [self.env.template_arg(a) for a in targs]
                 self.instantiate(name, vals, item)
 
     def function_decl(self, node: Tree) -> None:
@@ -284,24 +283,10 @@ class UnitLowering(GlobalsLowering):
 
     def parse_template_args(self, text: str, node: Tree | Token) -> list:
         """``32, float, 2 * BS`` -> [32, FLOAT, 64] (instances named in the API or a launch)."""
-        from lark.exceptions import LarkError
-
-        from xpuc.frontends.cuda import parse_template_args
-
-        names = set(self.env.types) | set(BUILTIN_TYPES)
         try:
-            trees = parse_template_args(text, names)
-        except LarkError:
-            raise CompileError(f"cannot read template arguments '{text}'") from None
-        out: list = []
-        for t in trees:
-            try:
-                out.append(
-                    self.env.type_name(t) if t.data == "type_name" else self.env.const_eval(t)
-                )
-            except CompileError:
-                raise CompileError(f"cannot read template argument '{text}'") from None
-        return out
+            return [self.env.template_arg(t) for t in self.parse_targ_trees(text)]
+        except CompileError:
+            raise CompileError(f"cannot read template argument '{text}'") from None
 
     def host_constant(self, name: str) -> int | None:
         """``constexpr int N = 256;`` in host code (e.g. in main), for launches ``k<N>``."""
@@ -316,12 +301,13 @@ class UnitLowering(GlobalsLowering):
         try:
             (tree,) = self.parse_targ_trees(m.group(1))
             return self.env.const_eval(tree)
-        except (CompileError, ValueError):
+        except (CompileError, ValueError):  # not one constant expression: not a constant
             return None
         finally:
             self.resolving.discard(name)
 
     def parse_targ_trees(self, text: str) -> list:
+        """Template arguments written outside the device code, as syntax trees."""
         from lark.exceptions import LarkError
 
         from xpuc.frontends.cuda import parse_template_args
@@ -329,7 +315,7 @@ class UnitLowering(GlobalsLowering):
         try:
             return parse_template_args(text, set(self.env.types) | set(BUILTIN_TYPES))
         except LarkError:
-            raise ValueError(text) from None
+            raise CompileError(f"cannot read template arguments '{text}'") from None
 
     # ---- the module
     def lower(self, requested: list[str]) -> ModuleOp:
