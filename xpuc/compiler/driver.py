@@ -34,7 +34,8 @@ STAGES = ("source", "mlir", "opt", "lowered", "llir", "asm", "obj", "bin")
 EMIT_TO_STAGE = {"mlir": "opt", "llvm": "llir", "asm": "asm", "obj": "obj", "bin": "bin"}
 
 # Target-independent optimization of the shared IR, per -O level.
-OPT_PIPELINES = {0: "", 1: "canonicalize,cse", 2: "canonicalize,cse", 3: "canonicalize,cse"}
+_OPT = "forward-slot-stores,canonicalize,cse"
+OPT_PIPELINES = {0: "", 1: _OPT, 2: _OPT, 3: _OPT}
 
 
 @dataclass

@@ -13,7 +13,11 @@ thread.  Static shared memory (``memref.global`` in memory space 3) becomes a st
 array of the kernel, so each block has its own.  The ``gpu.module`` is dissolved.
 
 A kernel with barriers or warp operations is cut into several thread loops (see
-``simt_fission.py``); device functions that contain them are inlined first.
+``simt_fission.py``); device functions that contain them are inlined first.  So are
+uniform loops that can run in lockstep (``simt_interchange.py``): the thread loop goes
+inside them, where LLVM vectorizes it.  The kernel records its stack needs as
+``xpu.stack_bytes = [bytes per block, bytes per thread]`` (the runtime runs small
+launches on the calling thread when they fit its stack).
 """
 
 from __future__ import annotations
@@ -31,11 +35,13 @@ from xpuc.dialects.gpu_ext import DynamicSharedMemoryOp
 from xpuc.passes.simt_fission import (
     Fission,
     FissionError,
+    byte_size,
     demote_if_results,
     has_cut,
     hoist_uniform,
 )
 from xpuc.passes.simt_inline import inline_calls
+from xpuc.passes.simt_interchange import choose_loops
 
 _ID_OPS = (gpu.ThreadIdOp, gpu.BlockIdOp, gpu.GridDimOp, gpu.BlockDimOp)
 _ORDER = {gpu.ThreadIdOp: 0, gpu.BlockIdOp: 3, gpu.GridDimOp: 6, gpu.BlockDimOp: 9}
@@ -95,11 +101,26 @@ def _lower_kernel(k: gpu.FuncOp, warp_size: int, shared: dict[str, memref.Global
     entry.add_op(func.ReturnOp())
     new = func.FuncOp(k.sym_name.data, (entry.arg_types, []), Region(entry))
     new.attributes["xpu.kernel"] = builtin.UnitAttr()
+    static = sum(
+        byte_size(o.memref.type.element_type) * _count(o.memref.type.get_shape())
+        for o in entry.ops
+        if isinstance(o, memref.AllocaOp) and DYNAMIC_INDEX not in o.memref.type.get_shape()
+    )
+    new.attributes["xpu.stack_bytes"] = builtin.ArrayAttr(
+        [IntegerAttr(static, 64), IntegerAttr(body.per_thread_bytes, 64)]
+    )
     for name in ("xpu.arg_types", "xpu.arg_names", "xpu.source_name"):
         if name in k.attributes:
             new.attributes[name] = k.attributes[name]
     _replace_ids_per_loop(new.body, body, ids, warp_size)
     return new
+
+
+def _count(shape) -> int:
+    n = 1
+    for d in shape:
+        n *= d
+    return n
 
 
 def _shared_memory(body: Block, dyn: SSAValue, shared: dict[str, memref.GlobalOp]) -> None:
@@ -124,15 +145,16 @@ def _shared_memory(body: Block, dyn: SSAValue, shared: dict[str, memref.GlobalOp
 
 def _thread_loops(old: Block, entry: Block, bdim: list[SSAValue], warp_size: int) -> Fission:
     """The body as thread loops: one loop nest, or one per piece between cuts."""
-    cuts = any(has_cut(op) for op in old.ops)
+    lockstep, outside = choose_loops(old, list(entry.args))
+    cuts = any(has_cut(op) for op in old.ops) or bool(lockstep)
     ops = list(old.ops)
     if cuts:
         demote_if_results(ops, old)
         ops = list(old.ops)
-    hoist_uniform(old.parent_region(), entry, ops)
+    hoist_uniform(old.parent_region(), entry, ops, views=not cuts)
     privates = [op for op in entry.ops if isinstance(op, memref.AllocaOp)
                 and op.memref.type.memory_space == builtin.NoneAttr()]  # fmt: skip
-    fission = Fission(entry, bdim, warp_size)
+    fission = Fission(entry, bdim, warp_size, lockstep, outside)
     for op in ops:
         op.detach()
     fission.emit_seq(ops, None, entry)

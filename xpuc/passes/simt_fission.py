@@ -26,6 +26,7 @@ from xdsl.utils.exceptions import DiagnosticException
 
 from xpuc.dialects.gpu_ext import DynamicSharedMemoryOp
 from xpuc.dialects.xpu import AtomicCASOp, LaneMaskOp, ShuffleOp, VoteOp, WarpSyncOp
+from xpuc.passes.simt_interchange import is_pure
 
 WARP_OPS = (ShuffleOp, VoteOp, LaneMaskOp)
 # __syncwarp is cut like a barrier: in warp-uniform control flow the predication makes
@@ -54,7 +55,15 @@ class ThreadLoop:
 
 
 class Fission:
-    def __init__(self, entry: Block, bdim: list[SSAValue], warp_size: int):
+    def __init__(self, entry: Block, bdim: list[SSAValue], warp_size: int,
+                 lockstep: set[Operation] | None = None,
+                 outside: set[Operation] | None = None):  # fmt: skip
+        """``lockstep``: loops to cut like barriers (see ``simt_interchange``);
+        ``outside``: uniform arithmetic to keep out of thread loops (their bounds)."""
+        self.lockstep = lockstep or set()
+        self.outside = outside or set()
+        self.per_thread_bytes = 0
+        """Stack each thread of the block adds (values and locals kept per thread)."""
         self.entry = entry
         self.bdim = bdim
         self.warp = warp_size
@@ -71,6 +80,7 @@ class Fission:
         """A per-thread ``memref<?xT>`` in the entry block."""
         op = memref.AllocaOp.get(t, shape=[DYNAMIC_INDEX], dynamic_sizes=[self.n.result])
         self.entry.insert_op_after(op, self.n)
+        self.per_thread_bytes += byte_size(t)
         return op.results[0]
 
     def thread_loop(self, out: Block, mask: SSAValue | None) -> Block:
@@ -113,7 +123,11 @@ class Fission:
                 run.clear()
 
         for op in ops:
-            if isinstance(op, gpu.BarrierOp | WarpSyncOp):
+            if op in self.outside:
+                if op.parent is not None:
+                    op.detach()
+                out.add_op(op)
+            elif isinstance(op, gpu.BarrierOp | WarpSyncOp):
                 flush()
                 if op.parent is not None:
                     op.detach()
@@ -122,7 +136,7 @@ class Fission:
                 flush()
                 self.put(self.thread_loop(out, mask), [op])
                 self.warp_ops.append((op, mask))
-            elif has_cut(op):
+            elif self.cuts(op):
                 flush()
                 if isinstance(op, scf.IfOp):
                     self.split_if(op, mask, out)
@@ -136,6 +150,9 @@ class Fission:
             else:
                 run.append(op)
         flush()
+
+    def cuts(self, op: Operation) -> bool:
+        return has_cut(op) or (bool(self.lockstep) and any(o in self.lockstep for o in op.walk()))
 
     def masked(self, out: Block, mask: SSAValue | None, cond: SSAValue, negate: bool) -> SSAValue:
         buf = self.buffer(IntegerType(1))
@@ -231,16 +248,52 @@ class Fission:
                 there = self.loop_of(owner)
                 if there is None or there is here:
                     continue
-                if isinstance(owner, gpu.ThreadIdOp) and here is not None:
-                    # cheaper to read again than to keep: the id of this loop's thread
-                    again = owner.clone()
-                    op.parent_block().insert_op_before(again, op)
-                    op.operands[k] = again.results[0]
+                # (a warp operation reads its operand from every lane's copy)
+                if here is not None and not isinstance(op, WARP_OPS) and self.recompute(v, op, k):
                     continue
                 buf = self.spill(v, there)
                 load = memref.LoadOp.get(buf, [here.lin if here else self.c0.result])
                 op.parent_block().insert_op_before(load, op)
                 op.operands[k] = load.res
+
+    def recompute(self, v: SSAValue, user: Operation, k: int, limit: int = 24) -> bool:
+        """Cheaper to compute again than to keep per thread: a value that is arithmetic on
+        thread ids and values outside the thread loops is recomputed in front of its
+        user (which keeps ``j = blockIdx.x * blockDim.x + threadIdx.x`` visible to LLVM
+        as unit-stride in the thread loop)."""
+        order: list[Operation] = []
+        seen: set[SSAValue] = set()
+
+        def ok(x: SSAValue) -> bool:
+            if x in seen:
+                return True
+            seen.add(x)
+            if isinstance(x, BlockArgument):
+                return self.loop_of(x.block.parent_op()) is None
+            if self.loop_of(x.owner) is None:
+                return True
+            op = x.owner
+            movable = isinstance(op, gpu.ThreadIdOp | memref.ViewOp) or is_pure(op)
+            if not movable or len(order) >= limit:
+                return False
+            if not all(ok(o) for o in op.operands):
+                return False
+            order.append(op)
+            return True
+
+        if not ok(v):
+            return False
+        clones: dict[SSAValue, SSAValue] = {}
+        for op in order:
+            c = op.clone()
+            for i, o in enumerate(c.operands):
+                if o in clones:
+                    c.operands[i] = clones[o]
+            user.parent_block().insert_op_before(c, user)
+            for old, new in zip(op.results, c.results, strict=True):
+                clones[old] = new
+        user.operands[k] = clones[v]
+        return True
 
     def spill(self, v: SSAValue, loop: ThreadLoop) -> SSAValue:
         if v not in self.spills:
@@ -263,6 +316,7 @@ class Fission:
             raise FissionError(f"cpu: cannot keep a local of type {mt} per thread")
         size = arith.ConstantOp(IntegerAttr(shape[0], IndexType()))
         total = arith.MuliOp(self.n.result, size.result)
+        self.per_thread_bytes += shape[0] * byte_size(mt.element_type)
         new_t = MemRefType(mt.element_type, [DYNAMIC_INDEX])
         new = memref.AllocaOp.build(operands=[[total.result], []], result_types=[new_t],
                                     properties=dict(alloca.properties))  # fmt: skip
@@ -297,6 +351,14 @@ class Fission:
                 op.parent_block().erase_op(op)
         alloca.detach()
         alloca.erase()
+
+
+def byte_size(t) -> int:
+    """Bytes of a scalar element type in memory (a bool takes a byte)."""
+    width = getattr(t, "width", None)
+    if width is not None:
+        return max(1, (width.data + 7) // 8)
+    return 8  # index, pointers
 
 
 def demote_if_results(ops: list[Operation], entry: Block) -> None:
@@ -336,15 +398,16 @@ def demote_if_results(ops: list[Operation], entry: Block) -> None:
                 ops[ops.index(top)] = new
 
 
-def hoist_uniform(body: Region, entry: Block, ops: list[Operation]) -> None:
-    """Move constants, slots and block-level ids to the entry, ahead of the thread loops."""
+def hoist_uniform(body: Region, entry: Block, ops: list[Operation], views: bool = True) -> None:
+    """Move constants, slots and block-level ids to the entry, ahead of the thread loops,
+    and views of slots too unless the slots become per thread (``views=False``)."""
     for op in list(body.walk()):
         if isinstance(op, _UNIFORM) and op.parent_block() is not entry:
             op.detach()
             entry.add_op(op)
             if op in ops:
                 ops.remove(op)
-        elif isinstance(op, memref.ViewOp) and all(
+        elif views and isinstance(op, memref.ViewOp) and all(
             not isinstance(o, BlockArgument) and o.owner.parent_block() is entry
             for o in op.operands
         ):  # fmt: skip

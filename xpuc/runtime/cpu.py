@@ -1,8 +1,14 @@
 """Run cpu-target kernels: MCJIT-compile the LLVM IR, launch blocks on all cores.
 
-A launch splits the grid's blocks into one contiguous range per worker and calls the
-kernel's launch wrapper for each range from a thread pool.  ctypes releases the GIL
-for the duration of a foreign call, so the ranges really run in parallel.
+A launch calls the kernel's launch wrapper once per worker of a thread pool (one worker
+a core, or ``$XPUC_NUM_THREADS``); the wrappers take chunks of blocks from a shared
+counter until none is left.  ctypes releases the GIL for the duration of a foreign
+call, so the workers really run in parallel.
+
+A launch whose blocks took only microseconds last time (``_INLINE_SECONDS`` for the
+whole grid) runs on the calling thread instead, when the block's stack (the kernel
+records it, see ``targets/cpu.py``) fits in ``_INLINE_STACK``: waking the pool costs
+more than such a launch.  Launches of one module are serialized, as on one stream.
 """
 
 from __future__ import annotations
@@ -11,6 +17,7 @@ import ctypes
 import os
 import re
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import llvmlite.binding as llvm
@@ -19,7 +26,7 @@ import numpy as np
 from xpuc.compiler.artifact import Artifact, KernelInfo, canonical_kernel_name
 from xpuc.compiler.diagnostics import XpucError
 from xpuc.targets.base import init_llvm
-from xpuc.targets.cpu import LAUNCH_PREFIX
+from xpuc.targets.cpu import LAUNCH_PREFIX, STACK_PREFIX
 
 _SCALARS = {
     "i1": (ctypes.c_bool, np.bool_), "i8": (ctypes.c_int8, np.int8),
@@ -29,7 +36,8 @@ _SCALARS = {
     "u64": (ctypes.c_uint64, np.uint64), "f32": (ctypes.c_float, np.float32),
     "f64": (ctypes.c_double, np.float64), "f16": (ctypes.c_uint16, np.float16),
 }  # fmt: skip
-_LAUNCH = ctypes.CFUNCTYPE(None, ctypes.c_void_p, *[ctypes.c_int64] * 8, ctypes.c_void_p)
+_LAUNCH = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_void_p, *[ctypes.c_int64] * 8,
+                           ctypes.c_void_p)  # fmt: skip
 _POOL: ThreadPoolExecutor | None = None
 _LLVM_DTYPES = {"float": "f4", "double": "f8", "half": "f2", "i8": "i1", "i16": "i2",
                 "i32": "i4", "i64": "i8"}  # fmt: skip
@@ -42,6 +50,8 @@ def dtype_of(code: str) -> np.dtype:
 # A block's per-thread storage (values kept across barriers, local arrays) lives on the
 # worker's stack: 1024 threads with a 2 KiB local array need 8 MiB alone.
 _STACK_BYTES = 512 << 20
+_INLINE_STACK = 1 << 20
+_INLINE_SECONDS = 40e-6
 
 
 class _LargeStackPool(ThreadPoolExecutor):
@@ -55,10 +65,18 @@ class _LargeStackPool(ThreadPoolExecutor):
             threading.stack_size(old)
 
 
+def num_threads() -> int:
+    """Worker threads for launches: ``$XPUC_NUM_THREADS``, else one a core."""
+    env = os.environ.get("XPUC_NUM_THREADS", "")
+    if env.isdigit() and int(env) > 0:
+        return int(env)
+    return os.cpu_count() or 1
+
+
 def _pool() -> ThreadPoolExecutor:
     global _POOL
     if _POOL is None:
-        _POOL = _LargeStackPool(max_workers=os.cpu_count() or 1, thread_name_prefix="xpuc")
+        _POOL = _LargeStackPool(max_workers=num_threads(), thread_name_prefix="xpuc")
     return _POOL
 
 
@@ -83,10 +101,14 @@ def _flatten(args) -> list:
 
 
 class CPUKernel:
-    def __init__(self, module: CPUModule, info: KernelInfo, addr: int):
+    def __init__(self, module: CPUModule, info: KernelInfo, addr: int, stack: tuple[int, int]):
         self.module = module
         self.info = info
         self.fn = _LAUNCH(addr)
+        self.stack = stack
+        """Bytes of stack a block needs: fixed, and per thread."""
+        self.block_seconds: float | None = None
+        """Wall time per block of the last launch (a core's time, on several)."""
 
     def __getitem__(self, launch):
         """``k[grid, block]`` or ``k[grid, block, dynamic_shared_bytes]``, as ``<<<>>>``."""
@@ -143,22 +165,28 @@ class CPUKernel:
             raise XpucError(f"dynamic shared memory size must be >= 0, not {shared}")
         params, keep = self._params(args)
         total = gx * gy * gz
-        workers = min(os.cpu_count() or 1, total)
+        workers = min(num_threads(), total)
+        need = self.stack[0] + self.stack[1] * bx * by * bz
+        small = self.block_seconds is not None and self.block_seconds * total < _INLINE_SECONDS
+        inline = need <= _INLINE_STACK and (workers == 1 or small)
+        if inline:
+            workers = 1
         p = ctypes.addressof(params)
-        # one dynamic-shared-memory buffer per worker; 64-byte aligned
-        smem = np.zeros((max(workers, 1), (shared + 127) // 64 * 64 + 64), np.uint8)
-        base = [(smem[w].ctypes.data + 63) // 64 * 64 for w in range(max(workers, 1))]
-        if workers <= 1:  # still on a worker: its stack is the large one
-            _pool().submit(self.fn, p, 0, total, gx, gy, gz, bx, by, bz, base[0]).result()
-            self._flush()
-            return
-        step = -(-total // workers)
-        futures = [
-            _pool().submit(self.fn, p, lo, min(lo + step, total), gx, gy, gz, bx, by, bz, base[w])
-            for w, lo in enumerate(range(0, total, step))
-        ]
-        for f in futures:
-            f.result()
+        counter = ctypes.c_int64(0)
+        c = ctypes.addressof(counter)
+        dims = (gx, gy, gz, bx, by, bz)
+        chunk = max(1, total // (workers * 8))
+        with self.module.lock:
+            bases = self.module.shared_buffers(workers, shared)
+            start = time.perf_counter()
+            if inline:
+                self.fn(p, c, total, total, *dims, bases[0])
+            else:  # the pool's workers have the large stacks
+                futures = [_pool().submit(self.fn, p, c, total, chunk, *dims, bases[w])
+                           for w in range(workers)]  # fmt: skip
+                for f in futures:
+                    f.result()
+            self.block_seconds = (time.perf_counter() - start) * workers / total
         del keep
         self._flush()
 
@@ -189,9 +217,28 @@ class CPUModule:
         self._engine = llvm.create_mcjit_compiler(self._mod, tm)
         self._engine.finalize_object()
         self.kernels: dict[str, CPUKernel] = {}
+        self.lock = threading.Lock()
+        self._shared: list[np.ndarray] = []
+        self._shared_bytes = -1
         for info in artifact.kernels:
             addr = self._engine.get_function_address(LAUNCH_PREFIX + info.link_name)
-            self.kernels[info.name] = CPUKernel(self, info, addr)
+            self.kernels[info.name] = CPUKernel(self, info, addr, self._stack(info.link_name))
+
+    def _stack(self, name: str) -> tuple[int, int]:
+        addr = self._engine.get_global_value_address(STACK_PREFIX + name)
+        if not addr:  # not recorded: never run on a small stack
+            return (_STACK_BYTES, 0)
+        pair = (ctypes.c_int64 * 2).from_address(addr)
+        return (pair[0], pair[1])
+
+    def shared_buffers(self, workers: int, nbytes: int) -> list[int]:
+        """One 64-byte aligned dynamic-shared-memory buffer per worker (kept and reused)."""
+        if len(self._shared) < workers or self._shared_bytes < nbytes:
+            size = max(nbytes, self._shared_bytes, 0) + 128
+            count = max(workers, len(self._shared))
+            self._shared = [np.zeros(size, np.uint8) for _ in range(count)]
+            self._shared_bytes = size - 128
+        return [(b.ctypes.data + 63) // 64 * 64 for b in self._shared[:workers]]
 
     def symbol(self, name: str) -> np.ndarray:
         """A ``__device__``/``__constant__`` variable as a numpy array over its memory.

@@ -1,16 +1,20 @@
 """The ``cpu`` family: SIMT kernels as loops, compiled by LLVM for the host or a CPU triple.
 
 ``convert-simt-to-loops`` turns each kernel into a function that runs one thread block.
-A launch wrapper (``__xpuc_launch_<kernel>``) with a fixed C signature runs a range of
-blocks; the runtime calls it from a thread pool, one range per core.  Its arguments:
+A launch wrapper (``__xpuc_launch_<kernel>``) with a fixed C signature runs blocks
+until none is left; the runtime calls it from a thread pool, once per core.  Its
+arguments:
 
-    void __xpuc_launch_K(void **params, int64 first_block, int64 end_block,
+    void __xpuc_launch_K(void **params, int64 *next_block, int64 end_block, int64 chunk,
                          int64 grid_x, grid_y, grid_z, block_x, block_y, block_z,
                          void *dynamic_shared)
 
 ``params`` holds one pointer per kernel argument, pointing at the argument's value,
-as CUDA's ``cuLaunchKernel`` takes them; ``dynamic_shared`` is the calling worker's
-buffer for ``extern __shared__`` memory (the blocks of one range run one at a time).
+as CUDA's ``cuLaunchKernel`` takes them.  Each call takes ``chunk`` blocks at a time
+from the shared counter ``*next_block`` (an atomic add), so cores that finish early
+take more (blocks of triangular loops differ in work).  ``dynamic_shared`` is the
+calling worker's buffer for ``extern __shared__`` memory (its blocks run one at a
+time).
 """
 
 from __future__ import annotations
@@ -25,12 +29,20 @@ from xpuc.targets.base import Target, TargetDesc
 from xpuc.targets.llvm.translate import I64, LLVMHooks, Translator
 
 LAUNCH_PREFIX = "__xpuc_launch_"
+STACK_PREFIX = "__xpuc_stack_"
+"""``[2 x i64]``: the stack a kernel's block needs, in bytes: fixed, and per thread."""
 
 
 class CPUHooks(LLVMHooks):
     def function(self, t: Translator, fn: ir.Function, op) -> None:
         if "xpu.kernel" in op.attributes:
             fn.attributes.add("nounwind")
+            stack = op.attributes.get("xpu.stack_bytes")
+            if stack is not None:  # [per block, per thread], for the runtime
+                arr = ir.ArrayType(I64, 2)
+                g = ir.GlobalVariable(t.module, arr, STACK_PREFIX + fn.name)
+                g.initializer = ir.Constant(arr, [a.value.data for a in stack.data])
+                g.global_constant = True
         else:
             fn.linkage = "internal"
             fn.attributes.add("alwaysinline")
@@ -55,18 +67,20 @@ class CPUTarget(Target):
             _launch_wrapper(module, module.get_global(name))
 
     def capabilities(self) -> str:
-        host = llvm.get_process_triple().split("-")[0]
-        return "compile + run" if self.desc.triple.split("-")[0] == host else "compile"
+        # Only the host variant is JIT-run: a cross variant's code is for another CPU
+        # (even an x86-64 level may use instructions this one lacks).
+        return "compile + run" if self.desc.variant == "" else "compile"
 
 
 def _launch_wrapper(module: ir.Module, kernel: ir.Function) -> None:
     ptr = ir.PointerType()
-    fnty = ir.FunctionType(ir.VoidType(), [ptr, *[I64] * 8, ptr])
+    fnty = ir.FunctionType(ir.VoidType(), [ptr, ptr, *[I64] * 8, ptr])
     fn = ir.Function(module, fnty, name=LAUNCH_PREFIX + kernel.name)
     fn.attributes.add("nounwind")
-    params, first, end, gx, gy, gz, bx, by, bz, smem = fn.args
+    params, counter, end, chunk, gx, gy, gz, bx, by, bz, smem = fn.args
     entry = fn.append_basic_block("entry")
-    head = fn.append_basic_block("head")
+    grab = fn.append_basic_block("grab")
+    run = fn.append_basic_block("run")
     body = fn.append_basic_block("body")
     done = fn.append_basic_block("done")
     b = ir.IRBuilder(entry)
@@ -75,12 +89,17 @@ def _launch_wrapper(module: ir.Module, kernel: ir.Function) -> None:
     for i in range(nuser):
         slot = b.load(b.gep(params, [ir.Constant(I64, i)], source_etype=ptr), typ=ptr)
         args.append(b.load(slot, typ=kernel.args[i].type))
-    b.branch(head)
-    b.position_at_end(head)
-    blk = b.phi(I64)
-    blk.add_incoming(first, entry)
-    b.cbranch(b.icmp_signed("<", blk, end), body, done)
+    b.branch(grab)
+    b.position_at_end(grab)  # the next `chunk` blocks nobody has taken
+    first = b.atomic_rmw("add", counter, chunk, "monotonic")
+    b.cbranch(b.icmp_signed("<", first, end), run, done)
+    b.position_at_end(run)
+    upto = b.add(first, chunk)
+    last = b.select(b.icmp_signed("<", upto, end), upto, end)
+    b.branch(body)
     b.position_at_end(body)
+    blk = b.phi(I64)
+    blk.add_incoming(first, run)
     bxid = b.urem(blk, gx)
     rest = b.udiv(blk, gx)
     byid = b.urem(rest, gy)
@@ -88,7 +107,7 @@ def _launch_wrapper(module: ir.Module, kernel: ir.Function) -> None:
     b.call(kernel, [*args, bxid, byid, bzid, gx, gy, gz, bx, by, bz, smem])
     nxt = b.add(blk, ir.Constant(I64, 1))
     blk.add_incoming(nxt, body)
-    b.branch(head)
+    b.cbranch(b.icmp_signed("<", nxt, last), body, grab)
     b.position_at_end(done)
     b.ret_void()
 
@@ -102,4 +121,39 @@ def host_desc() -> TargetDesc:
     )  # fmt: skip
 
 
-VARIANTS = {"": host_desc}
+def cross_desc(variant: str, triple: str, cpu: str, features: str, note: str) -> TargetDesc:
+    """Another CPU, compiled for and not run here (``--emit asm``/``obj``)."""
+    return TargetDesc(
+        family="cpu", variant=variant, triple=triple, cpu=cpu, features=features,
+        warp_size=32, max_threads_per_block=1024, max_shared_memory=48 * 1024,
+        binary_format="elf", description=note,
+    )  # fmt: skip
+
+
+_X86_64 = "x86_64-unknown-linux-gnu"
+_AARCH64 = "aarch64-unknown-linux-gnu"
+_RISCV64 = "riscv64-unknown-linux-gnu"
+_LOONGARCH64 = "loongarch64-unknown-linux-gnu"
+_RV64GC = "+m,+a,+f,+d,+c"
+
+# variant -> (triple, LLVM CPU name, LLVM features, description)
+_CROSS = {
+    "x86_64": (_X86_64, "x86-64", "", "x86-64 baseline (SSE2)"),
+    "x86_64-v2": (_X86_64, "x86-64-v2", "", "x86-64-v2 (SSE4.2, POPCNT)"),
+    "x86_64-v3": (_X86_64, "x86-64-v3", "", "x86-64-v3 (AVX2, FMA, BMI2)"),
+    "x86_64-v4": (_X86_64, "x86-64-v4", "", "x86-64-v4 (AVX-512 F/BW/CD/DQ/VL)"),
+    "aarch64": (_AARCH64, "generic", "", "AArch64, generic Armv8-A (NEON)"),
+    "kunpeng920": (_AARCH64, "tsv110", "", "Huawei Kunpeng 920 (TaiShan V110, Armv8.2-A)"),
+    # LLVM has no model of Phytium's FTC66x cores: "generic" is its plain Armv8-A CPU,
+    # which every Phytium chip implements (tuning is generic, not Phytium's).
+    "phytium": (_AARCH64, "generic", "", "Phytium FT-2000/S2500 (Armv8-A, generic tuning)"),
+    "riscv64": (_RISCV64, "generic-rv64", _RV64GC, "RISC-V rv64gc"),
+    "riscv64v": (_RISCV64, "generic-rv64", _RV64GC + ",+v", "RISC-V rv64gcv (vector 1.0)"),
+    "loongarch64": (_LOONGARCH64, "la464", "+f,+d,+lsx,+lasx",
+                    "LoongArch64 LA464 (Loongson 3A5000 and later, LSX/LASX)"),
+}  # fmt: skip
+
+VARIANTS = {
+    "": host_desc,
+    **{v: (lambda v=v, spec=spec: cross_desc(v, *spec)) for v, spec in _CROSS.items()},
+}

@@ -1,10 +1,18 @@
 """Loops, ``switch`` and the conditional operators (``?:``, ``&&``, ``||``) of the device
 language, as structured control flow.
 
-Every loop is an ``scf.while`` without carried values (variables live in memory):
-the condition region evaluates the C condition unless a ``break`` or ``return``
-flag is set, and the body guards the statements after a ``continue``.  A ``switch``
-is its case bodies in order, each run when a fall-through flag says so.
+A counted ``for`` (``for (i = a; i < b; i++)`` or ``i <= b``, ``i += c`` with a
+positive constant ``c``, where the body assigns neither ``i`` nor what ``b`` reads and
+has no ``break`` or ``return``) becomes an ``scf.for`` over ``index``: its bounds are
+evaluated once, as C evaluates them each time to the same value, and the counter is
+stored to the variable at the top of every iteration and to its final value after the
+loop.  Later passes see the trip count (uniform across threads or not) and the
+induction variable as an SSA value.
+
+Every other loop is an ``scf.while`` without carried values (variables live in
+memory): the condition region evaluates the C condition unless a ``break`` or
+``return`` flag is set, and the body guards the statements after a ``continue``.  A
+``switch`` is its case bodies in order, each run when a fall-through flag says so.
 """
 
 from __future__ import annotations
@@ -12,10 +20,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from lark import Token, Tree
-from xdsl.dialects import arith, scf
+from xdsl.dialects import arith, memref, scf
+from xdsl.dialects.builtin import IndexType
 from xdsl.ir import Block, Region, SSAValue
 
+from xpuc.dialects.arith_ext import IndexCastUIOp
 from xpuc.frontends.cuda import ctypes_ as ct
+from xpuc.frontends.cuda.builtins import ID_VARS
 from xpuc.frontends.cuda.ctypes_ import CType
 from xpuc.frontends.cuda.values import Val
 
@@ -117,8 +128,66 @@ class LoopLowering:
         self.stmt(init)
         c = cond.children[0] if cond.children and cond.children[0] is not None else None
         s = step.children[0] if step.children and step.children[0] is not None else None
+        counted = _counted(c, s, body)
+        var = self.lookup_opt(counted[0]) if counted else None
+        if counted and counted[0] not in self.scopes_names():
+            var = None
+        if counted and var is not None and self.counted_for(var, *counted[1:], body):
+            self.scopes.pop()
+            return
         self.loop(c, body, s, True)
         self.scopes.pop()
+
+    def counted_for(self: FunctionLowering, var, bound: Tree, inclusive: bool, step: int,
+                    body: Tree) -> bool:  # fmt: skip
+        """``for`` as ``scf.for`` (see the module's docstring); False where it does not fit."""
+        t = var.t
+        place = var.place
+        if var.kind != "place" or place is None or not t.is_int or place.volatile:
+            return False
+        if place.mem is None or len(place.idx) != 1 or t.bits > 64 or (inclusive and t.bits > 32):
+            return False
+        local = self.scopes_names()
+        for n in _names(bound):
+            v = self.lookup_opt(n) if n not in local else None
+            if n not in local and n not in ID_VARS and (v is None or v.kind != "const"):
+                return False  # a global: other threads or calls may change it
+        ub_val = self.rvalue(bound)
+        if not ub_val.t.is_int or ub_val.t.signed != t.signed:
+            return False
+        ub_val = self.convert(ub_val, t, bound)
+        cast = arith.IndexCastOp if t.signed else IndexCastUIOp
+        lb = self.emit(cast(self.load(place).v, IndexType())).results[0]
+        ub = self.emit(cast(ub_val.v, IndexType())).results[0]
+        if inclusive:
+            ub = self.emit(arith.AddiOp(ub, self.const_index(1))).results[0]
+        st = self.const_index(step)
+        blk = Block(arg_types=[IndexType()])
+        saved, self.block = self.block, blk
+        cont = self.flag_slot() if "continue" in exits(body) else None
+        self.loops.append((None, cont))
+        back = arith.IndexCastOp if t.signed else IndexCastUIOp
+        self.emit(memref.StoreOp.get(self.emit(back(blk.args[0], t.ir())).results[0],
+                                     place.mem, place.idx))  # fmt: skip
+        if cont is not None:
+            self.flag_set(cont, False)
+        self.stmt_list([body])
+        self.loops.pop()
+        self.emit(scf.YieldOp())
+        self.block = saved
+        self.emit(scf.ForOp(lb, ub, st, [], blk))
+        # the counter's value after the loop: lb + max(0, ceil((ub - lb) / st)) * st
+        span = self.emit(arith.SubiOp(ub, lb)).results[0]
+        span = self.emit(arith.MaxSIOp(span, self.const_index(0))).results[0]
+        span = self.emit(arith.AddiOp(span, self.const_index(step - 1))).results[0]
+        trips = self.emit(arith.DivSIOp(span, st)).results[0]
+        last = self.emit(arith.AddiOp(lb, self.emit(arith.MuliOp(trips, st)).results[0]))
+        final = self.emit(back(last.results[0], t.ir())).results[0]
+        self.emit(memref.StoreOp.get(final, place.mem, place.idx))
+        return True
+
+    def scopes_names(self: FunctionLowering) -> set[str]:
+        return {n for scope in self.scopes for n in scope}
 
     def stmt_switch(self: FunctionLowering, node: Tree) -> None:
         """Cases in order; ``matched`` carries fall-through, ``break`` sets a flag."""
@@ -226,3 +295,108 @@ class LoopLowering:
             lambda: self.convert(self.rvalue(node.children[2]), t, node),
             t,
         )
+
+
+def _leaf(node) -> str:
+    return str(node.children[0]) if isinstance(node, Tree) and node.children else str(node)
+
+
+def _name_of(node) -> str | None:
+    if isinstance(node, Tree) and node.data == "name":
+        return str(node.children[0])
+    return None
+
+
+_BOUND_OK = ("name", "int_lit", "binary", "unary_op", "cast", "member")
+
+
+def _names(node) -> set[str]:
+    if not isinstance(node, Tree):
+        return set()
+    if node.data == "name":
+        return {str(node.children[0])}
+    if node.data == "member":
+        return _names(node.children[0])
+    out: set[str] = set()
+    for c in node.children:
+        out |= _names(c)
+    return out
+
+
+def _pure_bound(node) -> bool:
+    """Names, literals, arithmetic, casts and members of names: no loads, no calls."""
+    if isinstance(node, Token) or node is None:
+        return True
+    if node.data not in _BOUND_OK and not node.data.endswith("_op") and node.data != "type_name":
+        return False
+    if node.data == "type_name":
+        return True
+    return all(_pure_bound(c) for c in node.children)
+
+
+def _root(node) -> set[str]:
+    """The variable an lvalue expression designates (``a[i]`` and ``s.f``: ``a``, ``s``)."""
+    while isinstance(node, Tree) and node.data in ("index", "member"):
+        node = node.children[0]
+    name = _name_of(node)
+    return {name} if name else set()
+
+
+_CALLS = ("call", "template_call", "deduced_call", "construct")
+
+
+def _written(node, out: set[str]) -> set[str]:
+    """Variables a subtree may change: assigned, incremented, address taken, or passed
+    to a call as a bare name (a reference parameter) or called a method of."""
+    if not isinstance(node, Tree):
+        return out
+    if node.data in ("assign", "post_incdec", "pre_incdec", "address_of"):
+        for c in node.children:
+            if isinstance(c, Tree) and c.data not in ("assign_op", "inc_op"):
+                out |= _root(c)
+                break
+    elif node.data in _CALLS:
+        for c in node.children:
+            if isinstance(c, Tree) and c.data in ("name", "member", "index"):
+                out |= _root(c)
+    for c in node.children:
+        _written(c, out)
+    return out
+
+
+def _counted(cond, step, body) -> tuple[str, Tree, bool, int] | None:
+    """(variable, bound, inclusive, step) of a counted ``for``, or None."""
+    if not (isinstance(cond, Tree) and cond.data == "binary" and len(cond.children) == 3):
+        return None
+    lhs, op, bound = cond.children
+    name = _name_of(lhs)
+    if name is None or _leaf(op) not in ("<", "<="):
+        return None
+    inc = _step(step, name)
+    if inc is None or not _pure_bound(bound) or exits(body) & {"break", "return"}:
+        return None
+    if _goto(body) or (_written(body, set()) & ({name} | _names(bound))):
+        return None
+    return name, bound, _leaf(op) == "<=", inc
+
+
+def _step(step, name: str) -> int | None:
+    if not isinstance(step, Tree):
+        return None
+    if step.data in ("post_incdec", "pre_incdec"):
+        target = next(c for c in step.children if not (isinstance(c, Tree) and c.data == "inc_op"))
+        op = next(c for c in step.children if isinstance(c, Tree) and c.data == "inc_op")
+        return 1 if _name_of(target) == name and _leaf(op) == "++" else None
+    if step.data == "assign" and _name_of(step.children[0]) == name:
+        op, rhs = step.children[1], step.children[2]
+        if _leaf(op) == "+=" and isinstance(rhs, Tree) and rhs.data == "int_lit":
+            text = _leaf(rhs).rstrip("uUlL")
+            value = int(text, 0) if not text.startswith("0") or text == "0" else int(text, 8)
+            return value if value > 0 else None
+    return None
+
+
+def _goto(node) -> bool:
+    return isinstance(node, Tree) and (
+        node.data in ("goto_stmt", "labeled_stmt") or any(_goto(c) for c in node.children)
+    )

@@ -121,13 +121,21 @@ def as_opaque(t: Translator, g: ir.GlobalVariable) -> ir.Value:
     return v
 
 
+_BYTE = ir.IntType(8)
+
+
 def _load(t: Translator, op: memref.LoadOp) -> ir.Value:
     elem = t.type(op.memref.type.element_type)
+    if elem == ir.IntType(1):  # a bool is a byte in memory (so that loads of many vectorize)
+        return t.b.trunc(t.b.load(t.address(op.memref, op.indices), typ=_BYTE), elem)
     return t.b.load(t.address(op.memref, op.indices), typ=elem)
 
 
 def _store(t: Translator, op: memref.StoreOp) -> None:
-    t.b.store(t.v(op.value), t.address(op.memref, op.indices))
+    v = t.v(op.value)
+    if v.type == ir.IntType(1):
+        v = t.b.zext(v, _BYTE)
+    t.b.store(v, t.address(op.memref, op.indices))
 
 
 def _pointer_as_index(t: Translator, op: memref.ExtractAlignedPointerAsIndexOp) -> ir.Value:
