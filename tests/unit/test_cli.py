@@ -74,6 +74,20 @@ def test_targets_lists_families_and_what_runs_here():
     assert "nvptx:sm_90" in proc.stdout and "cpu" in proc.stdout and "run" in proc.stdout
 
 
+def test_targets_lists_cross_cpus_as_compile_only():
+    lines = {ln.split()[0]: ln for ln in xpuc("targets").stdout.splitlines()[1:]}
+    assert "compile + run" in lines["cpu"]
+    for cross in ("cpu:aarch64", "cpu:riscv64v", "cpu:x86_64-v4"):
+        assert " compile " in lines[cross] and "run" not in lines[cross]
+
+
+def test_unknown_cpu_variant_lists_the_known_ones():
+    proc = xpuc("compile", ROOT / "examples/saxpy.cu", "--target", "cpu:nosuch", "--emit", "asm")
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    assert "unknown cpu variant 'nosuch' (known: (host), x86_64," in proc.stderr
+    assert "aarch64" in proc.stderr and "loongarch64" in proc.stderr
+
+
 def test_library_and_cli_agree(tmp_path):
     import xpuc as lib
 

@@ -215,7 +215,8 @@ def compile(  # noqa: A001 - the library's verb, as in triton.compile
     art.stages["lowered"] = _text(module)
 
     with clock("translate to LLVM IR"):
-        llmod = Translator(tgt.hooks, tgt.desc.triple).translate(module)
+        layout = str(tgt.target_machine(opt_level).target_data)
+        llmod = Translator(tgt.hooks, tgt.desc.triple, layout).translate(module)
         tgt.finalize_llvm(llmod, [k.link_name for k in art.kernels])
         try:
             ref = llvm.parse_assembly(str(llmod))
