@@ -110,11 +110,58 @@ def _eligible(loop: scf.ForOp, uniform: Uniformity) -> bool:
     if loop.iter_args or not all(uniform(v) for v in (loop.lb, loop.ub, loop.step)):
         return False
     touches = False
+    counter = loop.body.block.args[0]
     for op in loop.body.walk():
         if isinstance(op, _SIDE_EFFECTS) or _volatile(op):
             return False
-        touches = touches or isinstance(op, memref.LoadOp | memref.StoreOp)
+        if isinstance(op, memref.LoadOp | memref.StoreOp) and op.indices:
+            touches = True
+            idx = op.indices[-1]
+            if _step(idx, _is_thread_x) == _OTHER and _step(idx, lambda v: v is counter) == _UNIT:
+                # each thread walks its own row: run in lockstep, the threads would
+                # touch one cache line each per step, a large power-of-two stride
+                # apart (one L1 set); in turn, each streams through its row
+                return False
     return touches
+
+
+_NONE, _UNIT, _OTHER = 0, 1, 2
+_CASTS = (arith.IndexCastOp, IndexCastUIOp, arith.ExtSIOp, arith.ExtUIOp, arith.TruncIOp)
+
+
+def _is_thread_x(v: SSAValue) -> bool:
+    return isinstance(v.owner, gpu.ThreadIdOp) and v.owner.dimension.data.value == "x"
+
+
+def _step(v: SSAValue, var, memo: dict | None = None) -> int:
+    """How an index moves when ``var`` steps by one: not at all, by one, or otherwise."""
+    memo = {} if memo is None else memo
+    if v in memo:
+        return memo[v]
+    if var(v):
+        out = _UNIT
+    elif isinstance(v, BlockArgument):
+        out = _NONE
+    else:
+        op = v.owner
+        parts = [_step(o, var, memo) for o in op.operands]
+        if isinstance(op, arith.AddiOp | arith.SubiOp):
+            out = _OTHER if all(parts) else max(parts)
+        elif isinstance(op, arith.MuliOp):
+            if all(parts):
+                out = _OTHER
+            elif not any(parts):
+                out = _NONE
+            else:
+                k = op.operands[1] if parts[0] else op.operands[0]
+                one = isinstance(k.owner, arith.ConstantOp) and k.owner.value.value.data == 1
+                out = max(parts) if one else _OTHER
+        elif isinstance(op, _CASTS):
+            out = parts[0]
+        else:
+            out = _OTHER if any(parts) else _NONE
+    memo[v] = out
+    return out
 
 
 def _slice(v: SSAValue) -> list[Operation]:

@@ -3,7 +3,8 @@
 // A loop with uniform bounds runs once for the block, with the thread loop inside it
 // (lockstep); j = block_id * block_dim + thread_id is recomputed in that thread loop,
 // not kept per thread.  A loop whose bounds depend on the thread, and one holding an
-// atomic, stay inside a thread loop.
+// atomic, stay inside a thread loop; so does one where each thread walks a row of its
+// own (a[tx * 64 + r]): in lockstep the threads would touch 64 floats apart each step.
 builtin.module attributes {gpu.container_module} {
   "gpu.module"() <{sym_name = "kernels"}> ({
     "gpu.func"() <{function_type = (i32, memref<?xf32>, memref<?xf32>, memref<?xi32>) -> (), kernel}> ({
@@ -24,6 +25,13 @@ builtin.module attributes {gpu.container_module} {
       }
       scf.for %m = %c0 to %tx step %c1 {
         %v = memref.load %a[%m] : memref<?xf32>
+        memref.store %v, %b[%j] : memref<?xf32>
+      }
+      %c64 = arith.constant 64 : index
+      %row = arith.muli %tx, %c64 : index
+      scf.for %r = %c0 to %ub step %c1 {
+        %at = arith.addi %row, %r : index
+        %v = memref.load %a[%at] : memref<?xf32>
         memref.store %v, %b[%j] : memref<?xf32>
       }
       %one = arith.constant 1 : i32
@@ -51,5 +59,7 @@ builtin.module attributes {gpu.container_module} {
 // CHECK-NEXT:     scf.for
 // CHECK-NEXT:       scf.for %[[TX2:[^ ,:)]+]] = %{{.*}} to %[[BD]] step
 // CHECK:              scf.for %{{.*}} = %{{.*}} to %[[TX2]] step
+// CHECK:              scf.for %[[R:[^ ]+]] = %{{.*}} to %[[UB]] step
+// CHECK:                arith.addi %{{[^ ]+}}, %[[R]] : index
 // CHECK:              scf.for %{{.*}} = %{{.*}} to %[[UB]] step
 // CHECK-NEXT:           "memref.atomic_rmw"
