@@ -14,6 +14,7 @@ more than such a launch.  Launches of one module are serialized, as on one strea
 from __future__ import annotations
 
 import ctypes
+import functools
 import os
 import re
 import threading
@@ -65,8 +66,9 @@ class _LargeStackPool(ThreadPoolExecutor):
             threading.stack_size(old)
 
 
+@functools.cache
 def num_threads() -> int:
-    """Worker threads for launches: ``$XPUC_NUM_THREADS``, else one a core."""
+    """Worker threads for launches: ``$XPUC_NUM_THREADS``, else one a core (read once)."""
     env = os.environ.get("XPUC_NUM_THREADS", "")
     if env.isdigit() and int(env) > 0:
         return int(env)
@@ -78,6 +80,13 @@ def _pool() -> ThreadPoolExecutor:
     if _POOL is None:
         _POOL = _LargeStackPool(max_workers=num_threads(), thread_name_prefix="xpuc")
     return _POOL
+
+
+def _timed(fn, *args) -> float:
+    """Call, and return the seconds the call took (the time the blocks kept a core)."""
+    start = time.perf_counter()
+    fn(*args)
+    return time.perf_counter() - start
 
 
 def _dim3(v, what: str) -> tuple[int, int, int]:
@@ -107,6 +116,10 @@ class CPUKernel:
         self.fn = _LAUNCH(addr)
         self.stack = stack
         """Bytes of stack a block needs: fixed, and per thread."""
+        self._codes = [
+            (c, dtype_of(c), None) if c.startswith("*") else (c, None, _SCALARS[c][0])
+            for c in info.arg_types
+        ]
         self.block_seconds: float | None = None
         """Wall time per block of the last launch (a core's time, on several)."""
 
@@ -120,38 +133,40 @@ class CPUKernel:
 
     def _params(self, args) -> tuple[ctypes.Array, list]:
         info = self.info
-        args = _flatten(args)
-        if len(args) != len(info.arg_types):
+        if any(isinstance(a, tuple | list) for a in args):
+            args = _flatten(args)
+        if len(args) != len(self._codes):
             raise XpucError(
                 f"kernel {info.name} takes {len(info.arg_types)} arguments "
                 f"({', '.join(info.arg_names)}), {len(args)} given"
             )
         keep: list = []
         params = (ctypes.c_void_p * max(len(args), 1))()
-        for i, (a, code, name) in enumerate(zip(args, info.arg_types, info.arg_names, strict=True)):
-            if code.startswith("*") and a is None:
+        for i, (a, (code, want, ctype)) in enumerate(zip(args, self._codes, strict=True)):
+            if want is not None and a is None:
                 cell = ctypes.c_void_p(None)  # a null pointer
-            elif code.startswith("*"):
-                want = dtype_of(code)
-                if not isinstance(a, np.ndarray):
-                    raise XpucError(
-                        f"argument '{name}' of {info.name} must be a numpy array ({code})"
-                    )
-                if a.dtype != want and not (code == "*u8" and a.dtype.fields):
-                    raise XpucError(
-                        f"argument '{name}' of {info.name} must have dtype {want}, not {a.dtype}"
-                    )
-                if not a.flags.c_contiguous:
-                    raise XpucError(f"argument '{name}' of {info.name} must be C-contiguous")
-                cell = ctypes.c_void_p(a.ctypes.data)
+            elif want is not None:
+                if not isinstance(a, np.ndarray) or a.dtype != want or not a.flags.c_contiguous:
+                    self._bad_array(i, a, code, want)
+                cell = ctypes.c_void_p(a.__array_interface__["data"][0])
             else:
-                ctype = _SCALARS[code][0]
                 if code == "f16":  # passed as its bits
                     a = np.float16(a).view(np.uint16)
                 cell = ctype(a.item() if isinstance(a, np.generic) else a)
             keep.append(cell)
             params[i] = ctypes.addressof(cell)
         return params, keep
+
+    def _bad_array(self, i: int, a, code: str, want: np.dtype) -> None:
+        info, name = self.info, self.info.arg_names[i]
+        if not isinstance(a, np.ndarray):
+            raise XpucError(f"argument '{name}' of {info.name} must be a numpy array ({code})")
+        if a.dtype != want and not (code == "*u8" and a.dtype.fields):
+            raise XpucError(
+                f"argument '{name}' of {info.name} must have dtype {want}, not {a.dtype}"
+            )
+        if not a.flags.c_contiguous:
+            raise XpucError(f"argument '{name}' of {info.name} must be C-contiguous")
 
     def launch(self, grid, block, *args, shared: int = 0) -> None:
         gx, gy, gz = _dim3(grid, "grid")
@@ -178,15 +193,13 @@ class CPUKernel:
         chunk = max(1, total // (workers * 8))
         with self.module.lock:
             bases = self.module.shared_buffers(workers, shared)
-            start = time.perf_counter()
             if inline:
-                self.fn(p, c, total, total, *dims, bases[0])
+                busy = _timed(self.fn, p, c, total, total, *dims, bases[0])
             else:  # the pool's workers have the large stacks
-                futures = [_pool().submit(self.fn, p, c, total, chunk, *dims, bases[w])
+                futures = [_pool().submit(_timed, self.fn, p, c, total, chunk, *dims, bases[w])
                            for w in range(workers)]  # fmt: skip
-                for f in futures:
-                    f.result()
-            self.block_seconds = (time.perf_counter() - start) * workers / total
+                busy = sum(f.result() for f in futures)
+            self.block_seconds = busy / total
         del keep
         self._flush()
 
