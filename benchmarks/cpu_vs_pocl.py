@@ -87,14 +87,14 @@ def _no_ref(state: State) -> None:
 # the specs need (square where the host assumes it, multiples of the block sizes where
 # the host's grids round down).
 SETUPS: dict[str, Setup] = {
-    "correlation": Setup({"M": 1024, "N": 1024}, extra={"float_n": FLOAT_N, "eps": EPS}),
-    "covariance": Setup({"M": 1024, "N": 1024}, extra={"float_n": FLOAT_N}),
+    "correlation": Setup({"M": 512, "N": 512}, extra={"float_n": FLOAT_N, "eps": EPS}),
+    "covariance": Setup({"M": 512, "N": 512}, extra={"float_n": FLOAT_N}),
     "2mm": Setup({"NI": 768, "NJ": 768, "NK": 768, "NL": 768}),
     "3mm": Setup({"NI": 640, "NJ": 640, "NK": 640, "NL": 640, "NM": 640}),
     "atax": Setup({"NX": 8192, "NY": 8192}, one_d=frozenset({"atax_kernel1", "atax_kernel2"})),
     "bicg": Setup({"NX": 8192, "NY": 8192},
                   kernels={"bicg_kernel1": "bicgKernel2", "bicg_kernel2": "bicgKernel1"}),
-    "doitgen": Setup({"NR": 256, "NQ": 256, "NP": 256}),
+    "doitgen": Setup({"NR": 160, "NQ": 160, "NP": 160}),
     "gemm": Setup({"NI": 1024, "NJ": 1024, "NK": 1024}, kernels={"gemm_kernel": "gemm"}),
     "gemver": Setup({"N": 8192}),
     "gesummv": Setup({"N": 8192}),
@@ -104,16 +104,16 @@ SETUPS: dict[str, Setup] = {
     "gramschmidt": Setup({"NI": 512, "NJ": 512}),
     "lu": Setup({"N": 1024}, steps=_lu_full_grids),
     "adi": Setup({"N": 1024, "TSTEPS": 2}),
-    "convolution-2d": Setup({"NI": 8192, "NJ": 8192},
+    "convolution-2d": Setup({"NI": 12288, "NJ": 12288},
                             kernels={"convolution2D_kernel": "Convolution2D_kernel"}),
-    "convolution-3d": Setup({"NI": 256, "NJ": 256, "NK": 256},
+    "convolution-3d": Setup({"NI": 384, "NJ": 384, "NK": 384},
                             kernels={"convolution3D_kernel": "Convolution3D_kernel"}),
     "fdtd-2d": Setup({"TMAX": 50, "NX": 2048, "NY": 2048},
                      kernels={f"fdtd_step{i}_kernel": f"fdtd_kernel{i}" for i in (1, 2, 3)}),
-    "jacobi-1d-imper": Setup({"N": 1 << 22, "TSTEPS": 20},
+    "jacobi-1d-imper": Setup({"N": 1 << 22, "TSTEPS": 50},
                              kernels={f"runJacobiCUDA_kernel{i}": f"runJacobi1D_kernel{i}"
                                       for i in (1, 2)}),
-    "jacobi-2d-imper": Setup({"N": 2048, "TSTEPS": 20},
+    "jacobi-2d-imper": Setup({"N": 2048, "TSTEPS": 50},
                              kernels={f"runJacobiCUDA_kernel{i}": f"runJacobi2D_kernel{i}"
                                       for i in (1, 2)}),
 }  # fmt: skip
