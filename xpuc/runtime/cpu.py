@@ -196,9 +196,11 @@ class CPUKernel:
             if inline:
                 busy = _timed(self.fn, p, c, total, total, *dims, bases[0])
             else:  # the pool's workers have the large stacks
+                here = need <= _INLINE_STACK  # then this thread takes a share too
                 futures = [_pool().submit(_timed, self.fn, p, c, total, chunk, *dims, bases[w])
-                           for w in range(workers)]  # fmt: skip
-                busy = sum(f.result() for f in futures)
+                           for w in range(int(here), workers)]  # fmt: skip
+                busy = _timed(self.fn, p, c, total, chunk, *dims, bases[0]) if here else 0.0
+                busy += sum(f.result() for f in futures)
             self.block_seconds = busy / total
         del keep
         self._flush()
