@@ -146,3 +146,17 @@ def test_which_loops_run_in_lockstep():
     }"""
     assert _lockstep_loops(uniform) > 0
     assert _lockstep_loops(rows) == 0
+
+
+def test_restrict_pointers(load):
+    src = """
+    __global__ void axpy(const float *__restrict__ x, float *__restrict__ y, float a, int n,
+                         int reps) {
+        int i = blockIdx.x * blockDim.x + threadIdx.x;
+        if (i < n)
+            for (int r = 0; r < reps; r++) y[i] += a * x[i];
+    }"""
+    x = np.arange(100, dtype=np.float32)
+    y = np.ones(100, np.float32)
+    load(src).axpy[4, 32](x, y, 0.5, 100, 3)
+    np.testing.assert_array_equal(y, 1 + 3 * (0.5 * x))

@@ -109,7 +109,7 @@ def _lower_kernel(k: gpu.FuncOp, warp_size: int, shared: dict[str, memref.Global
     new.attributes["xpu.stack_bytes"] = builtin.ArrayAttr(
         [IntegerAttr(static, 64), IntegerAttr(body.per_thread_bytes, 64)]
     )
-    for name in ("xpu.arg_types", "xpu.arg_names", "xpu.source_name"):
+    for name in ("xpu.arg_types", "xpu.arg_names", "xpu.source_name", "xpu.noalias"):
         if name in k.attributes:
             new.attributes[name] = k.attributes[name]
     _replace_ids_per_loop(new.body, body, ids, warp_size)

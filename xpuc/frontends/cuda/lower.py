@@ -151,6 +151,9 @@ class FunctionLowering(LoopLowering, ExprLowering):
             op = gpu.FuncOp(sig.symbol, (arg_types, []), Region(self.entry), kernel=True)
             op.attributes["xpu.arg_types"] = ArrayAttr([StringAttr(c) for c in sig.arg_codes()])
             op.attributes["xpu.arg_names"] = ArrayAttr([StringAttr(n) for n in sig.arg_names()])
+            noalias = sig.noalias_args()
+            if noalias:  # __restrict__ pointers: no other argument reaches their memory
+                op.attributes["xpu.noalias"] = ArrayAttr([IntegerAttr(i, 64) for i in noalias])
             if sig.symbol != sig.name:
                 op.attributes["xpu.source_name"] = StringAttr(sig.name)
             return op

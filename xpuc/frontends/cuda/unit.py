@@ -44,14 +44,34 @@ class Signature:
     node: Tree
     env: TypeEnv
     defaults: list = field(default_factory=list)  # default argument expressions (or None)
+    restrict: list[bool] = field(default_factory=list)  # a __restrict__ pointer parameter
     owner: CType | None = None  # the struct of a member function (``this`` comes first)
 
     def arg_codes(self) -> list[str]:
         return [c for p in self.params for c in _codes(p)]
 
+    def noalias_args(self) -> list[int]:
+        """Indices (in the flattened argument list) of ``__restrict__`` pointers."""
+        out, at = [], 0
+        for k, p in enumerate(self.params):
+            if k < len(self.restrict) and self.restrict[k]:
+                out.append(at)
+            at += len(_codes(p))
+        return out
+
     def arg_names(self) -> list[str]:
         return [n for p, name in zip(self.params, self.param_names, strict=True)
                 for n in _names(p, name)]  # fmt: skip
+
+
+_RESTRICT = {"__restrict__", "__restrict", "restrict"}
+
+
+def _restricted(decl) -> bool:
+    """Whether the declarator's own pointer (the last ``*``) is ``__restrict__``."""
+    kids = getattr(decl, "children", [])
+    stars = [c for c in kids if isinstance(c, Tree) and c.data == "pointer"]
+    return bool(stars) and any(str(q) in _RESTRICT for q in stars[-1].children)
 
 
 def _codes(t: CType) -> list[str]:
@@ -210,7 +230,7 @@ class UnitLowering(GlobalsLowering):
         if ret.is_ptr or ref:
             raise self.error(specs, "device functions returning pointers or references are "
                              "not supported yet")  # fmt: skip
-        params, names, refs, defaults = [], [], [], []
+        params, names, refs, defaults, restrict = [], [], [], [], []
         if plist is not None:
             for k, p in enumerate(plist.children):
                 t, pquals = env.specs(p.children[0])
@@ -235,9 +255,11 @@ class UnitLowering(GlobalsLowering):
                 names.append(pname or f"arg{k}")
                 refs.append(is_ref)
                 defaults.append(p.children[2])
+                restrict.append(t.is_ptr and _restricted(p.children[1]))
         symbol = name if targs is None else mangle(name, targs)
         shown = name if targs is None else f"{name}<{', '.join(map(str, targs))}>"
-        return Signature(shown, symbol, params, names, refs, ret, kernel, node, env, defaults)
+        return Signature(shown, symbol, params, names, refs, ret, kernel, node, env, defaults,
+                         restrict=restrict)  # fmt: skip
 
     # ---- templates
     def instantiate(self, name: str, targs: list, node: Tree | Token) -> Signature:

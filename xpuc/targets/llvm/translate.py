@@ -196,6 +196,9 @@ class Translator:
         ret = rets[0] if len(rets) == 1 else ir.LiteralStructType(rets) if rets else ir.VoidType()
         fnty = ir.FunctionType(ret, [self.type(i) for i in ft.inputs])
         fn = ir.Function(self.module, fnty, name=op.sym_name.data)
+        if "xpu.noalias" in op.attributes:  # __restrict__ pointer parameters
+            for k in op.attributes["xpu.noalias"].data:
+                fn.args[k.value.data].add_attribute("noalias")
         self.hooks.function(self, fn, op)
 
     def define(self, op: func.FuncOp | gpu.FuncOp) -> None:
