@@ -27,7 +27,7 @@ from xpuc.compiler.artifact import Artifact, KernelInfo
 from xpuc.compiler.diagnostics import CompileError, Location, TargetError, XpucError
 from xpuc.compiler.pipeline import PipelineOptions, build_passes, print_module, run_passes
 from xpuc.dialects.registry import make_context
-from xpuc.targets.llvm.translate import Translator
+from xpuc.targets.llvm.translate import Translator, parallel_loop_metadata
 from xpuc.targets.registry import get_target
 
 STAGES = ("source", "mlir", "opt", "lowered", "llir", "asm", "obj", "bin")
@@ -219,7 +219,7 @@ def compile(  # noqa: A001 - the library's verb, as in triton.compile
         llmod = Translator(tgt.hooks, tgt.desc.triple, layout).translate(module)
         tgt.finalize_llvm(llmod, [k.link_name for k in art.kernels])
         try:
-            ref = llvm.parse_assembly(str(llmod))
+            ref = llvm.parse_assembly(parallel_loop_metadata(str(llmod)))
             ref.verify()
         except RuntimeError as e:
             raise XpucError(f"internal error: generated LLVM IR is invalid: {e}") from None

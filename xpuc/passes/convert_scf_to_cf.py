@@ -6,6 +6,11 @@ with multi-block regions does not verify), so this pass applies xDSL's patterns
 together with a ``WhileLowering`` of our own that follows upstream MLIR's: the
 "before" region becomes the loop header, ``scf.condition`` a conditional branch to
 the "after" region or out of the loop.
+
+An ``scf.for`` marked ``xpu.parallel`` (a thread loop, see ``simt_fission``) leaves
+``xpu.parallel_loop = N`` on its latch branch and ``xpu.access_group = N`` on the loads
+and stores in its body; the LLVM translation makes them ``llvm.loop`` /
+``llvm.loop.parallel_accesses`` and ``llvm.access.group`` metadata.
 """
 
 from __future__ import annotations
@@ -13,7 +18,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from xdsl.context import Context
-from xdsl.dialects import builtin, scf
+from xdsl.dialects import builtin, memref, scf
+from xdsl.dialects.builtin import IntegerAttr
 from xdsl.dialects.cf import BranchOp, ConditionalBranchOp
 from xdsl.ir import Block
 from xdsl.passes import ModulePass
@@ -26,6 +32,30 @@ from xdsl.pattern_rewriter import (
 )
 from xdsl.rewriter import BlockInsertPoint, InsertPoint
 from xdsl.transforms.convert_scf_to_cf import ForLowering, IfLowering, SwitchLowering
+
+
+class ParallelForLowering(ForLowering):
+    """xDSL's ``scf.for`` lowering, keeping a parallel loop's mark on its latch."""
+
+    def __init__(self) -> None:
+        self.groups = 0
+
+    @op_type_rewrite_pattern
+    def match_and_rewrite(self, for_op: scf.ForOp, rewriter: PatternRewriter):
+        if "xpu.parallel" not in for_op.attributes:
+            return super().match_and_rewrite(for_op, rewriter)
+        self.groups += 1
+        group = IntegerAttr(self.groups, 64)
+        for op in for_op.body.walk():
+            if isinstance(op, memref.LoadOp | memref.StoreOp) and "volatile" not in op.attributes:
+                op.attributes["xpu.access_group"] = group
+        header, entry = for_op.body.first_block, for_op.parent_block()
+        super().match_and_rewrite(for_op, rewriter)
+        assert header is not None and entry is not None and header.parent is not None
+        for block in header.parent.blocks:  # the latch: the other branch to the header
+            br = block.last_op
+            if block is not entry and isinstance(br, BranchOp) and br.successor is header:
+                br.attributes["xpu.parallel_loop"] = group
 
 
 class WhileLowering(RewritePattern):
@@ -68,5 +98,5 @@ class ConvertScfToCf(ModulePass):
     name = "convert-scf-to-cf"
 
     def apply(self, ctx: Context, op: builtin.ModuleOp) -> None:
-        patterns = [SwitchLowering(), IfLowering(), ForLowering(), WhileLowering()]
+        patterns = [SwitchLowering(), IfLowering(), ParallelForLowering(), WhileLowering()]
         PatternRewriteWalker(GreedyRewritePatternApplier(patterns)).rewrite_module(op)

@@ -20,7 +20,14 @@ each local variable slot (``memref.alloca``) gets a leading thread dimension.
 from __future__ import annotations
 
 from xdsl.dialects import arith, func, gpu, memref, scf
-from xdsl.dialects.builtin import DYNAMIC_INDEX, IndexType, IntegerAttr, IntegerType, MemRefType
+from xdsl.dialects.builtin import (
+    DYNAMIC_INDEX,
+    IndexType,
+    IntegerAttr,
+    IntegerType,
+    MemRefType,
+    UnitAttr,
+)
 from xdsl.ir import Block, BlockArgument, Operation, Region, SSAValue
 from xdsl.utils.exceptions import DiagnosticException
 
@@ -83,7 +90,13 @@ class Fission:
         self.per_thread_bytes += byte_size(t)
         return op.results[0]
 
-    def thread_loop(self, out: Block, mask: SSAValue | None) -> Block:
+    def thread_loop(self, out: Block, mask: SSAValue | None, parallel: bool = True) -> Block:
+        """A z, y, x loop nest over the block's threads, appended to ``out``; its body.
+
+        ``parallel``: the x loop's iterations touch no memory another iteration touches
+        (``xpu.parallel``, so LLVM vectorizes it without alias checks) -- true of a
+        piece between barriers by CUDA's rules (a race has no defined outcome), not of
+        a loop that combines all threads' values."""
         inner = [Block(arg_types=[IndexType()]) for _ in range(3)]  # z, y, x
         tz, ty, tx = (b.args[0] for b in inner)
         zy = arith.MuliOp(tz, self.bdim[1])
@@ -100,6 +113,8 @@ class Fission:
         else:
             inner[2].add_op(scf.YieldOp())
         loop_x = scf.ForOp(self.c0, self.bdim[0], self.c1, [], inner[2])
+        if parallel:
+            loop_x.attributes["xpu.parallel"] = UnitAttr()
         inner[1].add_ops([loop_x, scf.YieldOp()])
         loop_y = scf.ForOp(self.c0, self.bdim[1], self.c1, [], inner[1])
         inner[0].add_ops([loop_y, scf.YieldOp()])
@@ -201,7 +216,7 @@ class Fission:
         self.emit_seq(list(op.before_region.block.ops)[:-1], active, before)
         false = arith.ConstantOp.from_int_and_width(0, 1)
         before.add_ops([false, memref.StoreOp.get(false, any_slot, [self.c0])])
-        body = self.thread_loop(before, None)
+        body = self.thread_loop(before, None, parallel=False)  # all threads or into one
         lin = self.loops[before.last_op].lin
         a = memref.LoadOp.get(active, [lin])
         keep = arith.AndIOp(a, cond_op.condition)

@@ -126,16 +126,25 @@ _BYTE = ir.IntType(8)
 
 def _load(t: Translator, op: memref.LoadOp) -> ir.Value:
     elem = t.type(op.memref.type.element_type)
-    if elem == ir.IntType(1):  # a bool is a byte in memory (so that loads of many vectorize)
-        return t.b.trunc(t.b.load(t.address(op.memref, op.indices), typ=_BYTE), elem)
-    return t.b.load(t.address(op.memref, op.indices), typ=elem)
+    boolean = elem == ir.IntType(1)  # a bool is a byte in memory (loads of many vectorize)
+    v = t.b.load(t.address(op.memref, op.indices), typ=_BYTE if boolean else elem)
+    _group(t, op, v)
+    return t.b.trunc(v, elem) if boolean else v
 
 
 def _store(t: Translator, op: memref.StoreOp) -> None:
     v = t.v(op.value)
     if v.type == ir.IntType(1):
         v = t.b.zext(v, _BYTE)
-    t.b.store(v, t.address(op.memref, op.indices))
+    _group(t, op, t.b.store(v, t.address(op.memref, op.indices)))
+
+
+def _group(t: Translator, op, instr) -> None:
+    """An access of a parallel (thread) loop joins the loop's access group."""
+    if "xpu.access_group" in op.attributes:
+        instr.set_metadata(
+            "llvm.access.group", t.marker("group", op.attributes["xpu.access_group"])
+        )
 
 
 def _pointer_as_index(t: Translator, op: memref.ExtractAlignedPointerAsIndexOp) -> ir.Value:

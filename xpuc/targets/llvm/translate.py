@@ -14,6 +14,7 @@ has no arith/memref/math-to-llvm conversions, hence this translator.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 import llvmlite.ir as ir
@@ -118,6 +119,12 @@ class LLVMHooks:
 
 
 class Translator:
+    def marker(self, kind: str, n) -> ir.MDValue:
+        """A placeholder node for parallel-loop metadata (see parallel_loop_metadata)."""
+        return self.module.add_metadata(
+            [ir.MetaDataString(self.module, f"xpuc.{kind}.{n.value.data}")]
+        )
+
     def __init__(self, hooks: LLVMHooks, triple: str, data_layout: str = ""):
         self.hooks = hooks
         self.module = ir.Module(name="xpuc")
@@ -353,7 +360,38 @@ def _select(t: Translator, op: arith.SelectOp) -> ir.Value:
 
 def _br(t: Translator, op: cf.BranchOp) -> None:
     t.branch_args(op.successor, op.arguments, t.b.block)
-    t.b.branch(t.blocks[op.successor])
+    br = t.b.branch(t.blocks[op.successor])
+    if "xpu.parallel_loop" in op.attributes:
+        br.set_metadata("llvm.loop", t.marker("loop", op.attributes["xpu.parallel_loop"]))
+
+
+_MARKER = re.compile(r'^(!\d+) = !\{ *!"xpuc\.(loop|group)\.(\d+)" *\}$', re.M)
+
+
+def parallel_loop_metadata(text: str) -> str:
+    """Turn the translator's markers into LLVM's parallel-loop metadata: each group a
+    distinct access group, each loop ``distinct !{self, !{"llvm.loop.parallel_accesses",
+    group}}`` (llvmlite's builder cannot write distinct or self-referencing nodes)."""
+    found = {(kind, n): name for name, kind, n in _MARKER.findall(text)}
+    if not found:
+        return text
+    numbers = [int(m) for m in re.findall(r"^!(\d+) = ", text, re.M)]
+    fresh = max(numbers, default=0) + 1
+    extra = []
+
+    def define(m: re.Match) -> str:
+        nonlocal fresh
+        name, kind, n = m.group(1), m.group(2), m.group(3)
+        if kind == "group":
+            return f"{name} = distinct !{{}}"
+        group = found.get(("group", n))
+        if group is None:  # a loop without accesses
+            return f"{name} = distinct !{{{name}}}"
+        extra.append(f'!{fresh} = !{{!"llvm.loop.parallel_accesses", {group}}}')
+        fresh += 1
+        return f"{name} = distinct !{{{name}, !{fresh - 1}}}"
+
+    return _MARKER.sub(define, text) + "\n" + "\n".join(extra) + "\n"
 
 
 def _cond_br(t: Translator, op: cf.ConditionalBranchOp) -> None:
