@@ -30,3 +30,21 @@ func.func @count(%n: i32, %flag: i1) -> i32 {
 // CHECK:      ^[[EXIT]](%[[R:.*]]: i32):
 // CHECK:        func.return %[[R]] : i32
 // CHECK-NOT:  scf.
+
+// A thread loop marked xpu.parallel: its latch gets xpu.parallel_loop and its accesses
+// (also under an scf.if) xpu.access_group, with the same number.
+// CHECK-LABEL: func.func @threads
+func.func @threads(%a: memref<?xf32>, %n: index, %c: i1) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  scf.for %t = %c0 to %n step %c1 {
+    %v = memref.load %a[%t] : memref<?xf32>
+    scf.if %c {
+      memref.store %v, %a[%t] : memref<?xf32>
+    }
+  } {xpu.parallel}
+  func.return
+}
+// CHECK:        memref.load %{{.*}}[%{{.*}}] {xpu.access_group = [[G:[0-9]+]] : i64}
+// CHECK:        memref.store %{{.*}}, %{{.*}}[%{{.*}}] {xpu.access_group = [[G]] : i64}
+// CHECK:        cf.br ^{{.*}}(%{{.*}} : index) {xpu.parallel_loop = [[G]] : i64}
