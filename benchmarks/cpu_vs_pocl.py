@@ -31,6 +31,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 
@@ -130,15 +131,15 @@ def geometry(setup: Setup, step) -> tuple[tuple[int, ...], tuple[int, ...]]:
     return tuple(step.grid), tuple(step.block)
 
 
-class Side:
+class Side(Protocol):
     """One implementation of a benchmark: runs its launch sequence over a state."""
 
     def run(self, bench: Benchmark, state: State) -> float:
         """Run the whole sequence on ``state`` (updated in place); the launches' seconds."""
-        raise NotImplementedError
+        ...
 
 
-class XpucSide(Side):
+class XpucSide:
     def __init__(self, bench: Benchmark, setup: Setup):
         import xpuc
 
@@ -165,7 +166,7 @@ class XpucSide(Side):
         return seconds
 
 
-class PoclSide(Side):
+class PoclSide:
     def __init__(self, bench: Benchmark, setup: Setup, cuda: XpucSide):
         import pyopencl as cl
 

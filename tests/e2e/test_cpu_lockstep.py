@@ -6,8 +6,6 @@ See ``passes/simt_interchange.py``: counted ``for`` loops with uniform bounds be
 arrays inside them must still give each thread's own result.
 """
 
-from functools import cache
-
 import numpy as np
 import pytest
 from xdsl.dialects import gpu
@@ -17,22 +15,15 @@ import xpuc.interpreter
 from xpuc.compiler.driver import parse_mlir
 from xpuc.passes.simt_interchange import choose_loops
 
-RUNNERS = {"interp": xpuc.interpreter.load, "cpu": xpuc.load}
 
-
-@cache
-def _compile(src: str) -> xpuc.Artifact:
-    return xpuc.compile(src, "cpu")
-
-
-@pytest.fixture(params=list(RUNNERS))
-def load(request):
-    return lambda src: RUNNERS[request.param](_compile(src))
+@pytest.fixture
+def load(run_both):
+    return run_both
 
 
 def _lockstep_loops(src: str) -> int:
     """How many loops of the (one) kernel convert-simt-to-loops runs in lockstep."""
-    module = parse_mlir(str(_compile(src).stages["opt"]))
+    module = parse_mlir(str(xpuc.compile(src, "cpu").stages["opt"]))
     (kernel,) = [op for op in module.walk() if isinstance(op, gpu.FuncOp)]
     entry = kernel.body.blocks[0]
     return len(choose_loops(entry, list(entry.args))[0])

@@ -5,8 +5,6 @@ IR and the cpu target's JIT-compiled code, each compared with numpy.  Launches a
 small (the interpreter runs some tens of thousands of ops a second).
 """
 
-from functools import cache
-
 import numpy as np
 import pytest
 
@@ -14,17 +12,10 @@ import xpuc
 import xpuc.interpreter
 from xpuc.interpreter import InterpretError, UnsupportedOpError
 
-RUNNERS = {"interp": xpuc.interpreter.load, "cpu": xpuc.load}
 
-
-@cache
-def _compile(src: str) -> xpuc.Artifact:
-    return xpuc.compile(src, "cpu")
-
-
-@pytest.fixture(params=list(RUNNERS))
-def load(request):
-    return lambda src: RUNNERS[request.param](_compile(src))
+@pytest.fixture
+def load(run_both):
+    return run_both
 
 
 def test_elementwise(load):
@@ -330,5 +321,5 @@ def test_printf(capsys):
     __global__ void k(float f) {
         if (threadIdx.x == 1) printf("t=%d f=%.2f u=%u x=%x%%\\n", threadIdx.x, f, -1, 255);
     }"""
-    xpuc.interpreter.load(_compile(src)).k[1, 4](2.5)
+    xpuc.interpreter.load(xpuc.compile(src, "cpu")).k[1, 4](2.5)
     assert capsys.readouterr().out == "t=1 f=2.50 u=4294967295 x=ff%\n"

@@ -7,6 +7,8 @@ import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from xpuc.compiler.diagnostics import XpucError
+
 
 @dataclass
 class KernelInfo:
@@ -83,3 +85,25 @@ def canonical_kernel_name(name: str) -> str:
 
     name = name.replace(" ", "")
     return re.sub(r"(?<=[<,])true(?=[,>])", "1", re.sub(r"(?<=[<,])false(?=[,>])", "0", name))
+
+
+class KernelTable:
+    """Kernels of a loaded module, as attributes (``mod.saxpy``) and by name, where a
+    template instance may be spelled with or without spaces (``mod["k<true, 64>"]``).
+    Subclasses set ``self.kernels``."""
+
+    kernels: dict
+
+    def __getattr__(self, name: str):
+        kernels = self.__dict__.get("kernels", {})
+        if name in kernels:
+            return kernels[name]
+        raise AttributeError(f"no kernel named '{name}' (kernels: {', '.join(kernels) or 'none'})")
+
+    def __getitem__(self, name: str):
+        if name not in self.kernels:
+            spaced = {canonical_kernel_name(k): v for k, v in self.kernels.items()}
+            if canonical_kernel_name(name) in spaced:
+                return spaced[canonical_kernel_name(name)]
+            raise XpucError(f"no kernel named '{name}' (kernels: {', '.join(self.kernels)})")
+        return self.kernels[name]

@@ -17,7 +17,7 @@ from xdsl.interpreters.func import FuncFunctions
 from xdsl.interpreters.math import MathFunctions as XdslMath
 from xdsl.interpreters.scf import ScfFunctions
 
-from xpuc.compiler.artifact import Artifact, KernelInfo, canonical_kernel_name
+from xpuc.compiler.artifact import Artifact, KernelInfo, KernelTable
 from xpuc.compiler.diagnostics import XpucError
 from xpuc.interpreter.arith import ArithFunctions
 from xpuc.interpreter.math import MathFunctions
@@ -215,7 +215,7 @@ def _thread_id(lin: int, block: tuple[int, int, int]) -> tuple[int, int, int]:
     return (lin % block[0], lin // block[0] % block[1], lin // (block[0] * block[1]))
 
 
-class InterpretedModule:
+class InterpretedModule(KernelTable):
     """Kernels of a module, run by the interpreter: ``mod.saxpy[grid, block](...)``."""
 
     def __init__(self, module: ModuleOp, infos: list[KernelInfo]):
@@ -245,20 +245,6 @@ class InterpretedModule:
         for d in mem.shape:
             n *= d
         return mem.data[:n]
-
-    def __getattr__(self, name: str) -> InterpretedKernel:
-        kernels = self.__dict__.get("kernels", {})
-        if name in kernels:
-            return kernels[name]
-        raise AttributeError(f"no kernel named '{name}' (kernels: {', '.join(kernels) or 'none'})")
-
-    def __getitem__(self, name: str) -> InterpretedKernel:
-        if name not in self.kernels:
-            spaced = {canonical_kernel_name(k): v for k, v in self.kernels.items()}
-            if canonical_kernel_name(name) in spaced:
-                return spaced[canonical_kernel_name(name)]
-            raise XpucError(f"no kernel named '{name}' (kernels: {', '.join(self.kernels)})")
-        return self.kernels[name]
 
 
 def load(source: Artifact | ModuleOp | str) -> InterpretedModule:

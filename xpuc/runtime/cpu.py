@@ -24,7 +24,7 @@ from concurrent.futures import ThreadPoolExecutor
 import llvmlite.binding as llvm
 import numpy as np
 
-from xpuc.compiler.artifact import Artifact, KernelInfo, canonical_kernel_name
+from xpuc.compiler.artifact import Artifact, KernelInfo, KernelTable
 from xpuc.compiler.diagnostics import XpucError
 from xpuc.targets.base import init_llvm
 from xpuc.targets.cpu import LAUNCH_PREFIX, STACK_PREFIX
@@ -210,7 +210,7 @@ class CPUKernel:
             ctypes.CDLL(None).fflush(None)
 
 
-class CPUModule:
+class CPUModule(KernelTable):
     """Kernels of a cpu artifact, as attributes: ``mod.saxpy[grid, block](...)``."""
 
     def __init__(self, artifact: Artifact):
@@ -270,17 +270,3 @@ class CPUModule:
                 buf = (ctypes.c_char * (n * dtype.itemsize)).from_address(addr)
                 return np.frombuffer(buf, dtype=dtype, count=n)
         raise XpucError(f"no __device__ or __constant__ variable named '{name}'")
-
-    def __getattr__(self, name: str) -> CPUKernel:
-        kernels = self.__dict__.get("kernels", {})
-        if name in kernels:
-            return kernels[name]
-        raise AttributeError(f"no kernel named '{name}' (kernels: {', '.join(kernels) or 'none'})")
-
-    def __getitem__(self, name: str) -> CPUKernel:
-        if name not in self.kernels:
-            spaced = {canonical_kernel_name(k): v for k, v in self.kernels.items()}
-            if canonical_kernel_name(name) in spaced:
-                return spaced[canonical_kernel_name(name)]
-            raise XpucError(f"no kernel named '{name}' (kernels: {', '.join(self.kernels)})")
-        return self.kernels[name]

@@ -1,21 +1,10 @@
-// RUN: xpuc compile %s --target cpu:loongarch64 --emit asm | filecheck %s
-// RUN: xpuc compile %s --target cpu:loongarch64 --emit llvm | filecheck %s --check-prefix=LL
+// RUN: xpuc compile %S/Inputs/cross-kernels.cu --target cpu:loongarch64 --emit asm | filecheck %s
+// RUN: xpuc compile %S/Inputs/cross-kernels.cu --target cpu:loongarch64 --emit llvm | filecheck %s --check-prefix=LL
 
 // LA464 has 256-bit LASX ($xr) and 128-bit LSX ($vr) vectors: the thread loop uses
 // LASX, its remainder LSX, and the last few threads scalar code.
 
-__global__ void scale(float *x, float a) {
-    int i = blockIdx.x * blockDim.x + threadIdx.x;
-    x[i] = a * x[i];
-}
-
-__global__ void reverse(float *d) {
-    __shared__ float s[256];
-    int t = threadIdx.x;
-    s[t] = d[t];
-    __syncthreads();
-    d[t] = s[blockDim.x - 1 - t];
-}
+// (the kernels: Inputs/cross-kernels.cu)
 
 // CHECK-LABEL: {{^}}scale:
 // CHECK: xvfmul.s $xr{{[0-9]+}}, $xr{{[0-9]+}}, $xr{{[0-9]+}}

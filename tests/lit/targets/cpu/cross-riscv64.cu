@@ -1,21 +1,10 @@
-// RUN: xpuc compile %s --target cpu:riscv64 --emit asm | filecheck %s --check-prefix=RV
-// RUN: xpuc compile %s --target cpu:riscv64v --emit asm | filecheck %s --check-prefix=RVV
+// RUN: xpuc compile %S/Inputs/cross-kernels.cu --target cpu:riscv64 --emit asm | filecheck %s --check-prefix=RV
+// RUN: xpuc compile %S/Inputs/cross-kernels.cu --target cpu:riscv64v --emit asm | filecheck %s --check-prefix=RVV
 
 // rv64gc has no vector unit: the thread loop stays scalar.  With +v it is
 // vectorized with length-agnostic RVV code (vsetvli sets the vector length).
 
-__global__ void scale(float *x, float a) {
-    int i = blockIdx.x * blockDim.x + threadIdx.x;
-    x[i] = a * x[i];
-}
-
-__global__ void reverse(float *d) {
-    __shared__ float s[256];
-    int t = threadIdx.x;
-    s[t] = d[t];
-    __syncthreads();
-    d[t] = s[blockDim.x - 1 - t];
-}
+// (the kernels: Inputs/cross-kernels.cu)
 
 // RV: .attribute 5, "rv64i2p1_m2p0_a2p1_f2p2_d2p2_c2p0_
 // RV-NOT: v1p0
