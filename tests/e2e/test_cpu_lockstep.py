@@ -151,3 +151,57 @@ def test_restrict_pointers(load):
     y = np.ones(100, np.float32)
     load(src).axpy[4, 32](x, y, 0.5, 100, 3)
     np.testing.assert_array_equal(y, 1 + 3 * (0.5 * x))
+
+
+# Loops that look counted but are not: C's answer needs the loop as written.  Each
+# kernel writes (sum of the counter's values) * 100 + (the counter after the loop).
+NOT_COUNTED = {
+    "bound names the counter": ("int i, s = 0; for (i = 0; i < 10 - i; i++) s++;", 505),
+    "counter through a pointer": (
+        "int i, s = 0; int *p = &i; for (i = 0; i < 10; i++) { if (i == 2) *p = 7; s += i; }",
+        2510,
+    ),
+    "counter through a reference": (
+        "int i, s = 0; int &r = i; for (i = 0; i < 10; i++) { if (r == 2) r = 7; s += i; }",
+        2510,
+    ),
+    "bound through a pointer": (
+        "int i, s = 0, n = 10; int *pn = &n;"
+        " for (i = 0; i < n; i++) { if (i == 2) *pn = 5; s += i; }",
+        1005,
+    ),
+    "bound wider than the counter": (
+        "int i, s = 0; long long n = -4294967291LL; for (i = 0; i < n; i++) s += i;",
+        0,
+    ),
+    "hex step": ("int i, s = 0; for (i = 0; i < 64; i += 0x10) s += i;", 9664),
+    "unsigned 64-bit counter": (
+        "unsigned long long u; int s = 0, i = 0;"
+        " for (u = 0x8000000000000001ull; u < 5ull; u++) s++; i = (int)(u & 7);",
+        1,
+    ),
+}
+
+
+@pytest.mark.parametrize("case", NOT_COUNTED, ids=list(NOT_COUNTED))
+def test_loops_that_only_look_counted(load, case):
+    body, want = NOT_COUNTED[case]
+    src = f"__global__ void k(int *out) {{ {body} out[threadIdx.x] = s * 100 + i; }}"
+    out = np.zeros(4, np.int32)
+    load(src).k[1, 4](out)
+    assert (out == want).all(), out
+
+
+def test_local_passed_to_a_function_beside_a_uniform_loop(load):
+    src = """
+    __device__ void addto(int *p, int v) { *p += v; }
+    __global__ void k(const int *x, int *out, int n) {
+        int s = 0;
+        for (int q = 0; q < n; q++) s += x[q];
+        addto(&s, threadIdx.x);
+        out[threadIdx.x] = s;
+    }"""
+    x = np.arange(6, dtype=np.int32)
+    out = np.zeros(8, np.int32)
+    load(src).k[1, 8](x, out, 6)
+    np.testing.assert_array_equal(out, 15 + np.arange(8))

@@ -47,7 +47,7 @@ class ParallelForLowering(ForLowering):
         self.groups += 1
         group = IntegerAttr(self.groups, 64)
         for op in for_op.body.walk():
-            if isinstance(op, memref.LoadOp | memref.StoreOp) and "volatile" not in op.attributes:
+            if isinstance(op, memref.LoadOp | memref.StoreOp):
                 op.attributes["xpu.access_group"] = group
         header, entry = for_op.body.first_block, for_op.parent_block()
         super().match_and_rewrite(for_op, rewriter)

@@ -39,6 +39,7 @@ from xpuc.passes.simt_fission import (
     demote_if_results,
     has_cut,
     hoist_uniform,
+    privatizable,
 )
 from xpuc.passes.simt_inline import inline_calls
 from xpuc.passes.simt_interchange import choose_loops
@@ -146,6 +147,9 @@ def _shared_memory(body: Block, dyn: SSAValue, shared: dict[str, memref.GlobalOp
 def _thread_loops(old: Block, entry: Block, bdim: list[SSAValue], warp_size: int) -> Fission:
     """The body as thread loops: one loop nest, or one per piece between cuts."""
     lockstep, outside = choose_loops(old, list(entry.args))
+    slots = [o for o in old.walk() if isinstance(o, memref.AllocaOp)]
+    if lockstep and not all(privatizable(a) for a in slots):
+        lockstep, outside = set(), set()  # a local passed to a call stays one per thread
     cuts = any(has_cut(op) for op in old.ops) or bool(lockstep)
     ops = list(old.ops)
     if cuts:

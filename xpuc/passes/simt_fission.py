@@ -283,6 +283,8 @@ class Fission:
             if x in seen:
                 return True
             seen.add(x)
+            if len(seen) > 2 * limit:  # bounds the depth of the search too
+                return False
             if isinstance(x, BlockArgument):
                 return self.loop_of(x.block.parent_op()) is None
             if self.loop_of(x.owner) is None:
@@ -366,6 +368,21 @@ class Fission:
                 op.parent_block().erase_op(op)
         alloca.detach()
         alloca.erase()
+
+
+def privatizable(alloca: memref.AllocaOp) -> bool:
+    """Whether ``Fission.privatize`` can give the slot one copy per thread."""
+    shape = alloca.memref.type.get_shape()
+    if len(shape) != 1 or shape[0] < 0:
+        return False
+    uses = list(alloca.memref.uses)
+    while uses:
+        user = uses.pop().operation
+        if isinstance(user, memref.CastOp):
+            uses += list(user.dest.uses)
+        elif not isinstance(user, (*_INDEXED, memref.ViewOp)):
+            return False
+    return True
 
 
 def byte_size(t) -> int:

@@ -17,7 +17,7 @@ A loop is run in lockstep when
 - it carries no values, and every operation enclosing it is an ``scf.if`` without
   results or another lockstep loop (so it is reached in uniform control flow, or under
   a per-thread mask);
-- it holds no atomic operation, volatile access, ``printf`` or call: a thread waiting
+- it holds no atomic operation, ``printf`` or call: a thread waiting
   for another thread of its block (a spin lock) must not be made to wait in lockstep,
   and calls may hide either.
 """
@@ -44,10 +44,6 @@ def is_pure(op: Operation) -> bool:
     if op.regions or isinstance(op, (arith.ConstantOp, *_BLOCK_LEVEL)):
         return not op.regions
     return op.dialect_name() in ("arith", "math") or isinstance(op, IndexCastUIOp | RemFOp)
-
-
-def _volatile(op: Operation) -> bool:
-    return "volatile" in op.attributes
 
 
 def _traps(op: Operation) -> bool:
@@ -112,7 +108,7 @@ def _eligible(loop: scf.ForOp, uniform: Uniformity) -> bool:
     touches = False
     counter = loop.body.block.args[0]
     for op in loop.body.walk():
-        if isinstance(op, _SIDE_EFFECTS) or _volatile(op):
+        if isinstance(op, _SIDE_EFFECTS):
             return False
         if isinstance(op, memref.LoadOp | memref.StoreOp) and op.indices:
             touches = True
@@ -133,18 +129,21 @@ def _is_thread_x(v: SSAValue) -> bool:
     return isinstance(v.owner, gpu.ThreadIdOp) and v.owner.dimension.data.value == "x"
 
 
-def _step(v: SSAValue, var, memo: dict | None = None) -> int:
-    """How an index moves when ``var`` steps by one: not at all, by one, or otherwise."""
+def _step(v: SSAValue, var, memo: dict | None = None, depth: int = 0) -> int:
+    """How an index moves when ``var`` steps by one: not at all, by one, or otherwise
+    (also when the index is computed by more than 64 operations in a row)."""
     memo = {} if memo is None else memo
     if v in memo:
         return memo[v]
+    if depth > 64:
+        return _OTHER
     if var(v):
         out = _UNIT
     elif isinstance(v, BlockArgument):
         out = _NONE
     else:
         op = v.owner
-        parts = [_step(o, var, memo) for o in op.operands]
+        parts = [_step(o, var, memo, depth + 1) for o in op.operands]
         if isinstance(op, arith.AddiOp | arith.SubiOp):
             out = _OTHER if all(parts) else max(parts)
         elif isinstance(op, arith.MuliOp):

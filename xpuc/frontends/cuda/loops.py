@@ -17,6 +17,7 @@ memory): the condition region evaluates the C condition unless a ``break`` or
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING
 
 from lark import Token, Tree
@@ -132,30 +133,33 @@ class LoopLowering:
         var = self.lookup_opt(counted[0]) if counted else None
         if counted and counted[0] not in self.scopes_names():
             var = None
-        if counted and var is not None and self.counted_for(var, *counted[1:], body):
+        if counted and var is not None and self.counted_for(counted[0], var, *counted[1:], body):
             self.scopes.pop()
             return
         self.loop(c, body, s, True)
         self.scopes.pop()
 
-    def counted_for(self: FunctionLowering, var, bound: Tree, inclusive: bool, step: int,
-                    body: Tree) -> bool:  # fmt: skip
+    def counted_for(self: FunctionLowering, name: str, var, bound: Tree, inclusive: bool,
+                    step: int, body: Tree) -> bool:  # fmt: skip
         """``for`` as ``scf.for`` (see the module's docstring); False where it does not fit."""
         t = var.t
         place = var.place
-        if var.kind != "place" or place is None or not t.is_int or place.volatile:
+        # 32-bit counters only: index arithmetic (64-bit) then never overflows, and an
+        # unsigned one must step by 1 to `<` (else it could wrap around, as C's does)
+        if not self.private_scalar(var) or t.bits != 32 or not t.is_int:
             return False
-        if place.mem is None or len(place.idx) != 1 or t.bits > 64 or (inclusive and t.bits > 32):
+        if not t.signed and (step != 1 or inclusive):
             return False
-        local = self.scopes_names()
-        for n in _names(bound):
-            v = self.lookup_opt(n) if n not in local else None
-            if n not in local and n not in ID_VARS and (v is None or v.kind != "const"):
-                return False  # a global: other threads or calls may change it
+        escaped = _escaping(self.sig.node.children[-1], set())
+        for n in _names(bound) | {name}:
+            v = self.lookup_opt(n)
+            if n in ID_VARS or (v is not None and v.kind == "const"):
+                continue
+            if n not in self.scopes_names() or not self.private_scalar(v) or n in escaped:
+                return False  # a global, a reference, or reachable through a pointer
+        if self.rvalue_type(bound) != t:  # C compares in the common type: keep it simple
+            return False
         ub_val = self.rvalue(bound)
-        if not ub_val.t.is_int or ub_val.t.signed != t.signed:
-            return False
-        ub_val = self.convert(ub_val, t, bound)
         cast = arith.IndexCastOp if t.signed else IndexCastUIOp
         lb = self.emit(cast(self.load(place).v, IndexType())).results[0]
         ub = self.emit(cast(ub_val.v, IndexType())).results[0]
@@ -185,6 +189,18 @@ class LoopLowering:
         final = self.emit(back(last.results[0], t.ir())).results[0]
         self.emit(memref.StoreOp.get(final, place.mem, place.idx))
         return True
+
+    def private_scalar(self: FunctionLowering, var) -> bool:
+        """A variable in a stack slot of its own (not a reference, global or member)."""
+        if var is None or var.kind != "place" or var.place is None or var.place.volatile:
+            return False
+        mem = var.place.mem
+        return (
+            mem is not None
+            and isinstance(mem.owner, memref.AllocaOp)
+            and mem.type.get_shape() == (1,)
+            and var.t.is_int
+        )
 
     def scopes_names(self: FunctionLowering) -> set[str]:
         return {n for scope in self.scopes for n in scope}
@@ -364,6 +380,30 @@ def _written(node, out: set[str]) -> set[str]:
     return out
 
 
+def _escaping(node, out: set[str]) -> set[str]:
+    """Names anywhere in a function whose object another name may reach: address taken,
+    a reference bound to them, or passed bare to a call (a reference parameter)."""
+    if not isinstance(node, Tree):
+        return out
+    if node.data == "address_of" or node.data in _CALLS:
+        for c in node.children:
+            if isinstance(c, Tree) and c.data in ("name", "member", "index"):
+                out |= _root(c)
+    elif node.data == "init_declarator" and _is_reference(node.children[0]):
+        for c in node.children[1:]:
+            if isinstance(c, Tree):
+                out |= _names(c)
+    for c in node.children:
+        _escaping(c, out)
+    return out
+
+
+def _is_reference(decl) -> bool:
+    return isinstance(decl, Tree) and any(
+        isinstance(c, Tree) and c.data == "reference" for c in decl.children
+    )
+
+
 def _counted(cond, step, body) -> tuple[str, Tree, bool, int] | None:
     """(variable, bound, inclusive, step) of a counted ``for``, or None."""
     if not (isinstance(cond, Tree) and cond.data == "binary" and len(cond.children) == 3):
@@ -374,6 +414,8 @@ def _counted(cond, step, body) -> tuple[str, Tree, bool, int] | None:
         return None
     inc = _step(step, name)
     if inc is None or not _pure_bound(bound) or exits(body) & {"break", "return"}:
+        return None
+    if name in _names(bound):  # the step changes the bound too
         return None
     if _goto(body) or (_written(body, set()) & ({name} | _names(bound))):
         return None
@@ -391,7 +433,7 @@ def _step(step, name: str) -> int | None:
         op, rhs = step.children[1], step.children[2]
         if _leaf(op) == "+=" and isinstance(rhs, Tree) and rhs.data == "int_lit":
             text = _leaf(rhs).rstrip("uUlL")
-            value = int(text, 0) if not text.startswith("0") or text == "0" else int(text, 8)
+            value = int(text, 8) if re.fullmatch(r"0[0-7]+", text) else int(text, 0)
             return value if value > 0 else None
     return None
 
