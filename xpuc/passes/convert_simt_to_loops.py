@@ -25,7 +25,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from xdsl.context import Context
-from xdsl.dialects import arith, builtin, func, gpu, memref
+from xdsl.dialects import arith, builtin, func, gpu, memref, scf
 from xdsl.dialects.builtin import DYNAMIC_INDEX, IndexType, IntegerAttr, IntegerType, MemRefType
 from xdsl.ir import Block, Operation, Region, SSAValue
 from xdsl.passes import ModulePass
@@ -36,7 +36,6 @@ from xpuc.passes.simt_fission import (
     Fission,
     FissionError,
     byte_size,
-    demote_if_results,
     has_cut,
     hoist_uniform,
     privatizable,
@@ -171,6 +170,43 @@ def _thread_loops(old: Block, entry: Block, bdim: list[SSAValue], warp_size: int
 
     lower_warp_ops(fission)
     return fission
+
+
+def demote_if_results(ops: list[Operation], entry: Block) -> None:
+    """``scf.if`` ops that yield values and contain a cut yield through stack slots.
+
+    (``a && __any_sync(...)`` and ``c ? __shfl_sync(...) : x`` give such ifs.)  The
+    slots become per-thread storage like any local variable.
+    """
+    c0 = arith.ConstantOp(IntegerAttr(0, IndexType()))
+    entry.insert_op_before(c0, entry.first_op) if entry.first_op else entry.add_op(c0)
+    for top in ops:
+        for op in list(top.walk()):
+            if not (isinstance(op, scf.IfOp) and op.results and has_cut(op)):
+                continue
+            slots = []
+            for r in op.results:
+                slot = memref.AllocaOp.get(r.type, shape=[1])
+                entry.insert_op_after(slot, c0)
+                slots.append(slot.memref)
+            for region in (op.true_region, op.false_region):
+                blk = region.block
+                y = blk.last_op
+                assert isinstance(y, scf.YieldOp)
+                stores = [memref.StoreOp.get(v, sl, [c0.result])
+                          for v, sl in zip(y.operands, slots, strict=True)]  # fmt: skip
+                blk.insert_ops_before([*stores, scf.YieldOp()], y)
+                blk.erase_op(y)
+            new = scf.IfOp(op.cond, [], op.true_region.clone(), op.false_region.clone())
+            block = op.parent_block()
+            block.insert_op_before(new, op)
+            loads = [memref.LoadOp.get(sl, [c0.result]) for sl in slots]
+            block.insert_ops_after(loads, new)
+            for r, ld in zip(op.results, loads, strict=True):
+                r.replace_all_uses_with(ld.res)
+            block.erase_op(op)
+            if op is top:
+                ops[ops.index(top)] = new
 
 
 def _replace_ids_per_loop(body: Region, fission: Fission, ids: list, warp_size: int) -> None:

@@ -19,7 +19,7 @@ each local variable slot (``memref.alloca``) gets a leading thread dimension.
 
 from __future__ import annotations
 
-from xdsl.dialects import arith, func, gpu, memref, scf
+from xdsl.dialects import arith, gpu, memref, scf
 from xdsl.dialects.builtin import (
     DYNAMIC_INDEX,
     IndexType,
@@ -393,43 +393,6 @@ def byte_size(t) -> int:
     return 8  # index, pointers
 
 
-def demote_if_results(ops: list[Operation], entry: Block) -> None:
-    """``scf.if`` ops that yield values and contain a cut yield through stack slots.
-
-    (``a && __any_sync(...)`` and ``c ? __shfl_sync(...) : x`` give such ifs.)  The
-    slots become per-thread storage like any local variable.
-    """
-    c0 = arith.ConstantOp(IntegerAttr(0, IndexType()))
-    entry.insert_op_before(c0, entry.first_op) if entry.first_op else entry.add_op(c0)
-    for top in ops:
-        for op in list(top.walk()):
-            if not (isinstance(op, scf.IfOp) and op.results and has_cut(op)):
-                continue
-            slots = []
-            for r in op.results:
-                slot = memref.AllocaOp.get(r.type, shape=[1])
-                entry.insert_op_after(slot, c0)
-                slots.append(slot.memref)
-            for region in (op.true_region, op.false_region):
-                blk = region.block
-                y = blk.last_op
-                assert isinstance(y, scf.YieldOp)
-                stores = [memref.StoreOp.get(v, sl, [c0.result])
-                          for v, sl in zip(y.operands, slots, strict=True)]  # fmt: skip
-                blk.insert_ops_before([*stores, scf.YieldOp()], y)
-                blk.erase_op(y)
-            new = scf.IfOp(op.cond, [], op.true_region.clone(), op.false_region.clone())
-            block = op.parent_block()
-            block.insert_op_before(new, op)
-            loads = [memref.LoadOp.get(sl, [c0.result]) for sl in slots]
-            block.insert_ops_after(loads, new)
-            for r, ld in zip(op.results, loads, strict=True):
-                r.replace_all_uses_with(ld.res)
-            block.erase_op(op)
-            if op is top:
-                ops[ops.index(top)] = new
-
-
 def hoist_uniform(body: Region, entry: Block, ops: list[Operation], views: bool = True) -> None:
     """Move constants, slots and block-level ids to the entry, ahead of the thread loops,
     and views of slots too unless the slots become per thread (``views=False``)."""
@@ -449,4 +412,4 @@ def hoist_uniform(body: Region, entry: Block, ops: list[Operation], views: bool 
                 ops.remove(op)
 
 
-__all__ = ["CUTS", "Fission", "FissionError", "func", "has_cut", "hoist_uniform"]
+__all__ = ["CUTS", "Fission", "FissionError", "has_cut", "hoist_uniform", "privatizable"]
