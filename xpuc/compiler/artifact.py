@@ -87,6 +87,24 @@ def canonical_kernel_name(name: str) -> str:
     return re.sub(r"(?<=[<,])true(?=[,>])", "1", re.sub(r"(?<=[<,])false(?=[,>])", "0", name))
 
 
+def launch_dims(v, what: str) -> tuple[int, int, int]:
+    """A grid or block as (x, y, z): an int or 1 to 3 positive ints, missing ones 1."""
+    if isinstance(v, int) or hasattr(v, "__index__"):
+        v = (int(v),)
+    t = tuple(int(x) for x in v)
+    if not 1 <= len(t) <= 3 or any(x < 1 for x in t):
+        raise XpucError(f"{what} must be 1 to 3 positive integers, got {v!r}")
+    return (t + (1, 1))[:3]  # type: ignore[return-value]
+
+
+def flatten_args(args) -> list:
+    """Struct arguments (passed as tuples) become their fields, as the kernel ABI has them."""
+    out: list = []
+    for a in args:
+        out += flatten_args(a) if isinstance(a, tuple | list) else [a]
+    return out
+
+
 class KernelTable:
     """Kernels of a loaded module, as attributes (``mod.saxpy``) and by name, where a
     template instance may be spelled with or without spaces (``mod["k<true, 64>"]``).

@@ -89,53 +89,27 @@ class ArithFunctions(InterpreterFunctions):
 
     @impl(arith.DivSIOp)
     def run_divsi(self, interp: Interpreter, op: arith.DivSIOp, args: PythonValues):
-        bits = _res_bits(op)
-        a, b = signed(args[0], bits), signed(args[1], bits)
-        if b == 0:
-            raise Fault("integer division by zero")
-        q = abs(a) // abs(b)
-        return (signed(-q if (a < 0) != (b < 0) else q, bits),)
+        return _divide(op, args, True, _c_quotient)
 
     @impl(arith.RemSIOp)
     def run_remsi(self, interp: Interpreter, op: arith.RemSIOp, args: PythonValues):
-        bits = _res_bits(op)
-        a, b = signed(args[0], bits), signed(args[1], bits)
-        if b == 0:
-            raise Fault("integer remainder by zero")
-        r = abs(a) % abs(b)  # C: the remainder takes the dividend's sign
-        return (signed(-r if a < 0 else r, bits),)
+        return _divide(op, args, True, _c_remainder, "remainder")
 
     @impl(arith.DivUIOp)
     def run_divui(self, interp: Interpreter, op: arith.DivUIOp, args: PythonValues):
-        bits = _res_bits(op)
-        a, b = unsigned(args[0], bits), unsigned(args[1], bits)
-        if b == 0:
-            raise Fault("integer division by zero")
-        return (signed(a // b, bits),)
+        return _divide(op, args, False, lambda a, b: a // b)
 
     @impl(arith.RemUIOp)
     def run_remui(self, interp: Interpreter, op: arith.RemUIOp, args: PythonValues):
-        bits = _res_bits(op)
-        a, b = unsigned(args[0], bits), unsigned(args[1], bits)
-        if b == 0:
-            raise Fault("integer remainder by zero")
-        return (signed(a % b, bits),)
+        return _divide(op, args, False, lambda a, b: a % b, "remainder")
 
     @impl(arith.CeilDivUIOp)
     def run_ceildivui(self, interp: Interpreter, op: arith.CeilDivUIOp, args: PythonValues):
-        bits = _res_bits(op)
-        a, b = unsigned(args[0], bits), unsigned(args[1], bits)
-        if b == 0:
-            raise Fault("integer division by zero")
-        return (signed(-(-a // b), bits),)
+        return _divide(op, args, False, lambda a, b: -(-a // b))
 
     @impl(arith.CeilDivSIOp)
     def run_ceildivsi(self, interp: Interpreter, op: arith.CeilDivSIOp, args: PythonValues):
-        bits = _res_bits(op)
-        a, b = signed(args[0], bits), signed(args[1], bits)
-        if b == 0:
-            raise Fault("integer division by zero")
-        return (signed(-(-a // b), bits),)
+        return _divide(op, args, True, lambda a, b: -(-a // b))
 
     @impl(arith.MinSIOp)
     def run_minsi(self, interp: Interpreter, op: arith.MinSIOp, args: PythonValues):
@@ -253,3 +227,26 @@ class ArithFunctions(InterpreterFunctions):
     @impl(arith.BitcastOp)
     def run_bitcast(self, interp: Interpreter, op: arith.BitcastOp, args: PythonValues):
         return (_bitcast(args[0], op.input.type, op.result.type),)
+
+
+def _divide(op, args: PythonValues, is_signed: bool, fn, what: str = "division") -> tuple:
+    """An integer division-like op: operands read signed or unsigned at the result's
+    width, a fault on a zero divisor, the result wrapped to the width."""
+    bits = _res_bits(op)
+    read = signed if is_signed else unsigned
+    a, b = read(args[0], bits), read(args[1], bits)
+    if b == 0:
+        raise Fault(f"integer {what} by zero")
+    return (signed(fn(a, b), bits),)
+
+
+def _c_quotient(a: int, b: int) -> int:
+    """C's quotient: rounded toward zero."""
+    q = abs(a) // abs(b)
+    return -q if (a < 0) != (b < 0) else q
+
+
+def _c_remainder(a: int, b: int) -> int:
+    """C's remainder: it takes the dividend's sign."""
+    r = abs(a) % abs(b)
+    return -r if a < 0 else r

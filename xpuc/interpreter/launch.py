@@ -17,7 +17,13 @@ from xdsl.interpreters.func import FuncFunctions
 from xdsl.interpreters.math import MathFunctions as XdslMath
 from xdsl.interpreters.scf import ScfFunctions
 
-from xpuc.compiler.artifact import Artifact, KernelInfo, KernelTable
+from xpuc.compiler.artifact import (
+    Artifact,
+    KernelInfo,
+    KernelTable,
+    flatten_args,
+    launch_dims,
+)
 from xpuc.compiler.diagnostics import XpucError
 from xpuc.interpreter.arith import ArithFunctions
 from xpuc.interpreter.math import MathFunctions
@@ -65,23 +71,6 @@ def supported_ops() -> frozenset[type]:
     return frozenset(probe._impls._impl_dict)  # xDSL has no public listing of them
 
 
-def _dim3(v, what: str) -> tuple[int, int, int]:
-    if isinstance(v, int | np.integer):
-        v = (int(v),)
-    t = tuple(int(x) for x in v)
-    if not 1 <= len(t) <= 3 or any(x < 1 for x in t):
-        raise XpucError(f"{what} must be 1 to 3 positive integers, got {v!r}")
-    return (t + (1, 1))[:3]  # type: ignore[return-value]
-
-
-def _flatten(args) -> list:
-    """Struct arguments (tuples) become their fields, as the kernel's parameters are."""
-    out: list = []
-    for a in args:
-        out += _flatten(a) if isinstance(a, tuple | list) else [a]
-    return out
-
-
 class InterpretedKernel:
     def __init__(self, module: InterpretedModule, info: KernelInfo, op: gpu.FuncOp):
         self.module = module
@@ -122,7 +111,7 @@ class InterpretedKernel:
 
     def _arguments(self, args) -> list:
         info, types = self.info, self.op.function_type.inputs.data
-        args = _flatten(args)
+        args = flatten_args(args)
         if len(args) != len(types):
             raise XpucError(
                 f"kernel {info.name} takes {len(types)} arguments "
@@ -157,8 +146,8 @@ class InterpretedKernel:
         return memref_of_array(a, t)
 
     def launch(self, grid, block, *args, shared: int = 0) -> None:
-        g = _dim3(grid, "grid")
-        b = _dim3(block, "block")
+        g = launch_dims(grid, "grid")
+        b = launch_dims(block, "block")
         if b[0] * b[1] * b[2] > self.info.max_threads_per_block:
             raise XpucError(
                 f"block of {b[0] * b[1] * b[2]} threads exceeds the limit of "

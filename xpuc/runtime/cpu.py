@@ -24,7 +24,13 @@ from concurrent.futures import ThreadPoolExecutor
 import llvmlite.binding as llvm
 import numpy as np
 
-from xpuc.compiler.artifact import Artifact, KernelInfo, KernelTable
+from xpuc.compiler.artifact import (
+    Artifact,
+    KernelInfo,
+    KernelTable,
+    flatten_args,
+    launch_dims,
+)
 from xpuc.compiler.diagnostics import XpucError
 from xpuc.targets.base import init_llvm
 from xpuc.targets.cpu import LAUNCH_PREFIX, STACK_PREFIX
@@ -89,26 +95,6 @@ def _timed(fn, *args) -> float:
     return time.perf_counter() - start
 
 
-def _dim3(v, what: str) -> tuple[int, int, int]:
-    if isinstance(v, int | np.integer):
-        v = (int(v),)
-    t = tuple(int(x) for x in v)
-    if not 1 <= len(t) <= 3 or any(x < 1 for x in t):
-        raise XpucError(f"{what} must be 1 to 3 positive integers, got {v!r}")
-    return (t + (1, 1))[:3]
-
-
-def _flatten(args) -> list:
-    """Struct arguments (passed as tuples) become their fields, as the kernel ABI has them."""
-    out: list = []
-    for a in args:
-        if isinstance(a, tuple | list):
-            out += _flatten(a)
-        else:
-            out.append(a)
-    return out
-
-
 class CPUKernel:
     def __init__(self, module: CPUModule, info: KernelInfo, addr: int, stack: tuple[int, int]):
         self.module = module
@@ -134,7 +120,7 @@ class CPUKernel:
     def _params(self, args) -> tuple[ctypes.Array, list]:
         info = self.info
         if any(isinstance(a, tuple | list) for a in args):
-            args = _flatten(args)
+            args = flatten_args(args)
         if len(args) != len(self._codes):
             raise XpucError(
                 f"kernel {info.name} takes {len(info.arg_types)} arguments "
@@ -169,8 +155,8 @@ class CPUKernel:
             raise XpucError(f"argument '{name}' of {info.name} must be C-contiguous")
 
     def launch(self, grid, block, *args, shared: int = 0) -> None:
-        gx, gy, gz = _dim3(grid, "grid")
-        bx, by, bz = _dim3(block, "block")
+        gx, gy, gz = launch_dims(grid, "grid")
+        bx, by, bz = launch_dims(block, "block")
         if bx * by * bz > self.info.max_threads_per_block:
             raise XpucError(
                 f"block of {bx * by * bz} threads exceeds the limit of "
