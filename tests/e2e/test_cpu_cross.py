@@ -115,7 +115,7 @@ def test_variant_table_covers_every_cross_variant():
 def test_only_the_host_runs():
     assert get_target("cpu").capabilities() == "compile + run"
     for v in CROSS:
-        assert get_target(f"cpu:{v}").capabilities() == "compile", v
+        assert "run" not in get_target(f"cpu:{v}").capabilities(), v
 
 
 @pytest.mark.parametrize("variant", CROSS)

@@ -24,9 +24,11 @@ from xdsl.parser import Parser
 from xdsl.utils.exceptions import ParseError
 
 from xpuc.compiler.artifact import Artifact, KernelInfo
+from xpuc.compiler.fat import FatArtifact
 from xpuc.compiler.diagnostics import CompileError, Location, TargetError, XpucError
 from xpuc.compiler.pipeline import PipelineOptions, build_passes, print_module, run_passes
 from xpuc.dialects.registry import make_context
+from xpuc.targets.limits import shared_bytes
 from xpuc.targets.llvm.translate import Translator, parallel_loop_metadata
 from xpuc.targets.registry import get_target
 
@@ -104,27 +106,9 @@ def kernel_infos(module: ModuleOp, max_threads: int) -> list[KernelInfo]:
         symbol = op.sym_name.data
         src = op.attributes.get("xpu.source_name")
         name = src.data if isinstance(src, StringAttr) else symbol
-        infos.append(KernelInfo(name, tlist, nlist, _shared_bytes(module, op), max_threads,
+        infos.append(KernelInfo(name, tlist, nlist, shared_bytes(module, op), max_threads,
                                 symbol if name != symbol else ""))  # fmt: skip
     return infos
-
-
-def _shared_bytes(module: ModuleOp, kernel) -> int:
-    """Bytes of static shared memory the kernel names (globals in memory space 3)."""
-    from xdsl.dialects import memref
-    from xdsl.dialects.builtin import IntegerAttr
-
-    sizes = {}
-    for op in module.walk():
-        if isinstance(op, memref.GlobalOp) and op.type.memory_space == IntegerAttr(3, 64):
-            n = 1
-            for d in op.type.get_shape():
-                n *= d
-            width = getattr(op.type.element_type, "width", None)
-            bits = width.data if width is not None else op.type.element_type.bitwidth
-            sizes[op.sym_name.data] = n * max(bits, 8) // 8
-    used = {o.name_.string_value() for o in kernel.walk() if isinstance(o, memref.GetGlobalOp)}
-    return sum(v for k, v in sizes.items() if k in used)
 
 
 def _code(t) -> str:
@@ -154,7 +138,7 @@ class _Clock:
 
 def compile(  # noqa: A001 - the library's verb, as in triton.compile
     source: str,
-    target: str = "cpu",
+    target: str | list[str] = "cpu",
     *,
     filename: str | None = None,
     language: str | None = None,
@@ -164,14 +148,29 @@ def compile(  # noqa: A001 - the library's verb, as in triton.compile
     defines: dict[str, str] | None = None,
     pipeline: PipelineOptions | None = None,
     kernels: list[str] | None = None,
-) -> Artifact:
+) -> Artifact | FatArtifact:
     """Compile kernel source text for one target.  Returns an :class:`Artifact`.
 
     ``emit`` names the last output wanted (mlir, llvm, asm, obj, bin); by default the
     CPU stops at LLVM IR (``xpuc.load`` JIT-compiles it) and nvptx at the cubin when
     ptxas is found, else at PTX.  ``kernels`` names kernel template instances to compile
     (``["matrixMul<32>"]``) besides those the source's host code launches.
+
+    Several targets (``"nvptx:sm_90,amdgpu:gfx942,cpu"`` or a list) give a
+    :class:`~xpuc.compiler.fat.FatArtifact` with one artifact per target.
     """
+    targets = target if isinstance(target, list | tuple) else target.split(",")
+    if len(targets) > 1:
+        fat = FatArtifact()
+        for t in targets:
+            art = compile(source, t.strip(), filename=filename, language=language, emit=emit,
+                          opt_level=opt_level, include_dirs=include_dirs, defines=defines,
+                          pipeline=pipeline, kernels=kernels)  # fmt: skip
+            if art.target in fat.entries:
+                raise TargetError(f"target {art.target} is named twice")
+            fat.entries[art.target] = art
+        return fat
+    target = targets[0].strip()
     filename = filename or ("<source>.cu" if language in (None, "cuda") else "<source>")
     language = language or _language(filename)
     if opt_level not in (0, 1, 2, 3):
@@ -179,20 +178,14 @@ def compile(  # noqa: A001 - the library's verb, as in triton.compile
     opts = CompileOptions(opt_level, list(include_dirs or []), dict(defines or {}),
                           pipeline or PipelineOptions(), list(kernels or []))  # fmt: skip
     tgt = get_target(target)
-    if emit is None:
-        if tgt.family == "nvptx":
-            from xpuc.targets.tools import find_ptxas
-
-            emit = "bin" if find_ptxas() else "asm"
-        else:
-            emit = "llvm"
+    emit = emit or tgt.default_emit
     if emit not in EMIT_TO_STAGE or emit not in tgt.emits:
         raise TargetError(
             f"target {tgt.name} cannot emit '{emit}' (it emits {', '.join(tgt.emits)})"
         )
     last = STAGES.index(EMIT_TO_STAGE[emit])
 
-    art = Artifact(target=tgt.name, kernels=[], opt_level=opt_level)
+    art = Artifact(target=tgt.name, kernels=[], opt_level=opt_level)  # tags resolved
     clock = _Clock(art.timings)
     art.stages["source"] = source
     ctx = make_context()
@@ -202,6 +195,7 @@ def compile(  # noqa: A001 - the library's verb, as in triton.compile
         module = frontend(source, filename, language, opts)
     art.stages["mlir"] = _text(module)
     art.kernels = kernel_infos(module, tgt.desc.max_threads_per_block)
+    tgt.check_limits(module)
 
     with clock("optimize (shared IR)"):
         run_passes(ctx, module, build_passes(OPT_PIPELINES[opt_level]), opts.pipeline, pass_times)
@@ -213,6 +207,12 @@ def compile(  # noqa: A001 - the library's verb, as in triton.compile
         run_passes(ctx, module, build_passes(",".join(tgt.lowering_passes())), opts.pipeline,
                    pass_times)  # fmt: skip
     art.stages["lowered"] = _text(module)
+    if tgt.renders_source:  # OpenCL C: printed from the lowered shared IR, no LLVM
+        with clock(f"render ({tgt.family})"):
+            art.stages["asm"] = tgt.render(module)
+        if last >= STAGES.index("bin"):
+            art.stages["bin"] = tgt.binary(str(art.stages["asm"]), None)
+        return _done(art, pass_times)
 
     with clock("translate to LLVM IR"):
         layout = str(tgt.target_machine(opt_level).target_data)
@@ -257,7 +257,7 @@ def _text(module: ModuleOp) -> str:
     return buf.getvalue()
 
 
-def compile_file(path: str | Path, target: str = "cpu", **kwargs) -> Artifact:
+def compile_file(path: str | Path, target: str | list[str] = "cpu", **kwargs):
     """Compile a file; its suffix picks the frontend (.cu, .mlir)."""
     path = Path(path)
     try:

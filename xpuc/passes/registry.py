@@ -33,5 +33,19 @@ def _loader(path: str) -> Callable[[], type[ModulePass]]:
 
 
 def get_all_passes() -> dict[str, Callable[[], type[ModulePass]]]:
-    """Pass name -> loader of its class.  Every key equals the class's ``name`` (tested)."""
-    return {name: _loader(path) for name, path in _PASSES.items()}
+    """Pass name -> loader of its class.  Every key equals the class's ``name`` (tested).
+
+    Target families (vendor plug-ins among them) add their own passes through
+    ``Target.passes``; one that reuses a known pass name is an error."""
+    from xpuc.compiler.diagnostics import TargetError
+    from xpuc.targets.registry import families
+
+    out = {name: _loader(path) for name, path in _PASSES.items()}
+    for fam in families().values():
+        for cls in {c for c, _, _ in fam.variants.values()} | {fam.cls}:
+            for name, load in cls.passes.items():
+                if name in out and out[name] is not load:
+                    raise TargetError(f"pass '{name}' of target family {fam.name} "
+                                      f"({fam.origin}) clashes with a known pass")  # fmt: skip
+                out[name] = load
+    return out

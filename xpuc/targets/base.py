@@ -7,15 +7,21 @@ consumes.  ``compiler/`` drives the stages and knows no target by name.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 import llvmlite.binding as llvm
 import llvmlite.ir as ir
 
 from xpuc.compiler.diagnostics import TargetError
 from xpuc.targets.llvm.translate import LLVMHooks
+
+if TYPE_CHECKING:
+    from xdsl.dialects.builtin import ModuleOp
+
+    from xpuc.compiler.artifact import Artifact
 
 
 @cache
@@ -27,9 +33,17 @@ def init_llvm() -> None:
     llvm.initialize_native_asmprinter()
 
 
+ALL_ELEMENT_TYPES = ("i1", "i8", "i16", "i32", "i64", "f16", "f32", "f64")
+
+# Address spaces as LLVM numbers them for the family (memref memory space -> LLVM).
+GENERIC_SPACES = (("global", 0), ("shared", 0), ("constant", 0), ("private", 0))
+NVPTX_SPACES = (("global", 1), ("shared", 3), ("constant", 4), ("private", 5))
+
+
 @dataclass(frozen=True)
 class TargetDesc:
-    """The data that tells chips apart."""
+    """The data that tells chips apart.  A chip of a known family is one of these;
+    what a family does differently lives in its :class:`Target` subclass's hooks."""
 
     family: str
     variant: str
@@ -38,28 +52,59 @@ class TargetDesc:
     features: str = ""
     warp_size: int = 32
     max_threads_per_block: int = 1024
-    max_shared_memory: int = 48 * 1024
+    max_shared_memory: int = 48 * 1024  # bytes of static + dynamic shared memory a block
+    max_registers: int = 0  # 32-bit registers a thread may use (0: no such limit)
     binary_format: str = "elf"  # what --emit=bin writes
-    element_types: tuple[str, ...] = ("i1", "i8", "i16", "i32", "i64", "f32", "f64")
+    element_types: tuple[str, ...] = ALL_ELEMENT_TYPES
+    address_spaces: tuple[tuple[str, int], ...] = GENERIC_SPACES
+    math_library: str = "libm"  # where math functions come from
+    intrinsics: tuple[tuple[str, str], ...] = ()  # what ids/barriers/shuffles become
     description: str = ""
 
     @property
     def name(self) -> str:
         return f"{self.family}:{self.variant}" if self.variant else self.family
 
+    def address_space(self, kind: str) -> int:
+        return dict(self.address_spaces)[kind]
+
 
 @dataclass
 class Target:
-    """Base of every target family.  Subclasses set ``family`` and override hooks."""
+    """Base of every target family.  Subclasses set ``family``, ``variants`` (variant
+    name -> a function returning its :class:`TargetDesc`) and ``tags`` (named chips),
+    and override the hooks below.  A vendor plug-in is such a subclass, found through
+    the ``xpuc.targets`` entry-point group (see ``targets/registry.py``)."""
 
     desc: TargetDesc
     family: ClassVar[str] = ""
+    variants: ClassVar[dict[str, Callable[[], TargetDesc]]] = {}
+    default_variant: ClassVar[str] = ""
+    tags: ClassVar[dict[str, tuple[str, str]]] = {}
+    """Named chips: ``"nvidia/h100": ("sm_90", "NVIDIA H100 (Hopper)")``."""
+    passes: ClassVar[dict[str, Callable[[], type]]] = {}
+    """Passes the family brings (a plug-in's own), by name, as the pass registry has them."""
     emits: ClassVar[tuple[str, ...]] = ("mlir", "llvm", "asm", "obj")
+    default_emit: ClassVar[str] = "llvm"
+    renders_source: ClassVar[bool] = False
+    """True for a target that prints source (OpenCL C) from the lowered shared IR
+    instead of going through LLVM; it then implements :meth:`render`."""
     hooks: LLVMHooks = field(default_factory=LLVMHooks)
 
     @property
     def name(self) -> str:
         return self.desc.name
+
+    # ---- limits, checked on the shared IR before lowering
+    def check_limits(self, module: ModuleOp) -> None:
+        """Reject kernels this chip cannot run: too much shared memory, a missing type."""
+        from xpuc.targets.limits import check_limits
+
+        check_limits(self.desc, module)
+
+    # ---- source targets
+    def render(self, module: ModuleOp) -> str:
+        raise TargetError(f"target {self.name} does not print source")
 
     # ---- shared IR -> what the code generator consumes
     def lowering_passes(self) -> list[str]:
@@ -107,6 +152,21 @@ class Target:
             raise TargetError(f"target {self.name} produces no binary")
         return obj
 
+    def validate(self, artifact: Artifact) -> str:
+        """Have the real tool accept the artifact's binary; return what checked it.
+        Raises TargetError when rejected, ToolNotFoundError when the tool is missing."""
+        from xpuc.compiler.diagnostics import ToolNotFoundError
+
+        raise ToolNotFoundError(f"no tool validates {self.name} binaries here")
+
+    def can_run(self) -> bool:
+        """Whether kernels compiled for this target can be launched on this machine."""
+        return False
+
+    def load(self, artifact: Artifact):
+        """Callable kernels for an artifact of this target (see ``xpuc.load``)."""
+        raise TargetError(f"no runtime for target '{self.name}' on this machine")
+
     def capabilities(self) -> str:
         """What this target can do on this machine: compile / validate / run."""
-        return "compile"
+        return "compile + run" if self.can_run() else "compile"

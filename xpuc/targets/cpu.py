@@ -25,6 +25,7 @@ from typing import ClassVar
 import llvmlite.binding as llvm
 import llvmlite.ir as ir
 
+from xpuc.compiler.diagnostics import TargetError
 from xpuc.targets.base import Target, TargetDesc
 from xpuc.targets.llvm.translate import I64, LLVMHooks, Translator
 
@@ -51,6 +52,7 @@ class CPUHooks(LLVMHooks):
 @dataclass
 class CPUTarget(Target):
     family: ClassVar[str] = "cpu"
+    default_emit: ClassVar[str] = "llvm"  # the runtime JIT-compiles LLVM IR
     emits: ClassVar[tuple[str, ...]] = ("mlir", "llvm", "asm", "obj", "bin")
 
     def __init__(self, desc: TargetDesc):
@@ -66,10 +68,31 @@ class CPUTarget(Target):
         for name in kernels:
             _launch_wrapper(module, module.get_global(name))
 
-    def capabilities(self) -> str:
+    def can_run(self) -> bool:
         # Only the host variant is JIT-run: a cross variant's code is for another CPU
         # (even an x86-64 level may use instructions this one lacks).
-        return "compile + run" if self.desc.variant == "" else "compile"
+        return self.desc.triple == llvm.get_process_triple() and self.desc.variant == ""
+
+    def load(self, artifact):
+        from xpuc.runtime.cpu import CPUModule
+
+        return CPUModule(artifact)
+
+    def validate(self, artifact) -> str:
+        from xpuc.targets.tools import check_elf
+
+        obj = artifact.stages.get("obj") or artifact.stages.get("bin")
+        if not isinstance(obj, bytes):
+            raise TargetError(f"{self.name}: the artifact holds no object to check (emit obj)")
+        symbols = [LAUNCH_PREFIX + k.link_name for k in artifact.kernels]
+        return check_elf(obj, self.desc.triple.split("-")[0], symbols)
+
+    def capabilities(self) -> str:
+        from xpuc.targets.tools import elf_tool
+
+        if self.can_run():
+            return "compile + run"
+        return "compile + validate (readelf)" if elf_tool() else "compile"
 
 
 def _launch_wrapper(module: ir.Module, kernel: ir.Function) -> None:
@@ -112,12 +135,20 @@ def _launch_wrapper(module: ir.Module, kernel: ir.Function) -> None:
     b.ret_void()
 
 
+_CPU_INTRINSICS = (
+    ("thread ids", "thread-loop induction variables (convert-simt-to-loops)"),
+    ("barrier", "loop fission"), ("shuffle, vote", "per-lane arrays across a warp"),
+    ("atomics", "LLVM atomicrmw/cmpxchg"),
+)  # fmt: skip
+
+
 def host_desc() -> TargetDesc:
     return TargetDesc(
         family="cpu", variant="", triple=llvm.get_process_triple(),
         cpu=llvm.get_host_cpu_name(), features=llvm.get_host_cpu_features().flatten(),
         warp_size=32, max_threads_per_block=1024, max_shared_memory=48 * 1024,
         binary_format="elf", description="this machine's CPU (JIT-compiled, all cores)",
+        intrinsics=_CPU_INTRINSICS,
     )  # fmt: skip
 
 
@@ -126,7 +157,7 @@ def cross_desc(variant: str, triple: str, cpu: str, features: str, note: str) ->
     return TargetDesc(
         family="cpu", variant=variant, triple=triple, cpu=cpu, features=features,
         warp_size=32, max_threads_per_block=1024, max_shared_memory=48 * 1024,
-        binary_format="elf", description=note,
+        binary_format="elf", description=note, intrinsics=_CPU_INTRINSICS,
     )  # fmt: skip
 
 
@@ -157,3 +188,21 @@ VARIANTS = {
     "": host_desc,
     **{v: (lambda v=v, spec=spec: cross_desc(v, *spec)) for v, spec in _CROSS.items()},
 }
+
+# Named chips -> variant.  Sources: each vendor's published ISA level.
+TAGS = {
+    "intel/sapphire-rapids": ("x86_64-v4", "Intel Xeon 4th gen (AVX-512)"),
+    "amd/epyc-genoa": ("x86_64-v4", "AMD EPYC 9004 (Zen 4, AVX-512)"),
+    "hygon/c86-7285": ("x86_64-v3", "Hygon C86 7285 (Dhyana, AVX2, no AVX-512)"),
+    "huawei/kunpeng-920": ("kunpeng920", "Huawei Kunpeng 920 (TaiShan V110)"),
+    "phytium/ft-2000plus": ("phytium", "Phytium FT-2000+/64 (Armv8-A)"),
+    "phytium/s2500": ("phytium", "Phytium S2500 (Armv8-A)"),
+    "loongson/3a5000": ("loongarch64", "Loongson 3A5000 (LA464)"),
+    "loongson/3a6000": ("loongarch64", "Loongson 3A6000 (LA664, runs LA464 code)"),
+    "loongson/3c5000": ("loongarch64", "Loongson 3C5000 server (LA464)"),
+    # SG2042's C920 cores implement the RVV 0.7.1 draft, which LLVM's +v (1.0) is not.
+    "sophgo/sg2042": ("riscv64", "Sophgo SG2042 (XuanTie C920, rv64gc; RVV 0.7 unused)"),
+    "spacemit/k1": ("riscv64v", "SpacemiT K1 (X60 cores, RVV 1.0)"),
+}
+CPUTarget.variants = VARIANTS
+CPUTarget.tags = TAGS

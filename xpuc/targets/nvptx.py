@@ -20,7 +20,7 @@ from xdsl.ir import Attribute, Operation
 from xpuc.compiler.diagnostics import TargetError, ToolNotFoundError
 from xpuc.dialects.gpu_ext import DynamicSharedMemoryOp, PrintfOp
 from xpuc.dialects.xpu import FenceOp, LaneMaskOp, ShuffleOp, VoteOp, WarpSyncOp
-from xpuc.targets.base import Target, TargetDesc
+from xpuc.targets.base import NVPTX_SPACES, Target, TargetDesc
 from xpuc.targets.llvm.memory import as_opaque, string_constant
 from xpuc.targets.llvm.translate import (
     I32,
@@ -206,6 +206,11 @@ def link_libdevice(mod: llvm.ModuleRef) -> None:
 class NVPTXTarget(Target):
     family: ClassVar[str] = "nvptx"
     emits: ClassVar[tuple[str, ...]] = ("mlir", "llvm", "asm", "bin")
+    default_variant: ClassVar[str] = "sm_90"
+
+    @property
+    def default_emit(self) -> str:  # type: ignore[override]
+        return "bin" if find_ptxas() else "asm"
 
     def __init__(self, desc: TargetDesc):
         super().__init__(desc, NVPTXHooks())
@@ -230,13 +235,38 @@ class NVPTXTarget(Target):
             )
         return run_ptxas(ptxas, asm, self.desc.variant)
 
+    def validate(self, artifact) -> str:
+        if not isinstance(artifact.stages.get("bin"), bytes):
+            artifact.stages["bin"] = self.binary(str(artifact.stages["asm"]), None)
+        return "ptxas"
+
+    def can_run(self) -> bool:
+        from xpuc.runtime.cuda import device_arch
+
+        arch = device_arch()
+        return arch is not None and cubin_runs_on(self.desc.variant, arch)
+
+    def load(self, artifact):
+        from xpuc.runtime.cuda import CUDAModule
+
+        return CUDAModule(artifact)
+
     def capabilities(self) -> str:
         ptxas = find_ptxas()
+        if self.can_run():
+            return "compile + run (CUDA)"
         if ptxas is None:
             return "compile (no ptxas)"
         if self.desc.variant not in ptxas_archs(ptxas):
             return "compile (ptxas lacks arch)"
         return "compile + validate (ptxas)"
+
+
+def cubin_runs_on(built: str, device: str) -> bool:
+    """A cubin for sm_XY runs on a GPU of the same major version and minor >= Y
+    (sm_90a-style arch-specific cubins are not made here)."""
+    b, d = int(built.removeprefix("sm_")), int(device.removeprefix("sm_"))
+    return b // 10 == d // 10 and d >= b
 
 
 def run_ptxas(ptxas: str, ptx: str, arch: str) -> bytes:
@@ -251,11 +281,21 @@ def run_ptxas(ptxas: str, ptx: str, arch: str) -> bytes:
         return out.read_bytes()
 
 
+_INTRINSICS = (
+    ("thread ids", "llvm.nvvm.read.ptx.sreg.{tid,ctaid,ntid,nctaid}"),
+    ("barrier", "llvm.nvvm.barrier0"), ("shuffle", "llvm.nvvm.shfl.sync.*"),
+    ("vote", "llvm.nvvm.vote.*.sync"), ("atomics", "LLVM atomicrmw/cmpxchg"),
+    ("printf", "vprintf"),
+)  # fmt: skip
+
+
 def _sm(sm: int, ptx: int, smem_kb: int, note: str) -> TargetDesc:
     return TargetDesc(
         family="nvptx", variant=f"sm_{sm}", triple="nvptx64-nvidia-cuda", cpu=f"sm_{sm}",
         features=f"+ptx{ptx}", warp_size=32, max_threads_per_block=1024,
-        max_shared_memory=smem_kb * 1024, binary_format="cubin", description=note,
+        max_shared_memory=smem_kb * 1024, max_registers=255, binary_format="cubin",
+        address_spaces=NVPTX_SPACES, math_library="libdevice (else NVVM intrinsics)",
+        intrinsics=_INTRINSICS, description=note,
     )  # fmt: skip
 
 
@@ -272,3 +312,22 @@ VARIANTS = {
         (100, 86, 227, "Blackwell (B200)"),
     ]
 }
+
+TAGS = {
+    "nvidia/v100": ("sm_70", "NVIDIA V100"),
+    "nvidia/t4": ("sm_75", "NVIDIA T4"),
+    "nvidia/a100": ("sm_80", "NVIDIA A100"),
+    "nvidia/a800": ("sm_80", "NVIDIA A800"),
+    "nvidia/a10": ("sm_86", "NVIDIA A10"),
+    "nvidia/rtx-3090": ("sm_86", "NVIDIA GeForce RTX 3090"),
+    "nvidia/l4": ("sm_89", "NVIDIA L4"),
+    "nvidia/l40s": ("sm_89", "NVIDIA L40S"),
+    "nvidia/rtx-4090": ("sm_89", "NVIDIA GeForce RTX 4090"),
+    "nvidia/h100": ("sm_90", "NVIDIA H100"),
+    "nvidia/h800": ("sm_90", "NVIDIA H800"),
+    "nvidia/h20": ("sm_90", "NVIDIA H20"),
+    "nvidia/h200": ("sm_90", "NVIDIA H200"),
+    "nvidia/b200": ("sm_100", "NVIDIA B200"),
+}
+NVPTXTarget.variants = VARIANTS
+NVPTXTarget.tags = TAGS

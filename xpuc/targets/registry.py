@@ -1,47 +1,143 @@
-"""Lazy, checked registry of target families and their variants.
+"""Lazy, checked registry of target families, their variants and named chips.
 
 ``get_target("nvptx:sm_90")`` builds a target from its family class and the variant's
-description.  Vendor plug-ins arrive through the ``xpuc.targets`` entry-point group
-(a later issue defines that contract); a name clash is an error.
+description; ``get_target("nvidia/h100")`` finds the chip's tag first.  Built-in
+families are listed here; vendor plug-ins arrive through the ``xpuc.targets``
+entry-point group.  An entry point names a :class:`Target` subclass:
+
+- with a new ``family``: the plug-in adds that family, its variants and tags;
+- with the ``family`` of a known family, subclassing that family's class: its
+  ``variants`` (and ``tags``) join the family, built with the plug-in's class.
+
+A family, variant or tag that two sources both define is an error, as is a plug-in
+that fails to load (named with its distribution, so the user knows what to fix).
 """
 
 from __future__ import annotations
 
 import importlib
 from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import cache
+from importlib.metadata import entry_points
 
 from xpuc.compiler.diagnostics import TargetError
-from xpuc.targets.base import Target
+from xpuc.targets.base import Target, TargetDesc
 
-_FAMILIES = {
+ENTRY_POINT_GROUP = "xpuc.targets"
+
+_BUILTIN = {
     "cpu": "xpuc.targets.cpu:CPUTarget",
     "nvptx": "xpuc.targets.nvptx:NVPTXTarget",
+    "amdgpu": "xpuc.targets.amdgpu:AMDGPUTarget",
+    "opencl": "xpuc.targets.opencl:OpenCLTarget",
+    "spirv": "xpuc.targets.spirv:SPIRVTarget",
 }
-_DEFAULT_VARIANT = {"cpu": "", "nvptx": "sm_90"}
 
 
-def _family(name: str):
-    module, attr = _FAMILIES[name].split(":")
-    mod = importlib.import_module(module)
-    return getattr(mod, attr), mod.VARIANTS
+@dataclass
+class Family:
+    name: str
+    cls: type[Target]
+    origin: str  # "xpuc" or the plug-in's entry point, for error messages
+    variants: dict[str, tuple[type[Target], Callable[[], TargetDesc], str]] = field(
+        default_factory=dict
+    )
+    tags: dict[str, tuple[str, str]] = field(default_factory=dict)
+
+
+def _import(spec: str) -> type[Target]:
+    module, attr = spec.split(":")
+    return getattr(importlib.import_module(module), attr)
+
+
+def _add_variants(fam: Family, cls: type[Target], origin: str) -> None:
+    for v, make in cls.variants.items():
+        if v in fam.variants:
+            raise TargetError(
+                f"target {fam.name}:{v or '(host)'} from {origin} clashes with the one from "
+                f"{fam.variants[v][2]}"
+            )
+        fam.variants[v] = (cls, make, origin)
+
+
+def _plugins() -> list[tuple[str, Callable[[], type[Target]]]]:
+    return [(f"plug-in '{ep.name}' ({ep.value})", ep.load)
+            for ep in entry_points(group=ENTRY_POINT_GROUP)]  # fmt: skip
+
+
+@cache
+def families() -> dict[str, Family]:
+    """Every family, built-in and from plug-ins, checked for clashes (loaded once)."""
+    out: dict[str, Family] = {}
+    tag_origin: dict[str, str] = {}
+    sources = [(f"xpuc ({spec})", lambda spec=spec: _import(spec)) for spec in _BUILTIN.values()]
+    for origin, load in [*sources, *_plugins()]:
+        try:
+            cls = load()
+        except Exception as e:  # a broken plug-in: say which, not a traceback
+            raise TargetError(f"{origin} failed to load: {type(e).__name__}: {e}") from None
+        if not (isinstance(cls, type) and issubclass(cls, Target) and cls.family):
+            raise TargetError(f"{origin} is not a Target subclass with a family name")
+        fam = out.get(cls.family)
+        if fam is None:
+            fam = out[cls.family] = Family(cls.family, cls, origin)
+        elif not issubclass(cls, fam.cls):
+            raise TargetError(
+                f"target family '{cls.family}' from {origin} clashes with the one from "
+                f"{fam.origin} (to add chips to it, subclass {fam.cls.__name__})"
+            )
+        _add_variants(fam, cls, origin)
+        for tag, (variant, note) in cls.tags.items():
+            if tag in tag_origin:
+                raise TargetError(
+                    f"chip tag '{tag}' from {origin} clashes with the one from {tag_origin[tag]}"
+                )
+            if variant not in fam.variants:
+                raise TargetError(f"chip tag '{tag}' from {origin} names unknown variant "
+                                  f"{fam.name}:{variant}")  # fmt: skip
+            tag_origin[tag] = origin
+            fam.tags[tag] = (variant, note)
+    return out
 
 
 def get_all_targets() -> dict[str, Callable[[], type[Target]]]:
     """Family name -> loader of its Target class.  Keys equal each class's ``family``."""
-    return {name: (lambda name=name: _family(name)[0]) for name in _FAMILIES}
+    return {name: (lambda f=f: f.cls) for name, f in families().items()}
 
 
 def variants(family: str) -> list[str]:
-    return list(_family(family)[1])
+    return list(families()[family].variants)
+
+
+def all_tags() -> dict[str, tuple[str, str]]:
+    """Chip tag -> (target name, description), over every family."""
+    out = {}
+    for fam in families().values():
+        for tag, (variant, note) in fam.tags.items():
+            out[tag] = (f"{fam.name}:{variant}" if variant else fam.name, note)
+    return out
+
+
+def resolve(spec: str) -> str:
+    """A target name for a spec that may be a chip tag (``amd/mi300x``)."""
+    tags = all_tags()
+    return tags[spec][0] if spec in tags else spec
 
 
 def get_target(spec: str) -> Target:
+    spec = resolve(spec.strip())
     family, _, variant = spec.partition(":")
-    if family not in _FAMILIES:
-        raise TargetError(f"unknown target '{spec}' (known families: {', '.join(_FAMILIES)})")
-    cls, table = _family(family)
-    variant = variant or _DEFAULT_VARIANT[family]
-    if variant not in table:
-        known = ", ".join(v or "(host)" for v in table)
+    fams = families()
+    if family not in fams:
+        hint = " (a chip tag? see `xpuc targets`)" if "/" in spec else ""
+        raise TargetError(
+            f"unknown target '{spec}'{hint} (known families: {', '.join(fams)})"
+        )
+    fam = fams[family]
+    variant = variant or fam.cls.default_variant
+    if variant not in fam.variants:
+        known = ", ".join(v or "(host)" for v in fam.variants)
         raise TargetError(f"unknown {family} variant '{variant}' (known: {known})")
-    return cls(table[variant]())
+    cls, make, _ = fam.variants[variant]
+    return cls(make())

@@ -69,3 +69,46 @@ def ptxas_archs(ptxas: str) -> frozenset[str]:
     start = text.find("--gpu-name")
     section = text[start : text.find("\n--", start + 10)] if start >= 0 else ""
     return frozenset(re.findall(r"'(sm_\d+)'", section))
+
+
+def find_tool(*names: str) -> str | None:
+    """The first of ``names`` on PATH (``ld.lld``, ``ld.lld-19``, ...)."""
+    return next((p for p in map(shutil.which, names) if p), None)
+
+
+def elf_tool() -> str | None:
+    return find_tool("readelf", "llvm-readelf", "llvm-readelf-19")
+
+
+# readelf's "Machine:" text for the first part of each triple
+_ELF_MACHINE = {"x86_64": "X86-64", "aarch64": "AArch64", "riscv64": "RISC-V",
+                "loongarch64": "LoongArch", "amdgcn": "AMD GPU"}  # fmt: skip
+
+
+def check_elf(data: bytes, arch: str, symbols: list[str]) -> str:
+    """Have readelf read an ELF file: its machine must be ``arch``'s and it must define
+    ``symbols``.  Returns the tool's name; raises TargetError/ToolNotFoundError."""
+    import tempfile
+
+    from xpuc.compiler.diagnostics import TargetError, ToolNotFoundError
+
+    tool = elf_tool()
+    if tool is None:
+        raise ToolNotFoundError("readelf was not found (Debian: binutils or llvm)")
+    with tempfile.NamedTemporaryFile(suffix=".o") as f:
+        f.write(data)
+        f.flush()
+        proc = subprocess.run([tool, "-h", "-s", "-W", f.name], capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise TargetError(f"{Path(tool).name} rejected the object: {proc.stderr.strip()}")
+    m = re.search(r"Machine:\s+(.*)", proc.stdout)
+    machine = m.group(1).strip() if m else "?"
+    want = _ELF_MACHINE.get(arch, arch)
+    if want.lower() not in machine.lower():
+        raise TargetError(f"{Path(tool).name}: the object is for '{machine}', not {want}")
+    defined = {line.split()[-1] for line in proc.stdout.splitlines()
+               if re.match(r"\s*\d+:", line) and " UND " not in line}  # fmt: skip
+    missing = [s for s in symbols if s not in defined]
+    if missing:
+        raise TargetError(f"{Path(tool).name}: the object lacks {', '.join(missing)}")
+    return Path(tool).name

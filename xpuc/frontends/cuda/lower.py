@@ -156,6 +156,9 @@ class FunctionLowering(LoopLowering, ExprLowering):
                 op.attributes["xpu.noalias"] = ArrayAttr([IntegerAttr(i, 64) for i in noalias])
             if sig.symbol != sig.name:
                 op.attributes["xpu.source_name"] = StringAttr(sig.name)
+            node = sig.node
+            loc = self.pre.location(node.meta.line or 1, node.meta.column or 1)
+            op.attributes["xpu.loc"] = StringAttr(str(loc))  # for target limit errors
             return op
         results = [] if sig.ret.kind == "void" else flat_types(sig.ret, False)
         if sig.ret.kind == "void":

@@ -1,0 +1,103 @@
+"""One compile for several targets, in one file (``--target a,b,c``).
+
+A fat artifact holds one :class:`Artifact` per target, each keeping the stages a
+loader needs (LLVM IR for the cpu JIT, the binary, the PTX/OpenCL C text) and its
+kernel metadata.  ``xpuc.load`` picks the entry that runs on the device at hand.
+The file format is documented in ``docs/fat-artifact.md``.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from xpuc.compiler.artifact import Artifact, KernelInfo
+from xpuc.compiler.diagnostics import XpucError
+
+FORMAT = "xpuc-fat"
+VERSION = 1
+KEPT_STAGES = ("llir", "asm", "bin")
+"""What each entry keeps: enough to load or to hand to a vendor tool."""
+PREFERENCE = ("nvptx", "amdgpu", "opencl", "cpu")
+"""Families in the order ``xpuc.load`` tries them; plug-in families come after these."""
+
+
+def _encode(v: str | bytes) -> dict[str, str]:
+    return {"bytes": base64.b64encode(v).decode()} if isinstance(v, bytes) else {"text": v}
+
+
+def _decode(d: dict[str, str]) -> str | bytes:
+    return base64.b64decode(d["bytes"]) if "bytes" in d else d["text"]
+
+
+@dataclass
+class FatArtifact:
+    entries: dict[str, Artifact] = field(default_factory=dict)  # target name -> artifact
+
+    @property
+    def targets(self) -> list[str]:
+        return list(self.entries)
+
+    def __getitem__(self, target: str) -> Artifact:
+        if target not in self.entries:
+            raise XpucError(f"no {target} binary in this fat artifact (it holds "
+                            f"{', '.join(self.entries)})")  # fmt: skip
+        return self.entries[target]
+
+    def pick(self) -> Artifact:
+        """The entry for the device at hand (see :data:`PREFERENCE`)."""
+        from xpuc.targets.registry import get_target
+
+        def rank(name: str) -> int:
+            fam = name.partition(":")[0]
+            return PREFERENCE.index(fam) if fam in PREFERENCE else len(PREFERENCE)
+
+        for name in sorted(self.entries, key=rank):
+            if get_target(name).can_run():
+                return self.entries[name]
+        raise XpucError(f"none of this fat artifact's targets runs here "
+                        f"({', '.join(self.entries)})")  # fmt: skip
+
+    def to_json(self) -> str:
+        entries = []
+        for name, art in self.entries.items():
+            stages = {k: _encode(v) for k, v in art.stages.items() if k in KEPT_STAGES}
+            entries.append({"target": name, "opt_level": art.opt_level,
+                            "kernels": [asdict(k) for k in art.kernels], "stages": stages})
+        return json.dumps({"format": FORMAT, "version": VERSION, "entries": entries}, indent=1)
+
+    def save(self, path: str | Path) -> None:
+        Path(path).write_text(self.to_json())
+
+    @classmethod
+    def from_json(cls, text: str, where: str = "<fat artifact>") -> FatArtifact:
+        try:
+            doc = json.loads(text)
+        except json.JSONDecodeError as e:
+            raise XpucError(f"{where}:{e.lineno}:{e.colno}: not an xpuc fat artifact: "
+                            f"{e.msg}") from None  # fmt: skip
+        if not isinstance(doc, dict) or doc.get("format") != FORMAT:
+            raise XpucError(f"{where}: not an xpuc fat artifact (no \"format\": \"{FORMAT}\")")
+        if doc.get("version") != VERSION:
+            raise XpucError(f"{where}: fat artifact version {doc.get('version')} is not "
+                            f"supported (this xpuc reads version {VERSION})")  # fmt: skip
+        fat = cls()
+        try:
+            for e in doc["entries"]:
+                kernels = [KernelInfo(**k) for k in e["kernels"]]
+                stages = {k: _decode(v) for k, v in e["stages"].items()}
+                fat.entries[e["target"]] = Artifact(e["target"], kernels, stages,
+                                                     opt_level=e.get("opt_level", 3))
+        except (KeyError, TypeError, ValueError) as e:
+            raise XpucError(f"{where}: malformed fat artifact entry: {e}") from None
+        return fat
+
+    @classmethod
+    def read(cls, path: str | Path) -> FatArtifact:
+        try:
+            text = Path(path).read_text()
+        except OSError as e:
+            raise XpucError(f"{path}: cannot read: {e.strerror}") from None
+        return cls.from_json(text, str(path))
