@@ -212,8 +212,13 @@ def test_loading_a_foreign_cpu_artifact_is_a_clear_error():
     triples = {get_target(f"cpu:{v}").desc.triple: v for v in CROSS}
     triple = next(t for t in triples if t.split("-")[0] != host)
     art = xpuc.compile(SCALE, f"cpu:{triples[triple]}", emit="obj")
-    with pytest.raises(xpuc.XpucError, match=f"cannot run {re.escape(triple)} code"):
+    with pytest.raises(xpuc.XpucError, match=f"cannot run cpu:{triples[triple]} code"):
         xpuc.load(art)
+    # the module loader itself also refuses foreign code (a plug-in may call it directly)
+    from xpuc.runtime.cpu import CPUModule
+
+    with pytest.raises(xpuc.XpucError, match=f"cannot run {re.escape(triple)} code"):
+        CPUModule(art)
 
 
 def test_cli_writes_an_object_for_the_cpu(tmp_path):

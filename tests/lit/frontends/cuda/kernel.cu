@@ -30,7 +30,8 @@ int main() { k<<<1, 1>>>(0, 0, 0); }   // host code: skipped
 // CHECK:           func.call @twice
 // CHECK:         "gpu.return"
 // CHECK:       xpu.arg_types = ["*f32", "*f32", "u32"]
-// CHECK-NOT: main
+// CHECK-SAME:  xpu.loc = "{{.*}}kernel.cu:8:1"
+// CHECK-NOT: sym_name = "main"
 
 // At -O3 the locals are SSA values (forward-slot-stores): no slots are left.
 // OPT-LABEL: "gpu.func"
