@@ -61,7 +61,7 @@ def _compile(args, emit: str | None):
         include_dirs=args.include, defines=_defines(args.define), pipeline=popts,
         kernels=[*args.instantiate, *_instance(getattr(args, "kernel", None))],
     )  # fmt: skip
-    if args.timing:
+    if args.timing and not hasattr(art, "entries"):
         total = sum(secs for name, secs in art.timings if not name.startswith("pass "))
         sys.stderr.write("===-- xpuc timing --===\n")
         for name, secs in art.timings:
@@ -78,8 +78,17 @@ def cmd_compile(args) -> int:
     emit = args.emit
     if emit is None and args.output:
         emit = _EXT.get(Path(args.output).suffix)
-    art = _compile(args, emit or "asm")
     from xpuc.compiler.driver import EMIT_TO_STAGE
+    from xpuc.compiler.fat import FatArtifact
+
+    if "," in args.target:  # a fat artifact: each target's own default output
+        if args.output in (None, "-"):
+            raise XpucError("several targets make a fat artifact: give -o FILE (e.g. k.xpuc)")
+        fat = _compile(args, args.emit)
+        assert isinstance(fat, FatArtifact)
+        fat.save(args.output)
+        return 0
+    art = _compile(args, emit or "asm")
 
     stage = EMIT_TO_STAGE[emit or "asm"]
     out = art.stages[stage]
@@ -112,14 +121,27 @@ def cmd_run(args) -> int:
 
 
 def cmd_targets(args) -> int:
-    from xpuc.targets.registry import get_all_targets, get_target, variants
+    from xpuc.targets.registry import all_tags, families, get_target
 
-    print(f"{'target':<16} {'here':<28} description")
-    for family in get_all_targets():
-        for v in variants(family):
-            t = get_target(f"{family}:{v}" if v else family)
-            print(f"{t.name:<16} {t.capabilities():<28} {t.desc.description}")
+    caps: dict[str, str] = {}
+    print(f"{'target':<18} {'here':<30} description")
+    for fam in families().values():
+        for v in fam.variants:
+            t = get_target(f"{fam.name}:{v}" if v else fam.name)
+            caps[t.name] = t.capabilities()
+            origin = "" if fam.variants[v][2].startswith("xpuc") else "  [plug-in]"
+            print(f"{t.name:<18} {caps[t.name]:<30} {t.desc.description}{origin}")
+    print(f"\n{'chip':<24} {'target':<18} {'here':<30} name")
+    for tag, (target, note) in sorted(all_tags().items()):
+        print(f"{tag:<24} {target:<18} {caps.get(target, ''):<30} {note}")
     return 0
+
+
+def cmd_conformance(args) -> int:
+    from xpuc.conformance import run
+
+    results = run(args.target, select=args.case, opt_level=3 if args.opt is None else args.opt)
+    return 0 if results and all(r.passed for r in results) else 1
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -149,6 +171,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     t = sub.add_parser("targets", help="list targets and what each can do here")
     t.set_defaults(func=cmd_targets)
+
+    k = sub.add_parser("conformance", help="compile, validate and run the reference kernels")
+    k.add_argument("--target", "-t", default="cpu", help="target or chip tag")
+    k.add_argument("--case", default="", metavar="TEXT", help="only cases whose name has TEXT")
+    for level in range(4):
+        k.add_argument(f"-O{level}", dest="opt", action="store_const", const=level)
+    k.set_defaults(func=cmd_conformance)
     return p
 
 

@@ -64,8 +64,14 @@ class FatArtifact:
         entries = []
         for name, art in self.entries.items():
             stages = {k: _encode(v) for k, v in art.stages.items() if k in KEPT_STAGES}
-            entries.append({"target": name, "opt_level": art.opt_level,
-                            "kernels": [asdict(k) for k in art.kernels], "stages": stages})
+            entries.append(
+                {
+                    "target": name,
+                    "opt_level": art.opt_level,
+                    "kernels": [asdict(k) for k in art.kernels],
+                    "stages": stages,
+                }
+            )
         return json.dumps({"format": FORMAT, "version": VERSION, "entries": entries}, indent=1)
 
     def save(self, path: str | Path) -> None:
@@ -79,7 +85,7 @@ class FatArtifact:
             raise XpucError(f"{where}:{e.lineno}:{e.colno}: not an xpuc fat artifact: "
                             f"{e.msg}") from None  # fmt: skip
         if not isinstance(doc, dict) or doc.get("format") != FORMAT:
-            raise XpucError(f"{where}: not an xpuc fat artifact (no \"format\": \"{FORMAT}\")")
+            raise XpucError(f'{where}: not an xpuc fat artifact (no "format": "{FORMAT}")')
         if doc.get("version") != VERSION:
             raise XpucError(f"{where}: fat artifact version {doc.get('version')} is not "
                             f"supported (this xpuc reads version {VERSION})")  # fmt: skip
@@ -88,8 +94,9 @@ class FatArtifact:
             for e in doc["entries"]:
                 kernels = [KernelInfo(**k) for k in e["kernels"]]
                 stages = {k: _decode(v) for k, v in e["stages"].items()}
-                fat.entries[e["target"]] = Artifact(e["target"], kernels, stages,
-                                                     opt_level=e.get("opt_level", 3))
+                fat.entries[e["target"]] = Artifact(
+                    e["target"], kernels, stages, opt_level=e.get("opt_level", 3)
+                )
         except (KeyError, TypeError, ValueError) as e:
             raise XpucError(f"{where}: malformed fat artifact entry: {e}") from None
         return fat

@@ -131,9 +131,7 @@ def get_target(spec: str) -> Target:
     fams = families()
     if family not in fams:
         hint = " (a chip tag? see `xpuc targets`)" if "/" in spec else ""
-        raise TargetError(
-            f"unknown target '{spec}'{hint} (known families: {', '.join(fams)})"
-        )
+        raise TargetError(f"unknown target '{spec}'{hint} (known families: {', '.join(fams)})")
     fam = fams[family]
     variant = variant or fam.cls.default_variant
     if variant not in fam.variants:
