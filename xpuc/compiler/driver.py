@@ -24,8 +24,8 @@ from xdsl.parser import Parser
 from xdsl.utils.exceptions import ParseError
 
 from xpuc.compiler.artifact import Artifact, KernelInfo
-from xpuc.compiler.fat import FatArtifact
 from xpuc.compiler.diagnostics import CompileError, Location, TargetError, XpucError
+from xpuc.compiler.fat import FatArtifact
 from xpuc.compiler.pipeline import PipelineOptions, build_passes, print_module, run_passes
 from xpuc.dialects.registry import make_context
 from xpuc.targets.limits import shared_bytes

@@ -13,8 +13,9 @@ def load(artifact: Artifact | FatArtifact | str | Path):
     """Callable kernels for an artifact: ``mod.kernel[grid, block](*args)``.
 
     A path names a file written by ``xpuc compile --target a,b -o FILE`` (a fat
-    artifact) or by ``Artifact.save``.  A fat artifact loads the first of its binaries whose target runs here, in the
-    order of :data:`xpuc.compiler.fat.PREFERENCE` (GPUs before the host CPU)."""
+    artifact) or by ``Artifact.save``.  A fat artifact loads the first of its binaries
+    whose target runs here, in the order of :data:`xpuc.compiler.fat.PREFERENCE`
+    (GPUs before the host CPU)."""
     from xpuc.targets.registry import get_target
 
     if isinstance(artifact, str | Path):
