@@ -52,7 +52,11 @@ class CPUHooks(LLVMHooks):
 @dataclass
 class CPUTarget(Target):
     family: ClassVar[str] = "cpu"
-    default_emit: ClassVar[str] = "llvm"  # the runtime JIT-compiles LLVM IR
+
+    @property
+    def default_emit(self) -> str:  # type: ignore[override]
+        # The runtime JIT-compiles LLVM IR; another CPU gets an object.
+        return "llvm" if self.can_run() else "bin"
     emits: ClassVar[tuple[str, ...]] = ("mlir", "llvm", "asm", "obj", "bin")
 
     def __init__(self, desc: TargetDesc):

@@ -133,7 +133,9 @@ def get_target(spec: str) -> Target:
         hint = " (a chip tag? see `xpuc targets`)" if "/" in spec else ""
         raise TargetError(f"unknown target '{spec}'{hint} (known families: {', '.join(fams)})")
     fam = fams[family]
-    variant = variant or fam.cls.default_variant
+    if not variant:  # the family's default, else its first variant
+        default = fam.cls.default_variant
+        variant = default if default in fam.variants else next(iter(fam.variants), "")
     if variant not in fam.variants:
         known = ", ".join(v or "(host)" for v in fam.variants)
         raise TargetError(f"unknown {family} variant '{variant}' (known: {known})")
