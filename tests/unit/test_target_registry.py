@@ -159,11 +159,15 @@ def test_plugin_clashes_are_errors(plugins, plugin, message):
         get_target("cpu")
 
 
-def test_a_broken_plugin_is_named(plugins, monkeypatch):
+def test_a_broken_plugin_is_named_and_the_rest_still_work(plugins, monkeypatch):
     families.cache_clear()
     monkeypatch.setattr(registry, "_plugins", lambda: [("plug-in 'sdk' (vendor:T)", _broken)])
+    assert get_target("cpu").name == "cpu"
     with pytest.raises(TargetError, match=r"plug-in 'sdk' \(vendor:T\) failed to load: Import"):
-        get_target("cpu")
+        get_target("npu:v2")
+    from xpuc.compiler.cli import main
+
+    assert main(["targets"]) == 0
 
 
 def test_a_plugin_pass_that_reuses_a_name_is_an_error(plugins):
@@ -226,3 +230,33 @@ def test_the_example_plugin_enforces_its_limits():
         mod = xpuc.load(xpuc.compile("__global__ void k(int *x) { x[0] = 1; }", "acme/x1"))
         with pytest.raises(xpuc.XpucError, match="block of 1024 threads exceeds the limit of 512"):
             mod.k[1, 1024](np.zeros(1, np.int32))
+
+
+# ---- __launch_bounds__
+
+BOUNDED = """
+#define BS 128
+__global__ void __launch_bounds__(BS, 2) k(float *x) { x[threadIdx.x] += 1.0f; }
+"""
+
+
+def test_launch_bounds_over_the_chip_limit_is_a_compile_error():
+    src = "__global__ void __launch_bounds__(2048) k(float *x) { x[0] = 1.0f; }"
+    with pytest.raises(CompileError, match=r"lb.cu:1:1: error: kernel 'k' asks for blocks of "
+                       r"2048 threads \(__launch_bounds__\); nvptx:sm_90 has at most 1024"):
+        xpuc.compile(src, "nvptx:sm_90", emit="asm", filename="lb.cu")
+    with pytest.raises(CompileError, match="__launch_bounds__ must be positive, not 0"):
+        xpuc.compile(src.replace("2048", "0"), "cpu")
+
+
+def test_launch_bounds_cap_the_block_at_launch():
+    import numpy as np
+
+    art = xpuc.compile(BOUNDED, "cpu")
+    assert art.kernel("k").max_threads_per_block == 128
+    mod = xpuc.load(art)
+    x = np.zeros(128, np.float32)
+    mod.k[1, 128](x)
+    assert (x == 1).all()
+    with pytest.raises(xpuc.XpucError, match="block of 256 threads exceeds the limit of 128"):
+        mod.k[1, 256](np.zeros(256, np.float32))

@@ -121,7 +121,7 @@ def cmd_run(args) -> int:
 
 
 def cmd_targets(args) -> int:
-    from xpuc.targets.registry import all_tags, families, get_target
+    from xpuc.targets.registry import BROKEN, all_tags, families, get_target
 
     caps: dict[str, str] = {}
     print(f"{'target':<18} {'here':<30} description")
@@ -134,6 +134,8 @@ def cmd_targets(args) -> int:
     print(f"\n{'chip':<24} {'target':<18} {'here':<30} name")
     for tag, (target, note) in sorted(all_tags().items()):
         print(f"{tag:<24} {target:<18} {caps.get(target, ''):<30} {note}")
+    for why in BROKEN.values():
+        sys.stderr.write(f"xpuc: warning: {why}\n")
     return 0
 
 

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import llvmlite.binding as llvm
 from xdsl.dialects import func, gpu
-from xdsl.dialects.builtin import ArrayAttr, ModuleOp, StringAttr
+from xdsl.dialects.builtin import ArrayAttr, IntegerAttr, ModuleOp, StringAttr
 from xdsl.parser import Parser
 from xdsl.utils.exceptions import ParseError
 
@@ -106,7 +106,9 @@ def kernel_infos(module: ModuleOp, max_threads: int) -> list[KernelInfo]:
         symbol = op.sym_name.data
         src = op.attributes.get("xpu.source_name")
         name = src.data if isinstance(src, StringAttr) else symbol
-        infos.append(KernelInfo(name, tlist, nlist, shared_bytes(module, op), max_threads,
+        bound = op.attributes.get("xpu.max_threads")  # __launch_bounds__
+        limit = min(max_threads, bound.value.data) if isinstance(bound, IntegerAttr) else max_threads
+        infos.append(KernelInfo(name, tlist, nlist, shared_bytes(module, op), limit,
                                 symbol if name != symbol else ""))  # fmt: skip
     return infos
 

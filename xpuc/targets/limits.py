@@ -99,6 +99,13 @@ def check_limits(desc: TargetDesc, module: ModuleOp) -> None:
         src = op.attributes.get("xpu.source_name")
         if isinstance(src, StringAttr):
             name = src.data
+        bound = op.attributes.get("xpu.max_threads")
+        if isinstance(bound, IntegerAttr) and bound.value.data > desc.max_threads_per_block:
+            raise _error(
+                op,
+                f"kernel '{name}' asks for blocks of {bound.value.data} threads "
+                f"(__launch_bounds__); {desc.name} has at most {desc.max_threads_per_block}",
+            )
         smem = shared_bytes(module, op)
         if smem > desc.max_shared_memory:
             raise _error(

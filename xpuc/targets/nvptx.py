@@ -105,6 +105,11 @@ class NVPTXHooks(LLVMHooks):
     def function(self, t: Translator, fn: ir.Function, op) -> None:
         if isinstance(op, gpu.FuncOp) and op.kernel is not None:
             fn.calling_convention = "ptx_kernel"
+            bound = op.attributes.get("xpu.max_threads")
+            if isinstance(bound, IntegerAttr):  # __launch_bounds__ -> .maxntid
+                md = t.module.add_named_metadata("nvvm.annotations")
+                n = ir.Constant(I32, bound.value.data)
+                md.add(t.module.add_metadata([fn, ir.MetaDataString(t.module, "maxntidx"), n]))
         else:
             fn.linkage = "internal"
 

@@ -9,8 +9,9 @@ entry-point group.  An entry point names a :class:`Target` subclass:
 - with the ``family`` of a known family, subclassing that family's class: its
   ``variants`` (and ``tags``) join the family, built with the plug-in's class.
 
-A family, variant or tag that two sources both define is an error, as is a plug-in
-that fails to load (named with its distribution, so the user knows what to fix).
+A family, variant or tag that two sources both define is an error.  A plug-in that
+fails to import does not take the other targets down: it is listed by ``xpuc targets``
+and named in the error when a target it may provide is asked for.
 """
 
 from __future__ import annotations
@@ -66,17 +67,26 @@ def _plugins() -> list[tuple[str, Callable[[], type[Target]]]]:
             for ep in entry_points(group=ENTRY_POINT_GROUP)]  # fmt: skip
 
 
+BROKEN: dict[str, str] = {}
+"""Plug-ins that failed to load: origin -> why."""
+
+
 @cache
 def families() -> dict[str, Family]:
     """Every family, built-in and from plug-ins, checked for clashes (loaded once)."""
     out: dict[str, Family] = {}
     tag_origin: dict[str, str] = {}
+    BROKEN.clear()
     sources = [(f"xpuc ({spec})", lambda spec=spec: _import(spec)) for spec in _BUILTIN.values()]
     for origin, load in [*sources, *_plugins()]:
         try:
             cls = load()
-        except Exception as e:  # a broken plug-in: say which, not a traceback
-            raise TargetError(f"{origin} failed to load: {type(e).__name__}: {e}") from None
+        except Exception as e:  # a broken plug-in: remember which and why, no traceback
+            why = f"{origin} failed to load: {type(e).__name__}: {e}"
+            if origin.startswith("xpuc "):
+                raise TargetError(why) from None
+            BROKEN[origin] = why
+            continue
         if not (isinstance(cls, type) and issubclass(cls, Target) and cls.family):
             raise TargetError(f"{origin} is not a Target subclass with a family name")
         fam = out.get(cls.family)
@@ -138,6 +148,7 @@ def get_target(spec: str) -> Target:
         variant = default if default in fam.variants else next(iter(fam.variants), "")
     if variant not in fam.variants:
         known = ", ".join(v or "(host)" for v in fam.variants)
-        raise TargetError(f"unknown {family} variant '{variant}' (known: {known})")
+        broken = "".join(f"; {why}" for why in BROKEN.values())
+        raise TargetError(f"unknown {family} variant '{variant}' (known: {known}){broken}")
     cls, make, _ = fam.variants[variant]
     return cls(make())

@@ -32,7 +32,9 @@ _TYPEDEF_RE = re.compile(r"\btypedef\b[^;{]*?(\w+)\s*(\[[^;]*\])?\s*;|}\s*(\w+)\
 _USING_RE = re.compile(r"\busing\s+(\w+)\s*=")
 _TAG_RE = re.compile(r"\b(?:struct|class|union|enum)\s+(?!class\b)(\w+)")
 _TPARAM_RE = re.compile(r"\b(?:typename|class)\s+(\w+)")
-_TEMPLATE_RE = re.compile(r"\btemplate\s*<([^{;]*?)>\s*([^;{(]*?)\b(\w+)\s*\(")
+_TEMPLATE_RE = re.compile(
+    r"\btemplate\s*<([^{;]*?)>\s*([^;{(]*?(?:__xpuc_launch_bounds__\s*\([^)]*\)\s*)?)\b(\w+)\s*\("
+)
 
 
 def _scan_names(text: str) -> tuple[dict[str, int], dict[str, int]]:

@@ -17,6 +17,8 @@ from xpuc.compiler.diagnostics import CompileError
 from xpuc.frontends.cuda import ctypes_ as ct
 from xpuc.frontends.cuda.ctypes_ import CType
 
+LAUNCH_BOUNDS = "__launch_bounds__="
+"""A qualifier ``__launch_bounds__=N``: the most threads a block of the kernel has."""
 QUALIFIERS = {"const", "constexpr", "volatile", "__restrict__", "static", "inline",
               "__forceinline__", "extern", "register", "__host__", "__global__", "__device__",
               "__shared__", "__constant__", "__managed__"}  # fmt: skip
@@ -85,6 +87,11 @@ class TypeEnv:
                     found = ct.INT
                 elif c.data == "template_type_ref":
                     found = self.template_type(c)
+                elif c.data == "launch_bounds":  # __launch_bounds__(max threads, ...)
+                    n = self.const_eval(c.children[1])
+                    if n < 1:
+                        raise self.error(c, f"__launch_bounds__ must be positive, not {n}")
+                    quals.add(f"{LAUNCH_BOUNDS}{n}")
                 continue
             w = str(c)
             if w in QUALIFIERS:

@@ -159,6 +159,8 @@ class FunctionLowering(LoopLowering, ExprLowering):
             node = sig.node
             loc = self.pre.location(node.meta.line or 1, node.meta.column or 1)
             op.attributes["xpu.loc"] = StringAttr(str(loc))  # for target limit errors
+            if sig.max_threads:
+                op.attributes["xpu.max_threads"] = IntegerAttr(sig.max_threads, 32)
             return op
         results = [] if sig.ret.kind == "void" else flat_types(sig.ret, False)
         if sig.ret.kind == "void":

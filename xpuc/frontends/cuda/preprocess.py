@@ -98,8 +98,9 @@ def preprocess(
     pp.define("__CUDACC__ 1")
     pp.define("__NVCC__ 1")
     pp.define("__CUDA_ARCH__ 900")
-    for attr in ("__launch_bounds__(...)", "__align__(n)", "__noinline__", "__inline__"):
+    for attr in ("__align__(n)", "__noinline__", "__inline__"):
         pp.define(f"{attr} ")
+    pp.define("__launch_bounds__(...) __xpuc_launch_bounds__(__VA_ARGS__)")
     base = os.path.dirname(os.path.abspath(filename)) if os.path.exists(filename) else "."
     pp.add_path(base)
     for d in include_dirs:

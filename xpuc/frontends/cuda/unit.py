@@ -26,7 +26,7 @@ from xdsl.ir import Block, Operation, Region
 from xpuc.compiler.diagnostics import CompileError
 from xpuc.frontends.cuda import ctypes_ as ct
 from xpuc.frontends.cuda.ctypes_ import CType
-from xpuc.frontends.cuda.decls import BUILTIN_TYPES, TypeEnv
+from xpuc.frontends.cuda.decls import BUILTIN_TYPES, LAUNCH_BOUNDS, TypeEnv
 from xpuc.frontends.cuda.globals_ import GlobalDef, GlobalsLowering
 from xpuc.frontends.cuda.lower import FunctionLowering
 from xpuc.frontends.cuda.preprocess import Preprocessed
@@ -46,6 +46,7 @@ class Signature:
     defaults: list = field(default_factory=list)  # default argument expressions (or None)
     restrict: list[bool] = field(default_factory=list)  # a __restrict__ pointer parameter
     owner: CType | None = None  # the struct of a member function (``this`` comes first)
+    max_threads: int = 0  # __launch_bounds__: the most threads a block has (0: not given)
 
     def arg_codes(self) -> list[str]:
         return [c for p in self.params for c in _codes(p)]
@@ -258,8 +259,9 @@ class UnitLowering(GlobalsLowering):
                 restrict.append(t.is_ptr and _restricted(p.children[1]))
         symbol = name if targs is None else mangle(name, targs)
         shown = name if targs is None else f"{name}<{', '.join(map(str, targs))}>"
+        bounds = [int(q.removeprefix(LAUNCH_BOUNDS)) for q in quals if q.startswith(LAUNCH_BOUNDS)]
         return Signature(shown, symbol, params, names, refs, ret, kernel, node, env, defaults,
-                         restrict=restrict)  # fmt: skip
+                         restrict=restrict, max_threads=bounds[0] if bounds else 0)  # fmt: skip
 
     # ---- templates
     def instantiate(self, name: str, targs: list, node: Tree | Token) -> Signature:
