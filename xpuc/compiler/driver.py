@@ -107,7 +107,9 @@ def kernel_infos(module: ModuleOp, max_threads: int) -> list[KernelInfo]:
         src = op.attributes.get("xpu.source_name")
         name = src.data if isinstance(src, StringAttr) else symbol
         bound = op.attributes.get("xpu.max_threads")  # __launch_bounds__
-        limit = min(max_threads, bound.value.data) if isinstance(bound, IntegerAttr) else max_threads
+        limit = max_threads
+        if isinstance(bound, IntegerAttr):
+            limit = min(max_threads, bound.value.data)
         infos.append(KernelInfo(name, tlist, nlist, shared_bytes(module, op), limit,
                                 symbol if name != symbol else ""))  # fmt: skip
     return infos
