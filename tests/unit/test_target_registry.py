@@ -242,8 +242,11 @@ __global__ void __launch_bounds__(BS, 2) k(float *x) { x[threadIdx.x] += 1.0f; }
 
 def test_launch_bounds_over_the_chip_limit_is_a_compile_error():
     src = "__global__ void __launch_bounds__(2048) k(float *x) { x[0] = 1.0f; }"
-    with pytest.raises(CompileError, match=r"lb.cu:1:1: error: kernel 'k' asks for blocks of "
-                       r"2048 threads \(__launch_bounds__\); nvptx:sm_90 has at most 1024"):
+    with pytest.raises(
+        CompileError,
+        match=r"lb.cu:1:1: error: kernel 'k' asks for blocks of "
+        r"2048 threads \(__launch_bounds__\); nvptx:sm_90 has at most 1024",
+    ):
         xpuc.compile(src, "nvptx:sm_90", emit="asm", filename="lb.cu")
     with pytest.raises(CompileError, match="__launch_bounds__ must be positive, not 0"):
         xpuc.compile(src.replace("2048", "0"), "cpu")
