@@ -109,7 +109,7 @@ def cmd_run(args) -> int:
     from xpuc.runtime import load
     from xpuc.runtime.args import make_args, save_outputs
 
-    art = _compile(args, "llvm")
+    art = _compile(args, None)  # what the target's runtime loads
     info = art.kernel(args.kernel)
     mod = load(art)
     values = make_args(info, args.args, args.seed)
@@ -159,7 +159,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="what to write (default: from -o's suffix, else asm)")  # fmt: skip
     c.set_defaults(func=cmd_compile)
 
-    r = sub.add_parser("run", help="compile for the host and launch one kernel")
+    r = sub.add_parser("run", help="compile and launch one kernel on a target that runs here")
     _add_source_options(r)
     r.add_argument("--kernel", "-k", required=True)
     r.add_argument("--grid", type=_dim3, required=True, metavar="X[,Y,Z]")
