@@ -30,3 +30,20 @@ if ptxas:
         config.available_features.add("ptxas-sm_90")
 else:
     lit_config.note("ptxas not found: tests that REQUIRE ptxas are unsupported")
+
+from xpuc.targets.amdgpu_lib import find_lld  # noqa: E402
+
+lld = find_lld()
+if lld:
+    config.available_features.add("ld.lld")
+    config.substitutions.append(("%ld.lld", " ".join(lld)))
+else:
+    lit_config.note("ld.lld not found: tests that REQUIRE ld.lld are unsupported")
+
+from xpuc.targets.tools import find_tool  # noqa: E402
+
+for tool in ("spirv-val", "spirv-dis"):
+    if find_tool(tool):
+        config.available_features.add(tool)
+    else:
+        lit_config.note(f"{tool} not found (spirv-tools): tests that REQUIRE it are unsupported")

@@ -75,10 +75,15 @@ def test_targets_lists_families_and_what_runs_here():
 
 
 def test_targets_lists_cross_cpus_as_compile_only():
-    lines = {ln.split()[0]: ln for ln in xpuc("targets").stdout.splitlines()[1:]}
+    out = xpuc("targets").stdout
+    lines = {ln.split()[0]: ln for ln in out.splitlines()[1:] if ln.strip()}
     assert "compile + run" in lines["cpu"]
     for cross in ("cpu:aarch64", "cpu:riscv64v", "cpu:x86_64-v4"):
         assert " compile " in lines[cross] and "run" not in lines[cross]
+    # the chips table: a tag, its target, what it can do here
+    assert lines["nvidia/h100"].split()[1] == "nvptx:sm_90"
+    assert lines["huawei/kunpeng-920"].split()[1] == "cpu:kunpeng920"
+    assert lines["amd/mi300x"].split()[1] == "amdgpu:gfx942"
 
 
 def test_unknown_cpu_variant_lists_the_known_ones():

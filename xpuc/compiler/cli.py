@@ -71,7 +71,8 @@ def _compile(args, emit: str | None):
 
 
 _EXT = {".mlir": "mlir", ".ll": "llvm", ".ptx": "asm", ".s": "asm", ".o": "obj",
-        ".cubin": "bin", ".so": "bin", ".bin": "bin"}  # fmt: skip
+        ".cubin": "bin", ".so": "bin", ".bin": "bin", ".hsaco": "bin", ".spv": "bin",
+        ".cl": "asm"}  # fmt: skip
 
 
 def cmd_compile(args) -> int:

@@ -141,7 +141,9 @@ def get_target(spec: str) -> Target:
     fams = families()
     if family not in fams:
         hint = " (a chip tag? see `xpuc targets`)" if "/" in spec else ""
-        raise TargetError(f"unknown target '{spec}'{hint} (known families: {', '.join(fams)})")
+        broken = "".join(f"; {why}" for why in BROKEN.values())
+        known = ", ".join(fams)
+        raise TargetError(f"unknown target '{spec}'{hint} (known families: {known}){broken}")
     fam = fams[family]
     if not variant:  # the family's default, else its first variant
         default = fam.cls.default_variant

@@ -26,6 +26,22 @@ _RMW_KINDS = {0: "fadd", 1: "add", 2: "xchg", 3: "fmax", 4: "max", 5: "umax", 6:
               15: "xor"}  # fmt: skip
 
 
+class MemoryHooks:
+    """The memory part of ``LLVMHooks`` (its base): what a target decides about stack
+    slots and atomics.  The defaults suit a host CPU."""
+
+    def alloca(self, t: Translator, elem: ir.Type, size, align: int | None = None) -> ir.Value:
+        """A stack slot at the builder's position, as the opaque pointer memrefs are.
+        A target whose stack has an address space of its own (amdgpu: 5) casts it."""
+        slot = t.b.alloca(elem, size=size)
+        slot.align = align
+        slot.type = ir.PointerType()  # opaque, as every memref (views reinterpret it)
+        return slot
+
+    def atomic(self, t: Translator, op, instr: ir.Instruction) -> None:
+        """Adjust a translated atomicrmw/cmpxchg (sync scope, metadata); default: none."""
+
+
 def _alloca(t: Translator, op: memref.AllocaOp) -> ir.Value:
     mt = op.memref.type
     elem = t.type(mt.element_type)
@@ -37,10 +53,7 @@ def _alloca(t: Translator, op: memref.AllocaOp) -> ir.Value:
         count: ir.Value = ir.Constant(I64, n)
         for d in op.dynamic_sizes:
             count = t.b.mul(count, t.v(d))
-        slot = t.b.alloca(elem, size=count)
-        slot.align = 16
-        slot.type = ir.PointerType()  # opaque, as every memref (views reinterpret it)
-        return slot
+        return t.hooks.alloca(t, elem, count, align=16)
     # allocas go to the entry block so LLVM's mem2reg promotes them
     entry = t.fn.entry_basic_block
     saved = t.b.block
@@ -48,20 +61,22 @@ def _alloca(t: Translator, op: memref.AllocaOp) -> ir.Value:
         t.b.position_before(entry.instructions[0])
     else:
         t.b.position_at_start(entry)
-    slot = t.b.alloca(elem, size=n if mt.get_shape() else None)
-    slot.type = ir.PointerType()  # opaque, as every memref (views reinterpret it)
+    slot = t.hooks.alloca(t, elem, n if mt.get_shape() else None)
     t.b.position_at_end(saved)
     return slot
 
 
 def _atomic_rmw(t: Translator, op: memref.AtomicRMWOp) -> ir.Value:
     kind = _RMW_KINDS[op.kind.value.data]
-    return t.b.atomic_rmw(kind, t.address(op.memref, op.indices), t.v(op.value), "monotonic")
+    rmw = t.b.atomic_rmw(kind, t.address(op.memref, op.indices), t.v(op.value), "monotonic")
+    t.hooks.atomic(t, op, rmw)
+    return rmw
 
 
 def _atomic_cas(t: Translator, op) -> ir.Value:
     pair = t.b.cmpxchg(t.address(op.memref, op.indices), t.v(op.compare), t.v(op.value),
                        "monotonic", "monotonic")  # fmt: skip
+    t.hooks.atomic(t, op, pair)
     return t.b.extract_value(pair, 0)
 
 

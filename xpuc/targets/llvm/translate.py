@@ -32,7 +32,7 @@ from xpuc.compiler.diagnostics import TargetError
 from xpuc.dialects.arith_ext import IndexCastUIOp, RemFOp
 from xpuc.dialects.gpu_ext import PrintfOp
 from xpuc.dialects.xpu import FenceOp
-from xpuc.targets.llvm.memory import MEMORY_HANDLERS, printf
+from xpuc.targets.llvm.memory import MEMORY_HANDLERS, MemoryHooks, printf
 
 I1, I8, I32, I64 = ir.IntType(1), ir.IntType(8), ir.IntType(32), ir.IntType(64)
 
@@ -83,7 +83,7 @@ MATH_LIBCALLS: dict[type, str] = {
 }  # fmt: skip
 
 
-class LLVMHooks:
+class LLVMHooks(MemoryHooks):
     """What a target decides in the translation.  The defaults suit a host CPU."""
 
     def pointer_type(self, memory_space: Attribute) -> ir.PointerType:
