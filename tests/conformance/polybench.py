@@ -95,11 +95,12 @@ def _compile(bench: Benchmark, root: Path, target: str, **kwargs) -> xpuc.Artifa
                              defines=bench.defines, **kwargs)  # fmt: skip
 
 
-def check_cpu(bench: Benchmark, root: Path = DATA) -> list[KernelResult]:
-    """Run the benchmark's launch sequence on the cpu target and check every launch."""
+def check_cpu(bench: Benchmark, root: Path = DATA, target: str = "cpu") -> list[KernelResult]:
+    """Run the benchmark's launch sequence on the cpu target (or another that runs here,
+    such as opencl) and check every launch."""
     rows = {k: KernelResult(bench.name, k) for k in bench.kernels}
     try:
-        art = _compile(bench, root, "cpu")
+        art = _compile(bench, root, target)
         mod = xpuc.load(art)
     except Exception as e:  # a crash is a result to report too
         for row in rows.values():
@@ -184,7 +185,7 @@ def _yes(flag: bool) -> str:
 
 
 def format_table(rows: list[KernelResult], target: str) -> str:
-    if target == "cpu":
+    if target in ("cpu", "opencl"):
         head = ("benchmark", "kernel", "compiled", "correct", "max error", "detail")
         body = [(r.benchmark, r.kernel, _yes(r.compiled), _yes(r.passed),
                  f"{r.error:.1e}" if r.launches else "-", r.detail) for r in rows]  # fmt: skip
@@ -206,7 +207,8 @@ def format_table(rows: list[KernelResult], target: str) -> str:
 def main(argv: list[str] | None = None) -> int:
     benches = all_benchmarks()
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--target", default="cpu", help="cpu, or nvptx:sm_XX (default: cpu)")
+    parser.add_argument("--target", default="cpu",
+                        help="cpu, opencl, or nvptx:sm_XX (default: cpu)")  # fmt: skip
     parser.add_argument("--only", action="append", metavar="NAME",
                         help="run this benchmark only (repeatable): "
                         + ", ".join(b.name for b in benches))  # fmt: skip
@@ -215,8 +217,8 @@ def main(argv: list[str] | None = None) -> int:
     opts = parser.parse_args(argv)
 
     family = opts.target.split(":")[0]
-    if family not in ("cpu", "nvptx"):
-        parser.error(f"--target must be cpu or nvptx:sm_XX, not {opts.target!r}")
+    if family not in ("cpu", "opencl", "nvptx"):
+        parser.error(f"--target must be cpu, opencl or nvptx:sm_XX, not {opts.target!r}")
     if opts.only:
         unknown = sorted(set(opts.only) - {b.name for b in benches})
         if unknown:
@@ -233,16 +235,17 @@ def main(argv: list[str] | None = None) -> int:
     rows: list[KernelResult] = []
     start = time.perf_counter()
     for bench in benches:
-        rows += check_cpu(bench, root) if family == "cpu" else check_nvptx(bench, root, opts.target)
+        rows += (check_nvptx(bench, root, opts.target) if family == "nvptx"
+                 else check_cpu(bench, root, family))  # fmt: skip
     seconds = time.perf_counter() - start
     print(format_table(rows, family))
-    if family == "cpu":
+    if family != "nvptx":
         print("\nnotes (size choices, and where this harness departs from the benchmarks' code):")
         for bench in benches:
             for note in bench.notes:
                 print(f"  {bench.name}: {note}")
     passed = sum(r.passed for r in rows)
-    verdict = "correct" if family == "cpu" else "accepted by ptxas"
+    verdict = "accepted by ptxas" if family == "nvptx" else "correct"
     print(f"\n({len(benches)} benchmark{'s' * (len(benches) != 1)} in {seconds:.1f} s)")
     print(f"polybench {family}: {passed}/{len(rows)} kernels {verdict}")
     return 0 if passed == len(rows) else 1

@@ -8,9 +8,12 @@ import pytest
 
 import xpuc
 
+TARGET = "cpu"  # conftest's `target` fixture runs each test on every target
+pytestmark = pytest.mark.usefixtures("target")
+
 
 def load(src: str, **kw):
-    return xpuc.load(xpuc.compile(src, "cpu", **kw))
+    return xpuc.load(xpuc.compile(src, TARGET, **kw))
 
 
 TEMPLATED = """
@@ -30,7 +33,7 @@ void host(float *o, const float *i, int n) {
 
 
 def test_template_kernel_instantiated_from_the_host_launch():
-    art = xpuc.compile(TEMPLATED, "cpu")
+    art = xpuc.compile(TEMPLATED, TARGET)
     assert [k.name for k in art.kernels] == ["scale_sq<128, float>"]
     x = np.arange(300, dtype=np.float32)
     out = np.zeros_like(x)
@@ -39,7 +42,7 @@ def test_template_kernel_instantiated_from_the_host_launch():
 
 
 def test_template_kernel_instantiated_on_request():
-    art = xpuc.compile(TEMPLATED, "cpu", kernels=["scale_sq<64, double>"])
+    art = xpuc.compile(TEMPLATED, TARGET, kernels=["scale_sq<64, double>"])
     names = sorted(k.name for k in art.kernels)
     assert names == ["scale_sq<128, float>", "scale_sq<64, double>"]
     x = np.linspace(0, 1, 100)
@@ -289,7 +292,7 @@ def test_host_code_is_skipped_and_the_launched_template_compiled():
     """C++ host code: classes, templates, lambdas, std:: calls, macros, <<<>>> launches."""
     from pathlib import Path
 
-    art = xpuc.compile_file(Path(__file__).with_name("cuda") / "host_and_device.cu", "cpu")
+    art = xpuc.compile_file(Path(__file__).with_name("cuda") / "host_and_device.cu", TARGET)
     (info,) = art.kernels
     assert info.name == "saxpy<4>" and info.arg_names == ["c.n", "c.alpha", "x", "y"]
     x, y = np.arange(5000, dtype=np.float32), np.ones(5000, np.float32)

@@ -5,9 +5,12 @@ import pytest
 
 import xpuc
 
+TARGET = "cpu"  # conftest's `target` fixture runs each test on every target
+pytestmark = pytest.mark.usefixtures("target")
+
 
 def run(src: str, kernel: str, grid, block, *args, opt_level=3):
-    mod = xpuc.load(xpuc.compile(src, "cpu", opt_level=opt_level))
+    mod = xpuc.load(xpuc.compile(src, TARGET, opt_level=opt_level))
     mod[kernel][grid, block](*args)
 
 
@@ -181,7 +184,7 @@ def test_host_code_and_preprocessor_are_handled():
     int main() { int *o; k<<<1, 8>>>(o); printf("%d\\n", host_max(1, 2)); return 0; }
     """
     o = np.zeros(8, np.int32)
-    mod = xpuc.load(xpuc.compile(src, "cpu", defines={"USE_OFFSET": "1"}))
+    mod = xpuc.load(xpuc.compile(src, TARGET, defines={"USE_OFFSET": "1"}))
     mod.k[1, 8](o)
     np.testing.assert_array_equal(o, np.arange(8) * 3 + 10)
 
@@ -197,6 +200,6 @@ def test_kernels_inside_extern_c_and_namespace_blocks():
     }
     """
     o = np.zeros(8, np.int32)
-    mod = xpuc.load(xpuc.compile(src, "cpu"))
+    mod = xpuc.load(xpuc.compile(src, TARGET))
     mod.k[1, 8](o)
     np.testing.assert_array_equal(o, np.arange(8) * 2 + 1)

@@ -5,9 +5,12 @@ import pytest
 
 import xpuc
 
+TARGET = "cpu"  # conftest's `target` fixture runs each test on every target
+pytestmark = pytest.mark.usefixtures("target")
+
 
 def load(src: str, **kw):
-    return xpuc.load(xpuc.compile(src, "cpu", **kw))
+    return xpuc.load(xpuc.compile(src, TARGET, **kw))
 
 
 @pytest.mark.parametrize("opt_level", [0, 3])

@@ -7,9 +7,12 @@ import pytest
 
 import xpuc
 
+TARGET = "cpu"  # conftest's `target` fixture runs each test on every target
+pytestmark = pytest.mark.usefixtures("target")
+
 
 def run(src: str, grid, block, *args, shared=0, opt_level=3):
-    mod = xpuc.load(xpuc.compile(src, "cpu", opt_level=opt_level))
+    mod = xpuc.load(xpuc.compile(src, TARGET, opt_level=opt_level))
     mod["k"][grid, block, shared](*args)
 
 
@@ -246,7 +249,7 @@ def test_more_math_names_and_safe_hypot():
 )  # fmt: skip
 def test_errors_found_in_review(src, message):
     with pytest.raises(xpuc.CompileError, match=message.replace("(", r"\(").replace(")", r"\)")):
-        xpuc.compile(src, "cpu")
+        xpuc.compile(src, TARGET)
 
 
 def test_null_pointers():
@@ -259,7 +262,7 @@ def test_null_pointers():
         if (bias == NULL) b = -1;
         if (o && i < n) o[i] = b + i;
     }"""
-    mod = xpuc.load(xpuc.compile(src, "cpu"))
+    mod = xpuc.load(xpuc.compile(src, TARGET))
     o = np.zeros(4, np.float32)
     mod["k"][1, 4](np.full(4, 10, np.float32), o, 4)
     assert o.tolist() == [10, 11, 12, 13]

@@ -1,5 +1,6 @@
-"""The two examples run on cpu and match numpy; their PTX passes ptxas for sm_90."""
+"""The two examples run on cpu and opencl and match numpy; their PTX passes ptxas for sm_90."""
 
+from functools import cache
 from pathlib import Path
 
 import numpy as np
@@ -10,14 +11,19 @@ import xpuc
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 
-@pytest.fixture(scope="module")
-def vector_add():
-    return xpuc.load(xpuc.compile_file(EXAMPLES / "vector_add.cu", "cpu"))
+@cache
+def example(name: str, target: str):
+    return xpuc.load(xpuc.compile_file(EXAMPLES / name, target))
 
 
-@pytest.fixture(scope="module")
-def saxpy():
-    return xpuc.load(xpuc.compile_file(EXAMPLES / "saxpy.cu", "cpu"))
+@pytest.fixture
+def vector_add(target):
+    return example("vector_add.cu", target)
+
+
+@pytest.fixture
+def saxpy(target):
+    return example("saxpy.cu", target)
 
 
 @pytest.mark.parametrize("n,block", [(1, 32), (1000, 128), (4097, 256), (100_003, 1024)])

@@ -1,3 +1,5 @@
+import os
+
 import numpy as np
 
 import xpuc
@@ -6,7 +8,7 @@ art = xpuc.compile_file(
     __import__("sys").argv[1]
     if len(__import__("sys").argv) > 1
     else str(__import__("pathlib").Path(__file__).with_name("nbody.cu")),
-    "cpu",
+    os.environ.get("XPUC_TEST_TARGET", "cpu"),
 )
 print([k.name for k in art.kernels], [k.arg_types for k in art.kernels])
 mod = xpuc.load(art)

@@ -1,3 +1,4 @@
+import os
 import sys
 
 import numpy as np
@@ -8,7 +9,7 @@ art = xpuc.compile_file(
     sys.argv[1]
     if len(sys.argv) > 1
     else str(__import__("pathlib").Path(__file__).with_name("particles.cu")),
-    "cpu",
+    os.environ.get("XPUC_TEST_TARGET", "cpu"),
 )
 print([k.name for k in art.kernels], [k.arg_types for k in art.kernels])
 mod = xpuc.load(art)

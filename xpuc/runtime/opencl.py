@@ -1,0 +1,314 @@
+"""Run opencl-target kernels through pyopencl (PoCL on this machine).
+
+The device is chosen once, deterministically: ``$XPUC_OPENCL_PLATFORM`` and
+``$XPUC_OPENCL_DEVICE`` (case-insensitive substrings of the platform and device
+names) narrow the choice; otherwise a PoCL installed with the system (its ICD in
+``/etc/OpenCL/vendors``) comes first, other drivers next, and the PoCL that the
+``pocl-binary-distribution`` wheel bundles last (its 3.0 build fails on some newer
+CPUs).  One context and queue serve every module; built programs are cached per
+source text.  A launch copies each array argument to a buffer and back, as
+``cudaMemcpy`` around a launch would.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import functools
+import hashlib
+import os
+
+import numpy as np
+
+from xpuc.compiler.artifact import Artifact, KernelInfo, KernelTable, flatten_args, launch_dims
+from xpuc.compiler.diagnostics import TargetError, ToolNotFoundError, XpucError
+from xpuc.runtime.cpu import CPUKernel, dtype_of
+from xpuc.targets.opencl_program import read_meta
+
+_PROGRAMS: dict[str, object] = {}
+_EXTENSION_TYPES = {
+    "cl_khr_fp64": "double (f64)",
+    "cl_khr_int64_base_atomics": "64-bit atomics",
+    "cl_khr_int64_extended_atomics": "64-bit atomic min/max/and/or/xor",
+}
+
+
+def _cl():
+    import pyopencl
+
+    return pyopencl
+
+
+_THREAD_STACK = 256 << 20
+
+
+def _grow_thread_stacks() -> None:
+    """Give threads created from now on 256 MiB of (virtual) stack by default.
+
+    PoCL keeps the private variables a work-group holds across a barrier on the stack of
+    its worker threads, which it starts with the default size (8 MiB): 1024 work-items
+    with 8 KiB of private arrays each overflow it.  glibc's
+    ``pthread_setattr_default_np`` raises the default before PoCL starts its workers
+    (on the first ``clGetPlatformIDs``); elsewhere this does nothing."""
+    try:
+        libc = ctypes.CDLL(None)
+        attr = ctypes.create_string_buffer(256)  # pthread_attr_t is 56 bytes on glibc
+        if libc.pthread_attr_init(attr) == 0:
+            libc.pthread_attr_setstacksize(attr, ctypes.c_size_t(_THREAD_STACK))
+            libc.pthread_setattr_default_np(attr)
+            libc.pthread_attr_destroy(attr)
+    except (AttributeError, OSError):  # not glibc
+        pass
+
+
+@functools.cache
+def _wheel_pocl() -> str | None:
+    """The version string of the wheel's PoCL ("PoCL 3.0"), when it is installed."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return "PoCL " + version("pocl-binary-distribution")
+    except PackageNotFoundError:
+        return None
+
+
+def _rank(platform) -> int:
+    """0: a PoCL but the wheel's; 1: another driver; 2: the wheel's PoCL."""
+    wheel, v = _wheel_pocl(), platform.version
+    if wheel and (wheel + "-" in v or wheel + " " in v):
+        return 2
+    return 0 if "PoCL" in v else 1
+
+
+@functools.cache
+def _choice():
+    """(device, None) or (None, why there is none)."""
+    try:
+        cl = _cl()
+    except ImportError:
+        return None, "pyopencl is not installed (pip install 'xpuc[opencl]')"
+    _grow_thread_stacks()
+    try:
+        platforms = cl.get_platforms()
+    except Exception as e:  # no ICD loader or no platform: pyopencl raises its own errors
+        return None, f"no OpenCL platform ({str(e).splitlines()[0]})"
+    want_p = os.environ.get("XPUC_OPENCL_PLATFORM", "").lower()
+    want_d = os.environ.get("XPUC_OPENCL_DEVICE", "").lower()
+    found = []
+    for i, p in enumerate(platforms):
+        if want_p not in f"{p.name} {p.version}".lower():
+            continue
+        try:
+            devices = p.get_devices()
+        except Exception:  # a platform without devices raises DEVICE_NOT_FOUND
+            continue
+        for j, d in enumerate(devices):
+            if want_d in d.name.lower():
+                found.append((_rank(p), i, j, d))
+    if not found:
+        wanted = [f"XPUC_OPENCL_PLATFORM={want_p!r}"] * bool(want_p) + [
+            f"XPUC_OPENCL_DEVICE={want_d!r}"] * bool(want_d)  # fmt: skip
+        return None, "no OpenCL device" + (" matches " + " and ".join(wanted)) * bool(wanted)
+    return min(found, key=lambda f: f[:3])[3], None
+
+
+def find_device():
+    """The OpenCL device kernels run on, or None."""
+    return _choice()[0]
+
+
+def missing_reason() -> str:
+    return _choice()[1] or ""
+
+
+def platform_label(device) -> str:
+    """``PoCL 3.1+debian``, or the platform's name."""
+    v = device.platform.version
+    return " ".join(v[v.index("PoCL") :].split()[:2]) if "PoCL" in v else device.platform.name
+
+
+def device_label(device) -> str:
+    """``PoCL 3.1+debian (pthread-...)``: the platform and the device."""
+    return f"{platform_label(device)} ({device.name})"
+
+
+@functools.cache
+def _queue():
+    cl = _cl()
+    ctx = cl.Context([find_device()])
+    return ctx, cl.CommandQueue(ctx)
+
+
+def build(source: str):
+    """The program built from OpenCL C text (cached); TargetError with the build log."""
+    key = hashlib.sha256(source.encode()).hexdigest()
+    if key not in _PROGRAMS:
+        cl = _cl()
+        device = find_device()
+        if device is None:
+            raise ToolNotFoundError(f"cannot build OpenCL C: {missing_reason()}")
+        meta = read_meta(source)
+        missing = [e for e in meta.get("extensions", []) if e not in device.extensions.split()]
+        if missing:
+            raise TargetError(
+                f"the program uses {', '.join(_EXTENSION_TYPES.get(e, e) for e in missing)}, "
+                f"which the OpenCL device {device_label(device)} lacks "
+                f"(no {', '.join(missing)})"
+            )
+        try:
+            _PROGRAMS[key] = cl.Program(_queue()[0], source).build()
+        except cl.RuntimeError as e:
+            raise TargetError(
+                f"the OpenCL compiler of {device_label(device)} rejected the program:\n{e}"
+            ) from None
+    return _PROGRAMS[key]
+
+
+class OpenCLKernel:
+    def __init__(self, module: OpenCLModule, info: KernelInfo, launch: dict):
+        self.module = module
+        self.info = info
+        self.kernel = _cl().Kernel(module.program, launch.get("symbol", info.link_name))
+        self.mode = launch["mode"]
+        self.extra = launch["extra"]
+        self.scratch = launch.get("scratch", [0, 0])
+
+    __getitem__ = CPUKernel.__getitem__
+    __call__ = CPUKernel.__call__
+    _bad_array = CPUKernel._bad_array  # the cpu runtime's argument errors, word for word
+
+    def _args(self, args) -> tuple[list, list[tuple[np.ndarray, object]]]:
+        info = self.info
+        if any(isinstance(a, tuple | list) for a in args):
+            args = flatten_args(args)
+        if len(args) != len(info.arg_types):
+            raise XpucError(
+                f"kernel {info.name} takes {len(info.arg_types)} arguments "
+                f"({', '.join(info.arg_names)}), {len(args)} given"
+            )
+        out, buffers = [], []
+        for i, (a, code) in enumerate(zip(args, info.arg_types, strict=True)):
+            if code.startswith("*") and a is None:
+                out.append(None)
+            elif code.startswith("*"):
+                want = dtype_of(code)
+                if not isinstance(a, np.ndarray) or a.dtype != want or not a.flags.c_contiguous:
+                    self._bad_array(i, a, code, want)
+                out.append(self._buffer(a, buffers, i))
+            elif code == "f16":  # passed as its bits
+                out.append(np.float16(a).view(np.uint16))
+            else:
+                out.append(np.uint8(bool(a)) if code == "i1" else dtype_of(code).type(a))
+        return out, buffers
+
+    def _buffer(self, a: np.ndarray, buffers: list, i: int):
+        cl = _cl()
+        start = a.__array_interface__["data"][0]
+        for b, buf in buffers:
+            if b.__array_interface__["data"][0] == start and b.nbytes == a.nbytes:
+                return buf  # the same array twice: one buffer, as one pointer would be
+            if np.shares_memory(a, b):
+                raise XpucError(
+                    f"argument '{self.info.arg_names[i]}' of {self.info.name} overlaps another "
+                    "array argument; OpenCL buffers cannot alias in part"
+                )
+        flags = cl.mem_flags.READ_WRITE | (cl.mem_flags.COPY_HOST_PTR if a.nbytes else 0)
+        buf = cl.Buffer(self.module.ctx, flags, size=max(a.nbytes, 4),
+                        hostbuf=a if a.nbytes else None)  # fmt: skip
+        buffers.append((a, buf))
+        return buf
+
+    def launch(self, grid, block, *args, shared: int = 0) -> None:
+        cl = _cl()
+        gx, gy, gz = launch_dims(grid, "grid")
+        bx, by, bz = launch_dims(block, "block")
+        threads = bx * by * bz
+        if threads > self.info.max_threads_per_block:
+            raise XpucError(
+                f"block of {threads} threads exceeds the limit of "
+                f"{self.info.max_threads_per_block} for {self.info.name}"
+            )
+        if shared < 0:
+            raise XpucError(f"dynamic shared memory size must be >= 0, not {shared}")
+        values, buffers = self._args(args)
+        local = 0
+        for e in self.extra:
+            if e == "bdim":
+                values += [np.uint64(bx), np.uint64(by), np.uint64(bz)]
+            elif e == "scratch":
+                nbytes = self.scratch[0] * threads + self.scratch[1]
+                values.append(cl.LocalMemory(nbytes))
+                local += nbytes
+            elif e == "dyn":
+                values.append(cl.LocalMemory(max(shared, 16)))
+                local += shared
+            elif e == "globals":
+                values.append(self.module.globals_buffer())
+        limit = self.module.device.local_mem_size
+        if local > limit:
+            raise XpucError(f"{self.info.name} needs {local} bytes of local memory per block; "
+                            f"the OpenCL device has {limit}")  # fmt: skip
+        if self.mode == "loops":
+            size, group = (gx, gy, gz), (1, 1, 1)
+        else:
+            size, group = (gx * bx, gy * by, gz * bz), (bx, by, bz)
+        queue = self.module.queue
+        with self.module.lock:
+            self.kernel.set_args(*values)
+            cl.enqueue_nd_range_kernel(queue, self.kernel, size, group)
+            for a, buf in buffers:
+                if a.nbytes and a.flags.writeable:
+                    cl.enqueue_copy(queue, a, buf)
+            if "globals" in self.extra:
+                cl.enqueue_copy(queue, self.module.image, self.module.gbuf)
+            queue.finish()
+        if self.module.prints:  # PoCL writes printf output through C stdio
+            ctypes.CDLL(None).fflush(None)
+
+
+class OpenCLModule(KernelTable):
+    """Kernels of an opencl artifact, as attributes: ``mod.saxpy[grid, block](...)``."""
+
+    def __init__(self, artifact: Artifact):
+        import threading
+
+        if "asm" not in artifact.stages:
+            raise XpucError("the artifact has no OpenCL C to load (compile with emit='asm')")
+        source = str(artifact.stages["asm"])
+        self.device = find_device()
+        if self.device is None:
+            raise ToolNotFoundError(f"cannot run OpenCL kernels: {missing_reason()}")
+        self.ctx, self.queue = _queue()
+        self.program = build(source)
+        meta = read_meta(source)
+        self.prints = "printf(" in source
+        self.lock = threading.Lock()
+        self.symbols = meta.get("globals", {})
+        self.image = np.zeros(max(meta.get("globals_bytes", 0), 16), np.uint8)
+        for name, (_, _, count, init) in self.symbols.items():
+            if init is not None:
+                view = self.symbol(name)
+                view[:] = np.asarray(init[:count] + init[-1:] * (count - len(init)), view.dtype)
+        self.gbuf = None
+        self.kernels = {
+            info.name: OpenCLKernel(self, info, meta["kernels"][info.link_name])
+            for info in artifact.kernels
+        }
+
+    def globals_buffer(self):
+        """The buffer of ``__device__``/``__constant__`` variables, with the host's writes."""
+        cl = _cl()
+        if self.gbuf is None:
+            self.gbuf = cl.Buffer(self.ctx, cl.mem_flags.READ_WRITE, size=self.image.nbytes)
+        cl.enqueue_copy(self.queue, self.gbuf, self.image)
+        return self.gbuf
+
+    def symbol(self, name: str) -> np.ndarray:
+        """A ``__device__``/``__constant__`` variable as a numpy array over its memory.
+
+        Writing to it is ``cudaMemcpyToSymbol``; reading is ``cudaMemcpyFromSymbol``
+        (launches copy the variables to the device and back)."""
+        if name not in self.symbols:
+            raise XpucError(f"no __device__ or __constant__ variable named '{name}'")
+        offset, code, count, _ = self.symbols[name]
+        dtype = np.dtype(np.uint8) if code == "i1" else dtype_of(code)
+        return self.image[offset : offset + count * dtype.itemsize].view(dtype)
