@@ -31,7 +31,7 @@ if ptxas:
 else:
     lit_config.note("ptxas not found: tests that REQUIRE ptxas are unsupported")
 
-from xpuc.targets.amdgpu_lib import find_lld  # noqa: E402
+from xpuc.targets.tools import find_lld  # noqa: E402
 
 lld = find_lld()
 if lld:

@@ -4,7 +4,6 @@ ocml math library (bitcode).  Both are detected, never assumed.
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import subprocess
 import tempfile
@@ -14,43 +13,7 @@ from pathlib import Path
 import llvmlite.binding as llvm
 
 from xpuc.compiler.diagnostics import TargetError, ToolNotFoundError
-from xpuc.targets.tools import find_tool
-
-LLD_NAMES = ("ld.lld", "ld.lld-22", "ld.lld-21", "ld.lld-20", "ld.lld-19")
-LLD_HINT = ("ld.lld was not found (looked at $XPUC_LLD, PATH for ld.lld and ld.lld-19..22, "
-            "$ROCM_PATH/llvm/bin, /opt/rocm/llvm/bin and the iree-base-compiler wheel's "
-            "iree-lld); Debian: apt-get install lld-19, or use --emit obj")  # fmt: skip
-
-
-def _wheel_file(package: str, *parts: str) -> Path | None:
-    try:
-        spec = importlib.util.find_spec(package)
-    except (ImportError, ValueError):
-        return None
-    if not (spec and spec.submodule_search_locations):
-        return None
-    path = Path(next(iter(spec.submodule_search_locations))).joinpath(*parts)
-    return path if path.is_file() else None
-
-
-def _rocm_roots() -> list[Path]:
-    roots = [os.environ.get(v) for v in ("ROCM_PATH", "ROCM_HOME", "HIP_PATH")]
-    return [Path(r) for r in roots if r] + [Path("/opt/rocm")]
-
-
-def find_lld() -> list[str] | None:
-    """The command that runs an ELF ``ld.lld`` (iree's multi-flavor lld needs a flag)."""
-    env = os.environ.get("XPUC_LLD")
-    if env:
-        return [env] if Path(env).is_file() else None
-    found = find_tool(*LLD_NAMES)
-    if found:
-        return [found]
-    for root in _rocm_roots():
-        if (root / "llvm" / "bin" / "ld.lld").is_file():
-            return [str(root / "llvm" / "bin" / "ld.lld")]
-    iree = _wheel_file("iree.compiler", "_mlir_libs", "iree-lld")
-    return [str(iree), "-flavor", "gnu"] if iree else None
+from xpuc.targets.tools import LLD_HINT, find_lld, rocm_roots, wheel_file
 
 
 def link_hsaco(obj: bytes, variant: str) -> bytes:
@@ -95,14 +58,14 @@ def find_ocml() -> str | None:
     cands = [os.environ.get("XPUC_OCML")]
     if cands[0]:
         return cands[0] if Path(cands[0]).is_file() else None
-    for root in _rocm_roots():
+    for root in rocm_roots():
         cands += [str(root / "amdgcn" / "bitcode" / "ocml.bc"),
                   str(root / "lib" / "llvm" / "amdgcn" / "bitcode" / "ocml.bc")]  # fmt: skip
     for wheel in (
         ("triton", "backends", "amd", "lib", "ocml.bc"),
         ("iree.compiler", "_mlir_libs", "iree_platform_libs", "rocm", "ocml.bc"),
     ):
-        cands.append(str(_wheel_file(*wheel) or ""))
+        cands.append(str(wheel_file(*wheel) or ""))
     return next((c for c in cands if c and Path(c).is_file()), None)
 
 

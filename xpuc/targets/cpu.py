@@ -55,8 +55,19 @@ class CPUTarget(Target):
 
     @property
     def default_emit(self) -> str:  # type: ignore[override]
-        # The runtime JIT-compiles LLVM IR; another CPU gets an object.
-        return "llvm" if self.can_run() else "bin"
+        # The runtime JIT-compiles LLVM IR; another CPU gets a shared library (an
+        # object when no ld.lld links one).
+        from xpuc.targets.tools import find_lld
+
+        return "llvm" if self.can_run() else "bin" if find_lld() else "obj"
+
+    def binary(self, asm: str, obj: bytes | None) -> bytes:
+        """A shared library exporting the launch wrappers (``ld.lld -shared``)."""
+        from xpuc.targets.tools import link_shared
+
+        if obj is None:
+            raise TargetError(f"target {self.name} produced no object to link")
+        return link_shared(obj, self.name)
     emits: ClassVar[tuple[str, ...]] = ("mlir", "llvm", "asm", "obj", "bin")
 
     def __init__(self, desc: TargetDesc):
@@ -85,7 +96,7 @@ class CPUTarget(Target):
     def validate(self, artifact) -> str:
         from xpuc.targets.tools import check_elf
 
-        obj = artifact.stages.get("obj") or artifact.stages.get("bin")
+        obj = artifact.stages.get("bin") or artifact.stages.get("obj")
         if not isinstance(obj, bytes):
             raise TargetError(f"{self.name}: the artifact holds no object to check (emit obj)")
         symbols = [LAUNCH_PREFIX + k.link_name for k in artifact.kernels]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import re
 import shutil
@@ -74,6 +75,63 @@ def ptxas_archs(ptxas: str) -> frozenset[str]:
 def find_tool(*names: str) -> str | None:
     """The first of ``names`` on PATH (``ld.lld``, ``ld.lld-19``, ...)."""
     return next((p for p in map(shutil.which, names) if p), None)
+
+
+LLD_NAMES = ("ld.lld", "ld.lld-22", "ld.lld-21", "ld.lld-20", "ld.lld-19")
+LLD_HINT = ("ld.lld was not found (looked at $XPUC_LLD, PATH for ld.lld and ld.lld-19..22, "
+            "$ROCM_PATH/llvm/bin, /opt/rocm/llvm/bin and the iree-base-compiler wheel's "
+            "iree-lld); Debian: apt-get install lld-19, or use --emit obj")  # fmt: skip
+
+
+def wheel_file(package: str, *parts: str) -> Path | None:
+    try:
+        spec = importlib.util.find_spec(package)
+    except (ImportError, ValueError):
+        return None
+    if not (spec and spec.submodule_search_locations):
+        return None
+    path = Path(next(iter(spec.submodule_search_locations))).joinpath(*parts)
+    return path if path.is_file() else None
+
+
+def rocm_roots() -> list[Path]:
+    roots = [os.environ.get(v) for v in ("ROCM_PATH", "ROCM_HOME", "HIP_PATH")]
+    return [Path(r) for r in roots if r] + [Path("/opt/rocm")]
+
+
+def find_lld() -> list[str] | None:
+    """The command that runs an ELF ``ld.lld`` (iree's multi-flavor lld needs a flag)."""
+    env = os.environ.get("XPUC_LLD")
+    if env:
+        return [env] if Path(env).is_file() else None
+    found = find_tool(*LLD_NAMES)
+    if found:
+        return [found]
+    for root in rocm_roots():
+        if (root / "llvm" / "bin" / "ld.lld").is_file():
+            return [str(root / "llvm" / "bin" / "ld.lld")]
+    iree = wheel_file("iree.compiler", "_mlir_libs", "iree-lld")
+    return [str(iree), "-flavor", "gnu"] if iree else None
+
+
+def link_shared(obj: bytes, what: str) -> bytes:
+    """``ld.lld -shared``: a relocatable object becomes a shared library (any ELF
+    machine lld knows).  Undefined symbols (libm) stay for the loader to resolve."""
+    import tempfile
+
+    from xpuc.compiler.diagnostics import TargetError, ToolNotFoundError
+
+    lld = find_lld()
+    if lld is None:
+        raise ToolNotFoundError(LLD_HINT)
+    with tempfile.TemporaryDirectory() as d:
+        src, out = Path(d) / "k.o", Path(d) / "k.so"
+        src.write_bytes(obj)
+        proc = subprocess.run([*lld, "-shared", str(src), "-o", str(out)],
+                              capture_output=True, text=True)  # fmt: skip
+        if proc.returncode != 0:
+            raise TargetError(f"ld.lld could not link the {what} object:\n{proc.stderr.strip()}")
+        return out.read_bytes()
 
 
 def elf_tool() -> str | None:
