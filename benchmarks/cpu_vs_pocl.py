@@ -15,6 +15,10 @@ compiles a kernel for each local size on first use), then ``--repeat`` times fro
 inputs; the best time counts.  Host-side copies between launches are not timed.  The
 final arrays of the two must agree (the conformance test's error measure).
 
+``--target opencl`` puts xpuc's opencl target on its side instead: the CUDA file becomes
+OpenCL C, run by the same PoCL device as the authors' OpenCL (xpuc's OpenCL runtime
+copies the arrays to and from buffers at each launch, and that is timed).
+
 Prints per benchmark both times and the ratio PoCL / xpuc (above 1: xpuc is faster),
 then the same on one core (a second process with ``--threads 1``), and as the last line
 ``cpu vs pocl geomean speedup: X.XX`` over all cores.
@@ -139,12 +143,16 @@ class Side(Protocol):
         ...
 
 
+TARGET = "cpu"
+"""The xpuc side's target: ``cpu``, or ``opencl`` (xpuc's OpenCL C on the same PoCL)."""
+
+
 class XpucSide:
     def __init__(self, bench: Benchmark, setup: Setup):
         import xpuc
 
         cu = POLYBENCH / "CUDA" / bench.source
-        art = xpuc.compile_file(cu, "cpu", include_dirs=[str(cu.parent),
+        art = xpuc.compile_file(cu, TARGET, include_dirs=[str(cu.parent),
                                 str(POLYBENCH / "CUDA" / "utilities")],
                                 defines={k: str(v) for k, v in setup.sizes.items()})  # fmt: skip
         self.mod = xpuc.load(art)
@@ -287,7 +295,15 @@ def main() -> int:
     ap.add_argument("--only", action="append", metavar="NAME", choices=sorted(SETUPS))
     ap.add_argument("--threads", type=int, help="worker threads for both sides (default: all)")
     ap.add_argument("--no-one-core", action="store_true", help="skip the one-core run")
+    ap.add_argument(
+        "--target",
+        default="cpu",
+        choices=["cpu", "opencl"],
+        help="xpuc's side: the cpu target, or its OpenCL C run by the same PoCL",
+    )
     opts = ap.parse_args()
+    global TARGET
+    TARGET = opts.target
     if not POLYBENCH.is_dir():
         print(f"skipped: PolyBench-ACC not found at {POLYBENCH}")
         return 0
@@ -309,11 +325,22 @@ def main() -> int:
     speedup = geomean([tp / tx for _, tx, tp, _ in rows])
     if not opts.threads and not opts.no_one_core and cores > 1:
         print("\none core:", flush=True)
-        cmd = [sys.executable, __file__, "--threads", "1", "--repeat", str(opts.repeat)]
+        cmd = [
+            sys.executable,
+            __file__,
+            "--threads",
+            "1",
+            "--repeat",
+            str(opts.repeat),
+            "--target",
+            TARGET,
+        ]
         cmd += [f"--only={n}" for n in names]
         subprocess.run(cmd, check=False)
         print()
-    label = "cpu vs pocl" if not opts.threads else f"cpu vs pocl ({cores} core{'s' * (cores != 1)})"
+    label = f"{TARGET} vs pocl"
+    if opts.threads:
+        label += f" ({cores} core{'s' * (cores != 1)})"
     print(f"{label} geomean speedup: {speedup:.2f}")
     return 0 if all(r[3] == "equal" for r in rows) else 1
 

@@ -138,6 +138,29 @@ def _queue():
     return ctx, cl.CommandQueue(ctx)
 
 
+@functools.cache
+def zero_copy() -> bool:
+    """Whether the device computes in a ``USE_HOST_PTR`` array itself (PoCL on the CPU
+    does), so its writes are in the array once the queue is finished, without a map.
+    Tried once, on an aligned array and on one 4 bytes off alignment."""
+    cl = _cl()
+    if not find_device().host_unified_memory:
+        return False
+    ctx, queue = _queue()
+    prog = cl.Program(ctx, "__kernel void probe(__global int *x) { x[get_global_id(0)] = 7; }")
+    kernel = prog.build().probe
+    for a in (np.zeros(64, np.int32), np.zeros(65, np.int32)[1:]):
+        flags = cl.mem_flags.READ_WRITE | cl.mem_flags.USE_HOST_PTR
+        buf = cl.Buffer(ctx, flags, hostbuf=a)
+        kernel.set_args(buf)
+        cl.enqueue_nd_range_kernel(queue, kernel, (64,), None)
+        queue.finish()
+        buf.release()
+        if not (a == 7).all():
+            return False
+    return True
+
+
 def build(source: str):
     """The program built from OpenCL C text (cached); TargetError with the build log."""
     key = hashlib.sha256(source.encode()).hexdigest()
@@ -211,7 +234,12 @@ class OpenCLKernel:
                     f"argument '{self.info.arg_names[i]}' of {self.info.name} overlaps another "
                     "array argument; OpenCL buffers cannot alias in part"
                 )
-        flags = cl.mem_flags.READ_WRITE | (cl.mem_flags.COPY_HOST_PTR if a.nbytes else 0)
+        # A device sharing the host's memory (PoCL on the CPU) works on the array itself:
+        # no copy in, and mapping after the launch makes its writes visible.  Others get
+        # a copy in and a copy back.
+        shared = self.module.device.host_unified_memory and a.flags.writeable
+        host = cl.mem_flags.USE_HOST_PTR if shared else cl.mem_flags.COPY_HOST_PTR
+        flags = cl.mem_flags.READ_WRITE | (host if a.nbytes else 0)
         buf = cl.Buffer(self.module.ctx, flags, size=max(a.nbytes, 4),
                         hostbuf=a if a.nbytes else None)  # fmt: skip
         buffers.append((a, buf))
@@ -255,8 +283,16 @@ class OpenCLKernel:
         with self.module.lock:
             self.kernel.set_args(*values)
             cl.enqueue_nd_range_kernel(queue, self.kernel, size, group)
+            unified = self.module.device.host_unified_memory
+            direct = unified and zero_copy()
             for a, buf in buffers:
-                if a.nbytes and a.flags.writeable:
+                if not (a.nbytes and a.flags.writeable) or direct:
+                    continue
+                if unified:  # map and unmap: the device's writes reach the array
+                    view, _ = cl.enqueue_map_buffer(queue, buf, cl.map_flags.READ, 0,
+                                                    (a.nbytes,), np.uint8)  # fmt: skip
+                    view.base.release(queue)
+                else:
                     cl.enqueue_copy(queue, a, buf)
             if "globals" in self.extra:
                 cl.enqueue_copy(queue, self.module.image, self.module.gbuf)
@@ -274,6 +310,7 @@ class OpenCLModule(KernelTable):
         if "asm" not in artifact.stages:
             raise XpucError("the artifact has no OpenCL C to load (compile with emit='asm')")
         source = str(artifact.stages["asm"])
+        self.artifact = artifact
         self.device = find_device()
         if self.device is None:
             raise ToolNotFoundError(f"cannot run OpenCL kernels: {missing_reason()}")
