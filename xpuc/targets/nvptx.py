@@ -30,6 +30,7 @@ from xpuc.targets.llvm.translate import (
     LLVMHooks,
     Translator,
 )
+from xpuc.targets.nvptx_math import nvvm_math
 from xpuc.targets.tools import find_libdevice, find_ptxas, ptxas_archs
 
 _SREG = {
@@ -92,13 +93,24 @@ class NVPTXHooks(LLVMHooks):
             return []
         return None
 
+    def __init__(self, sm: int = 90):
+        self.sm = sm
+        self._libdevice: bool | None = None
+
     def math(self, t: Translator, op: Operation, args):
+        ty = args[0].type
+        if isinstance(ty, ir.HalfType):  # no f16 library: computed in f32, rounded once
+            wide = [t.b.fpext(a, ir.FloatType()) for a in args]
+            return t.b.fptrunc(self.math(t, op, wide), ty)
         base = MATH_INTRINSICS.get(type(op)) or MATH_LIBCALLS.get(type(op))
         if base is not None and base in _NATIVE_MATH or isinstance(op, math.RsqrtOp):
             return super().math(t, op, args)
-        # the rest of the math library: libdevice's __nv_* functions (linked later)
         name = (base or op.name.split(".")[-1]).removeprefix("llvm.")
-        ty = args[0].type
+        if self._libdevice is None:
+            self._libdevice = find_libdevice() is not None
+        if not self._libdevice:  # NVVM's approximate instructions, or a TargetError
+            return nvvm_math(t, name, args, self.sm)
+        # the rest of the math library: libdevice's __nv_* functions (linked later)
         fn = f"__nv_{_LIBDEVICE_NAMES.get(name, name)}{'f' if ty == ir.FloatType() else ''}"
         return t.call_decl(fn, ty, [a.type for a in args], args)
 
@@ -218,7 +230,7 @@ class NVPTXTarget(Target):
         return "bin" if find_ptxas() else "asm"
 
     def __init__(self, desc: TargetDesc):
-        super().__init__(desc, NVPTXHooks())
+        super().__init__(desc, NVPTXHooks(int("".join(filter(str.isdigit, desc.cpu)) or 90)))
 
     def link(self, mod: llvm.ModuleRef) -> None:
         link_libdevice(mod)
