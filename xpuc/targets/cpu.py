@@ -68,6 +68,7 @@ class CPUTarget(Target):
         if obj is None:
             raise TargetError(f"target {self.name} produced no object to link")
         return link_shared(obj, self.name)
+
     emits: ClassVar[tuple[str, ...]] = ("mlir", "llvm", "asm", "obj", "bin")
 
     def __init__(self, desc: TargetDesc):
