@@ -52,6 +52,7 @@ class CPUHooks(LLVMHooks):
 @dataclass
 class CPUTarget(Target):
     family: ClassVar[str] = "cpu"
+    emits: ClassVar[tuple[str, ...]] = ("mlir", "llvm", "asm", "obj", "bin")
 
     @property
     def default_emit(self) -> str:  # type: ignore[override]
@@ -68,8 +69,6 @@ class CPUTarget(Target):
         if obj is None:
             raise TargetError(f"target {self.name} produced no object to link")
         return link_shared(obj, self.name)
-
-    emits: ClassVar[tuple[str, ...]] = ("mlir", "llvm", "asm", "obj", "bin")
 
     def __init__(self, desc: TargetDesc):
         super().__init__(desc, CPUHooks())
