@@ -67,11 +67,34 @@ __global__ void k(float *x) {
 
 
 def test_shared_memory_over_the_chip_limit_is_rejected_at_the_kernel():
-    xpuc.compile(BIG_SHARED, "nvptx:sm_90", emit="asm")  # 227 KiB: fits
-    with pytest.raises(CompileError) as e:
-        xpuc.compile(BIG_SHARED, "nvptx:sm_75", emit="asm", filename="big.cu")  # 64 KiB
+    xpuc.compile(BIG_SHARED.replace("20000", "12000"), "nvptx:sm_90", emit="asm")  # fits
+    with pytest.raises(CompileError) as e:  # CUDA: static __shared__ up to 48 KiB
+        xpuc.compile(BIG_SHARED, "nvptx:sm_90", emit="asm", filename="big.cu")
     assert str(e.value).startswith("big.cu:2:1: error: kernel 'k' needs 80000 bytes of shared")
-    assert "nvptx:sm_75 has 65536 per block" in str(e.value)
+    assert "nvptx:sm_90 has 49152 per block for static __shared__" in str(e.value)
+    with pytest.raises(CompileError, match="opencl has 49152 per block"):
+        xpuc.compile(BIG_SHARED, "opencl")
+
+
+def test_limits_count_what_device_functions_use():
+    src = """
+    __device__ float f(int i) { __shared__ float s[20000]; s[i] = 1; __syncthreads(); return s[i]; }
+    __device__ double g(double x) { double big[40000]; big[0] = x; return big[0] * 2.0; }
+    __global__ void k(float *o) { o[threadIdx.x] = f(threadIdx.x) + (float)g(o[0]); }
+    """
+    with pytest.raises(CompileError, match="kernel 'k' needs 80000 bytes of shared memory"):
+        xpuc.compile(src, "amdgpu:gfx942", emit="asm")
+    small = src.replace("20000", "2000")
+    assert xpuc.compile(small, "cpu").kernel("k").shared_memory_bytes == 8000
+    with pytest.raises(CompileError, match=r"needs 3200\d\d bytes of local arrays per thread; "
+                       "amdgpu:gfx942 has 131056"):  # fmt: skip
+        xpuc.compile(small, "amdgpu:gfx942", emit="asm")
+    module = xpuc.compiler.driver.frontend(
+        small, "d.cu", "cuda", xpuc.compiler.driver.CompileOptions()
+    )
+    no_f64 = replace(get_target("cpu").desc, element_types=("i1", "i32", "i64", "f32"))
+    with pytest.raises(CompileError, match="kernel 'k' uses f64"):
+        check_limits(no_f64, module)
 
 
 def test_cli_reports_a_limit_with_exit_code_1(tmp_path):
@@ -138,6 +161,48 @@ class Stranger(NVPTXTarget):  # claims the cpu family without subclassing CPUTar
     family = "cpu"
     variants = {"odd": lambda: _desc("odd")}
     tags = {}
+
+
+class TagLikeATarget(CPUTarget):
+    variants = {"evil": lambda: _desc("evil")}
+    tags = {"opencl": ("evil", "not opencl")}
+
+
+class CommaFamily(CPUTarget):
+    family = "a,b"
+
+
+@pytest.mark.parametrize(
+    ("plugin", "message"),
+    [
+        (TagLikeATarget, r"chip tag 'opencl' from plug-in 'p' is not 'vendor/chip'"),
+        (CommaFamily, r"family name 'a,b' from plug-in 'p' is not"),
+    ],
+)
+def test_names_that_could_shadow_targets_are_errors(plugins, plugin, message):
+    plugins(("plug-in 'p'", plugin))
+    with pytest.raises(TargetError, match=message):
+        get_target("opencl")
+
+
+class Liar(CPUTarget):
+    variants = {"liar": lambda: _desc("truth"), "boom": lambda: 1 / 0}
+
+
+class HooksOnly(CPUTarget):  # overrides a hook, brings no chips: inherits none either
+    def can_run(self) -> bool:
+        return False
+
+
+def test_broken_descriptions_name_their_plugin(plugins):
+    plugins(("plug-in 'p'", Liar), ("plug-in 'h'", HooksOnly))
+    with pytest.raises(
+        TargetError, match="cpu:liar from plug-in 'p' describes itself as cpu:truth"
+    ):
+        get_target("cpu:liar")
+    with pytest.raises(TargetError, match="cpu:boom from plug-in 'p' failed to build its desc"):
+        get_target("cpu:boom")
+    assert get_target("cpu:aarch64").name == "cpu:aarch64"  # HooksOnly added no clash
 
 
 def _broken():

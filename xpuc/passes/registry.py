@@ -42,10 +42,11 @@ def get_all_passes() -> dict[str, Callable[[], type[ModulePass]]]:
 
     out = {name: _loader(path) for name, path in _PASSES.items()}
     for fam in families().values():
-        for cls in {c for c, _, _ in fam.variants.values()} | {fam.cls}:
-            for name, load in cls.passes.items():
+        sources = {(fam.cls, fam.origin)} | {(c, o) for c, _, o in fam.variants.values()}
+        for cls, origin in sources:
+            for name, load in cls.__dict__.get("passes", {}).items():
                 if name in out and out[name] is not load:
                     raise TargetError(f"pass '{name}' of target family {fam.name} "
-                                      f"({fam.origin}) clashes with a known pass")  # fmt: skip
+                                      f"({origin}) clashes with a known pass")  # fmt: skip
                 out[name] = load
     return out

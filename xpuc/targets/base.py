@@ -53,6 +53,8 @@ class TargetDesc:
     warp_size: int = 32
     max_threads_per_block: int = 1024
     max_shared_memory: int = 48 * 1024  # bytes of static + dynamic shared memory a block
+    max_static_shared_memory: int = 0  # of it, static __shared__ at most (0: all of it)
+    max_private_memory: int = 0  # bytes of local arrays a thread may have (0: no limit)
     max_registers: int = 0  # 32-bit registers a thread may use (0: no such limit)
     binary_format: str = "elf"  # what --emit=bin writes
     element_types: tuple[str, ...] = ALL_ELEMENT_TYPES
@@ -64,6 +66,11 @@ class TargetDesc:
     @property
     def name(self) -> str:
         return f"{self.family}:{self.variant}" if self.variant else self.family
+
+    @property
+    def static_shared_limit(self) -> int:
+        return min(self.max_static_shared_memory or self.max_shared_memory,
+                   self.max_shared_memory)  # fmt: skip
 
     def address_space(self, kind: str) -> int:
         return dict(self.address_spaces)[kind]

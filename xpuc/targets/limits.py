@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from xdsl.dialects import gpu, memref
+from xdsl.dialects import func, gpu, memref
 from xdsl.dialects.builtin import (
     Float16Type,
     Float32Type,
@@ -50,21 +50,54 @@ def _byte_size(t: MemRefType) -> int:
     return n * max(bits, 8) // 8
 
 
+def reachable(module: ModuleOp, kernel: Operation) -> list[Operation]:
+    """The kernel and every function it calls, directly or not."""
+    funcs = {op.sym_name.data: op for op in module.walk() if isinstance(op, func.FuncOp)}
+    out, todo, seen = [], [kernel], {id(kernel)}
+    while todo:
+        fn = todo.pop()
+        out.append(fn)
+        for op in fn.walk():
+            if isinstance(op, func.CallOp):
+                callee = funcs.get(op.callee.string_value())
+                if callee is not None and id(callee) not in seen:
+                    seen.add(id(callee))
+                    todo.append(callee)
+    return out
+
+
 def shared_bytes(module: ModuleOp, kernel: Operation) -> int:
-    """Bytes of static shared memory the kernel names (globals in memory space 3)."""
+    """Bytes of static shared memory the kernel and the functions it calls name
+    (globals in memory space 3, each counted once)."""
     sizes = {
         op.sym_name.data: _byte_size(op.type)
         for op in module.walk()
         if isinstance(op, memref.GlobalOp) and op.type.memory_space == SHARED_SPACE
     }
-    used = {o.name_.string_value() for o in kernel.walk() if isinstance(o, memref.GetGlobalOp)}
+    used = {
+        o.name_.string_value()
+        for fn in reachable(module, kernel)
+        for o in fn.walk()
+        if isinstance(o, memref.GetGlobalOp)
+    }
     return sum(v for k, v in sizes.items() if k in used)
 
 
-def _types_used(kernel: Operation) -> dict[str, Operation]:
-    """Element types a kernel computes with or reads, each with its first op."""
+def private_bytes(module: ModuleOp, kernel: Operation) -> int:
+    """Bytes of local (stack) arrays a thread of the kernel holds at most: its own and
+    those of every function it calls (an upper bound: all as if live at once)."""
+    return sum(
+        _byte_size(op.results[0].type)
+        for fn in reachable(module, kernel)
+        for op in fn.walk()
+        if isinstance(op, memref.AllocaOp) and op.results[0].type.has_static_shape()
+    )
+
+
+def _types_used(module: ModuleOp, kernel: Operation) -> dict[str, Operation]:
+    """Element types a kernel (and what it calls) computes with or reads."""
     seen: dict[str, Operation] = {}
-    for op in kernel.walk():
+    for op in (o for fn in reachable(module, kernel) for o in fn.walk()):
         for v in (*op.results, *op.operands):
             code = element_code(v.type)
             if code is not None and code not in seen:
@@ -107,13 +140,26 @@ def check_limits(desc: TargetDesc, module: ModuleOp) -> None:
                 f"(__launch_bounds__); {desc.name} has at most {desc.max_threads_per_block}",
             )
         smem = shared_bytes(module, op)
-        if smem > desc.max_shared_memory:
+        limit = desc.static_shared_limit
+        if smem > limit:
             raise _error(
                 op,
                 f"kernel '{name}' needs {smem} bytes of shared memory; {desc.name} has "
-                f"{desc.max_shared_memory} per block",
+                f"{limit} per block"
+                + (
+                    " for static __shared__ (more only as dynamic shared memory)"
+                    if limit < desc.max_shared_memory
+                    else ""
+                ),
             )
-        for code in _types_used(op):
+        private = private_bytes(module, op)
+        if desc.max_private_memory and private > desc.max_private_memory:
+            raise _error(
+                op,
+                f"kernel '{name}' needs {private} bytes of local arrays per thread; "
+                f"{desc.name} has {desc.max_private_memory}",
+            )
+        for code in _types_used(module, op):
             if code not in desc.element_types and code != "i1":
                 raise _error(
                     op,

@@ -310,7 +310,8 @@ def _sm(sm: int, ptx: int, smem_kb: int, note: str) -> TargetDesc:
     return TargetDesc(
         family="nvptx", variant=f"sm_{sm}", triple="nvptx64-nvidia-cuda", cpu=f"sm_{sm}",
         features=f"+ptx{ptx}", warp_size=32, max_threads_per_block=1024,
-        max_shared_memory=smem_kb * 1024, max_registers=255, binary_format="cubin",
+        max_shared_memory=smem_kb * 1024, max_static_shared_memory=48 * 1024,
+        max_registers=255, binary_format="cubin",
         address_spaces=NVPTX_SPACES, math_library="libdevice (else NVVM intrinsics)",
         intrinsics=_INTRINSICS, description=note,
     )  # fmt: skip

@@ -17,6 +17,7 @@ and named in the error when a target it may provide is asked for.
 from __future__ import annotations
 
 import importlib
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
@@ -52,8 +53,22 @@ def _import(spec: str) -> type[Target]:
     return getattr(importlib.import_module(module), attr)
 
 
+_FAMILY_NAME = re.compile(r"[a-z][a-z0-9_]*")
+_VARIANT_NAME = re.compile(r"[A-Za-z0-9_.+-]*")
+_TAG_NAME = re.compile(r"[a-z0-9][a-z0-9_.-]*/[A-Za-z0-9_.+-]+")
+"""A chip tag is ``vendor/chip``: never a family or ``family:variant`` name."""
+
+
+def _own(cls: type[Target], attr: str) -> dict:
+    """A class attribute the class itself sets (not one inherited from the family it
+    extends: a plug-in adding hooks only adds none of its parent's chips again)."""
+    return cls.__dict__.get(attr, {})
+
+
 def _add_variants(fam: Family, cls: type[Target], origin: str) -> None:
-    for v, make in cls.variants.items():
+    for v, make in _own(cls, "variants").items():
+        if not _VARIANT_NAME.fullmatch(v):
+            raise TargetError(f"variant name '{v}' from {origin} is not [A-Za-z0-9_.+-]*")
         if v in fam.variants:
             raise TargetError(
                 f"target {fam.name}:{v or '(host)'} from {origin} clashes with the one from "
@@ -89,6 +104,8 @@ def families() -> dict[str, Family]:
             continue
         if not (isinstance(cls, type) and issubclass(cls, Target) and cls.family):
             raise TargetError(f"{origin} is not a Target subclass with a family name")
+        if not _FAMILY_NAME.fullmatch(cls.family):
+            raise TargetError(f"family name '{cls.family}' from {origin} is not [a-z][a-z0-9_]*")
         fam = out.get(cls.family)
         if fam is None:
             fam = out[cls.family] = Family(cls.family, cls, origin)
@@ -98,7 +115,9 @@ def families() -> dict[str, Family]:
                 f"{fam.origin} (to add chips to it, subclass {fam.cls.__name__})"
             )
         _add_variants(fam, cls, origin)
-        for tag, (variant, note) in cls.tags.items():
+        for tag, (variant, note) in _own(cls, "tags").items():
+            if not _TAG_NAME.fullmatch(tag):
+                raise TargetError(f"chip tag '{tag}' from {origin} is not 'vendor/chip'")
             if tag in tag_origin:
                 raise TargetError(
                     f"chip tag '{tag}' from {origin} clashes with the one from {tag_origin[tag]}"
@@ -152,5 +171,13 @@ def get_target(spec: str) -> Target:
         known = ", ".join(v or "(host)" for v in fam.variants)
         broken = "".join(f"; {why}" for why in BROKEN.values())
         raise TargetError(f"unknown {family} variant '{variant}' (known: {known}){broken}")
-    cls, make, _ = fam.variants[variant]
-    return cls(make())
+    cls, make, origin = fam.variants[variant]
+    try:
+        desc = make()
+    except Exception as e:  # a plug-in's broken description: say whose
+        raise TargetError(f"target {family}:{variant} from {origin} failed to build its "
+                          f"description: {type(e).__name__}: {e}") from None  # fmt: skip
+    if (desc.family, desc.variant) != (family, variant):
+        raise TargetError(f"target {family}:{variant} from {origin} describes itself as "
+                          f"{desc.name}")  # fmt: skip
+    return cls(desc)
