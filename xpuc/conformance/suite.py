@@ -211,6 +211,14 @@ def _warp_broadcast() -> Case:
                 rtol=1e-12)  # fmt: skip
 
 
+def _segment_sum() -> Case:
+    def make(rng):
+        return [rng.integers(-1000, 1000, W).astype(np.int32), np.zeros(W, np.int32)]
+
+    return Case("shuffle xor, width 8", "warp.cu", "segment_sum", (1,), (W,), make,
+                lambda a: {1: np.repeat(a[0].reshape(-1, 8).sum(axis=1), 8)})  # fmt: skip
+
+
 def _warp_votes() -> Case:
     def make(rng):
         x = rng.integers(-5, 5, W).astype(np.int32)
@@ -267,6 +275,19 @@ def _atomic_mix() -> Case:
 
     return Case("atomics (max/min/add/or/cas/exch, f32 add)", "atomics.cu", "atomic_mix", (4,),
                 (256,), make, expect, check=check)  # fmt: skip
+
+
+def _tickets() -> Case:
+    n = 1000
+
+    def check(after):
+        if sorted(after[1].tolist()) != list(range(n)):
+            return "atomicAdd's old values are not one ticket per thread (0..n-1)"
+        return None
+
+    return Case("atomics (old values returned)", "atomics.cu", "tickets", (4,), (256,),
+                lambda rng: [np.zeros(1, np.uint32), np.zeros(n, np.uint32), n],
+                lambda a: {0: np.array([n], np.uint32)}, check=check)  # fmt: skip
 
 
 def _math_f32() -> Case:
@@ -334,6 +355,6 @@ TYPES = ("int8", "uint8", "int16", "uint16", "int32", "uint32", "int64", "uint64
 CASES: list[Case] = [
     *[_axpb(t) for t in TYPES], _less_than(), _int_ops(), _uint_ops(),
     _block_sum(), _block_max(), _matmul(), _transpose(),
-    _warp_sum(), _warp_xor(), _warp_broadcast(), _warp_votes(),
-    _histogram(), _atomic_mix(), _math_f32(), _math_f64(), _collatz(), _index3d(),
+    _warp_sum(), _warp_xor(), _segment_sum(), _warp_broadcast(), _warp_votes(),
+    _histogram(), _atomic_mix(), _tickets(), _math_f32(), _math_f64(), _collatz(), _index3d(),
 ]  # fmt: skip

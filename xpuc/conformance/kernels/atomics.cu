@@ -20,3 +20,9 @@ __global__ void atomic_mix(const int *x, int *acc, float *fsum, int n) {
   int old = atomicCAS(&acc[4], 0, i + 1);  // exactly one thread wins
   if (old == 0) atomicExch(&acc[5], i + 1);
 }
+
+// The old value atomicAdd returns: every thread gets a ticket of its own.
+__global__ void tickets(unsigned *counter, unsigned *ticket, int n) {
+  int i = blockIdx.x * blockDim.x + threadIdx.x;
+  if (i < n) ticket[i] = atomicAdd(counter, 1u);
+}

@@ -29,3 +29,11 @@ __global__ void warp_votes(const int *x, unsigned *ballots, int *flags) {
     flags[2 * (i / 32) + 1] = all;
   }
 }
+
+// Shuffles within 8-lane segments: each segment of a warp sums on its own.
+__global__ void segment_sum(const int *x, int *out) {
+  int i = blockIdx.x * blockDim.x + threadIdx.x;
+  int v = x[i];
+  for (int m = 1; m < 8; m <<= 1) v += __shfl_xor_sync(0xffffffffu, v, m, 8);
+  out[i] = v;
+}
