@@ -203,3 +203,23 @@ def test_kernels_inside_extern_c_and_namespace_blocks():
     mod = xpuc.load(xpuc.compile(src, TARGET))
     mod.k[1, 8](o)
     np.testing.assert_array_equal(o, np.arange(8) * 2 + 1)
+
+
+def test_integer_division_traps_do_not_end_the_process():
+    """x / 0 and INT_MIN / -1 trap on a CPU (SIGFPE); on a GPU they give a value."""
+    src = """
+    __global__ void d(const int *a, const int *b, int *o, unsigned *u) {
+        int i = threadIdx.x;
+        o[2 * i] = a[i] / b[i];
+        o[2 * i + 1] = a[i] % b[i];
+        u[i] = (unsigned)a[i] / (unsigned)b[i] + (unsigned)a[i] % (unsigned)b[i];
+    }"""
+    a = np.array([-(2**31), 7, 9, -9], np.int32)
+    b = np.array([-1, 0, 2, 2], np.int32)
+    o, u = np.zeros(8, np.int32), np.zeros(4, np.uint32)
+    run(src, "d", 1, 4, a, b, o, u)
+    assert o[0] == -(2**31)  # INT_MIN / -1 = INT_MIN, as PTX gives
+    if TARGET == "cpu":  # OpenCL C leaves INT_MIN % -1 undefined (PoCL gives -1)
+        assert o[1] == 0
+    np.testing.assert_array_equal(o[4:], [4, 1, -4, -1])
+    assert u[2] == 4 + 1  # the rest of the launch is unaffected

@@ -73,10 +73,42 @@ def test_nothing_runnable_is_a_clear_error():
         xpuc.load(fat)
 
 
+def test_the_runtime_reads_any_valid_json_and_skips_unknown_targets(tmp_path):
+    fat = xpuc.compile(SAXPY, "cpu:aarch64,cpu")
+    doc = json.loads(fat.to_json())
+    doc["entries"].insert(0, {**doc["entries"][0], "target": "nvptx:sm_999"})
+    path = tmp_path / "k.xpuc"
+    path.write_text(json.dumps(doc, sort_keys=True, separators=(",", ":")))  # compact
+    mod = xpuc.load(path)
+    assert mod.artifact.target == "cpu"
+    _check_runs(mod)
+    single = tmp_path / "one.json"
+    fat["cpu"].save(single)
+    assert xpuc.load(single).artifact.target == "cpu"
+
+
+def test_a_fat_file_needs_something_to_hold():
+    fat = xpuc.compile(SAXPY, "cpu,cpu:aarch64", emit="mlir")
+    with pytest.raises(xpuc.XpucError, match="keeps nothing a fat artifact holds"):
+        fat.to_json()
+
+
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("{not json", r"bad.xpuc:1:2: not an xpuc fat artifact"),
+        ("", r"bad.xpuc:1:1: not an xpuc artifact"),
+        ("[1, 2]", r"bad.xpuc: not an xpuc artifact"),
+        ("{not json", r"bad.xpuc:1:2: not an xpuc artifact"),
+        (
+            '{"format": "xpuc-fat", "version": 1, "entries": [{"target": "cpu", "stages": {},'
+            ' "kernels": [{"name": "k", "arg_types": 5}]}]}',
+            "kernel field 'arg_types' must be list",
+        ),
+        (
+            '{"format": "xpuc-fat", "version": 1, "entries": [{"target": "cpu", "stages": {},'
+            ' "kernels": [{"name": "k", "arg_types": [], "max_threads_per_block": "big"}]}]}',
+            "kernel field 'max_threads_per_block' must be int",
+        ),
         ('{"format": "xpuc-fat", "version": 9, "entries": []}', "version 9 is not supported"),
         ('{"format": "xpuc-fat", "version": 1, "entries": [{"target": "cpu"}]}', "malformed"),
     ],
@@ -85,4 +117,4 @@ def test_bad_fat_files_are_clear_errors(tmp_path, text, message):
     path = tmp_path / "bad.xpuc"
     path.write_text(text)
     with pytest.raises(xpuc.XpucError, match=message):
-        FatArtifact.read(path)
+        xpuc.load(path)

@@ -313,8 +313,11 @@ def test_launch_bounds_over_the_chip_limit_is_a_compile_error():
         r"2048 threads \(__launch_bounds__\); nvptx:sm_90 has at most 1024",
     ):
         xpuc.compile(src, "nvptx:sm_90", emit="asm", filename="lb.cu")
-    with pytest.raises(CompileError, match="__launch_bounds__ must be positive, not 0"):
-        xpuc.compile(src.replace("2048", "0"), "cpu")
+    for bad in ("0", "4294967297"):
+        with pytest.raises(
+            CompileError, match=f"__launch_bounds__ must be 1 to 2\\^31-1, not {bad}"
+        ):
+            xpuc.compile(src.replace("2048", bad), "cpu")
 
 
 def test_launch_bounds_cap_the_block_at_launch():

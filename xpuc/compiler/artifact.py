@@ -18,10 +18,27 @@ class KernelInfo:
     shared_memory_bytes: int = 0  # static __shared__ bytes
     max_threads_per_block: int = 1024
     symbol: str = ""  # the symbol in the binary when it differs from name (f<32>)
+    max_shared_memory: int = 0  # the target's limit on static + dynamic shared bytes (0: none)
 
     @property
     def link_name(self) -> str:
         return self.symbol or self.name
+
+    @classmethod
+    def from_dict(cls, d: object, where: str) -> KernelInfo:
+        """Kernel metadata read from a file, checked field by field."""
+        fields = {"name": str, "arg_types": list, "arg_names": list, "symbol": str,
+                  "shared_memory_bytes": int, "max_threads_per_block": int,
+                  "max_shared_memory": int}  # fmt: skip
+        if not isinstance(d, dict) or set(d) - set(fields) or not {"name", "arg_types"} <= set(d):
+            raise XpucError(f"{where}: malformed kernel metadata: {str(d)[:80]}")
+        for k, ty in fields.items():
+            v = d.get(k)
+            if v is not None and not isinstance(v, ty) or isinstance(v, bool):
+                raise XpucError(f"{where}: kernel field '{k}' must be {ty.__name__}, not {v!r}")
+            if ty is list and v is not None and not all(isinstance(x, str) for x in v):
+                raise XpucError(f"{where}: kernel field '{k}' must be a list of strings")
+        return cls(**d)
 
 
 @dataclass
@@ -70,13 +87,32 @@ class Artifact:
 
     @classmethod
     def read(cls, path: str | Path) -> Artifact:
-        doc = json.loads(Path(path).read_text())
-        stages: dict[str, str | bytes] = {
-            k: base64.b64decode(v["bytes"]) if "bytes" in v else v["text"]
-            for k, v in doc["stages"].items()
-        }
-        return cls(doc["target"], [KernelInfo(**k) for k in doc["kernels"]], stages,
-                   opt_level=doc.get("opt_level", 3))  # fmt: skip
+        try:
+            text = Path(path).read_text()
+        except (OSError, UnicodeDecodeError) as e:
+            raise XpucError(f"{path}: cannot read an artifact: {e}") from None
+        try:
+            doc = json.loads(text)
+        except json.JSONDecodeError as e:
+            raise XpucError(f"{path}:{e.lineno}:{e.colno}: not an xpuc artifact "
+                            f"(JSON expected: {e.msg})") from None  # fmt: skip
+        return cls.from_doc(doc, str(path))
+
+    @classmethod
+    def from_doc(cls, doc: object, where: str) -> Artifact:
+        """An artifact from the JSON ``save`` writes (or one entry of a fat file)."""
+        if not isinstance(doc, dict) or not isinstance(doc.get("target"), str):
+            raise XpucError(f'{where}: not an xpuc artifact (no "target")')
+        try:
+            stages: dict[str, str | bytes] = {
+                k: base64.b64decode(v["bytes"]) if "bytes" in v else str(v["text"])
+                for k, v in doc["stages"].items()
+            }
+            kernels = [KernelInfo.from_dict(k, where) for k in doc["kernels"]]
+            opt = int(doc.get("opt_level", 3))
+        except (KeyError, TypeError, ValueError, AttributeError) as e:
+            raise XpucError(f"{where}: malformed artifact ({type(e).__name__}: {e})") from None
+        return cls(doc["target"], kernels, stages, opt_level=opt)
 
 
 def canonical_kernel_name(name: str) -> str:

@@ -110,6 +110,8 @@ def cmd_run(args) -> int:
     from xpuc.runtime import load
     from xpuc.runtime.args import make_args, save_outputs
 
+    if "," in args.target:
+        raise XpucError("xpuc run takes one target (several make a fat file: xpuc compile)")
     art = _compile(args, None)  # what the target's runtime loads
     info = art.kernel(args.kernel)
     mod = load(art)

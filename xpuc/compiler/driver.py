@@ -199,6 +199,8 @@ def compile(  # noqa: A001 - the library's verb, as in triton.compile
         module = frontend(source, filename, language, opts)
     art.stages["mlir"] = _text(module)
     art.kernels = kernel_infos(module, tgt.desc.max_threads_per_block)
+    for k in art.kernels:
+        k.max_shared_memory = tgt.desc.max_shared_memory
     tgt.check_limits(module)
 
     with clock("optimize (shared IR)"):

@@ -13,7 +13,7 @@ import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from xpuc.compiler.artifact import Artifact, KernelInfo
+from xpuc.compiler.artifact import Artifact
 from xpuc.compiler.diagnostics import XpucError
 
 FORMAT = "xpuc-fat"
@@ -26,10 +26,6 @@ PREFERENCE = ("nvptx", "amdgpu", "opencl", "cpu")
 
 def _encode(v: str | bytes) -> dict[str, str]:
     return {"bytes": base64.b64encode(v).decode()} if isinstance(v, bytes) else {"text": v}
-
-
-def _decode(d: dict[str, str]) -> str | bytes:
-    return base64.b64decode(d["bytes"]) if "bytes" in d else d["text"]
 
 
 @dataclass
@@ -47,23 +43,36 @@ class FatArtifact:
         return self.entries[target]
 
     def pick(self) -> Artifact:
-        """The entry for the device at hand (see :data:`PREFERENCE`)."""
+        """The entry for the device at hand (see :data:`PREFERENCE`).  Entries for
+        targets this xpuc does not know (a newer one, a plug-in not installed) are
+        passed over."""
+        from xpuc.compiler.diagnostics import TargetError
         from xpuc.targets.registry import get_target
 
         def rank(name: str) -> int:
             fam = name.partition(":")[0]
             return PREFERENCE.index(fam) if fam in PREFERENCE else len(PREFERENCE)
 
+        unknown = []
         for name in sorted(self.entries, key=rank):
-            if get_target(name).can_run():
+            try:
+                target = get_target(name)
+            except TargetError:
+                unknown.append(name)
+                continue
+            if target.can_run():
                 return self.entries[name]
+        note = f"; unknown here: {', '.join(unknown)}" if unknown else ""
         raise XpucError(f"none of this fat artifact's targets runs here "
-                        f"({', '.join(self.entries)})")  # fmt: skip
+                        f"({', '.join(self.entries)}){note}")  # fmt: skip
 
     def to_json(self) -> str:
         entries = []
         for name, art in self.entries.items():
             stages = {k: _encode(v) for k, v in art.stages.items() if k in KEPT_STAGES}
+            if not stages:
+                raise XpucError(f"the {name} entry keeps nothing a fat artifact holds "
+                                f"({', '.join(KEPT_STAGES)}); emit llvm or later")  # fmt: skip
             entries.append(
                 {
                     "target": name,
@@ -90,21 +99,36 @@ class FatArtifact:
             raise XpucError(f"{where}: fat artifact version {doc.get('version')} is not "
                             f"supported (this xpuc reads version {VERSION})")  # fmt: skip
         fat = cls()
-        try:
-            for e in doc["entries"]:
-                kernels = [KernelInfo(**k) for k in e["kernels"]]
-                stages = {k: _decode(v) for k, v in e["stages"].items()}
-                fat.entries[e["target"]] = Artifact(
-                    e["target"], kernels, stages, opt_level=e.get("opt_level", 3)
-                )
-        except (KeyError, TypeError, ValueError) as e:
-            raise XpucError(f"{where}: malformed fat artifact entry: {e}") from None
+        entries = doc.get("entries")
+        if not isinstance(entries, list):
+            raise XpucError(f'{where}: malformed fat artifact: "entries" must be a list')
+        for k, e in enumerate(entries):
+            art = Artifact.from_doc(e, f"{where}: entry {k}")
+            fat.entries[art.target] = art
         return fat
 
     @classmethod
     def read(cls, path: str | Path) -> FatArtifact:
         try:
             text = Path(path).read_text()
-        except OSError as e:
-            raise XpucError(f"{path}: cannot read: {e.strerror}") from None
+        except (OSError, UnicodeDecodeError) as e:
+            raise XpucError(f"{path}: cannot read: {e}") from None
         return cls.from_json(text, str(path))
+
+
+def read_any(path: str | Path) -> Artifact | FatArtifact:
+    """What ``xpuc.load(path)`` reads: a fat artifact or a saved single artifact."""
+    try:
+        text = Path(path).read_text()
+    except (OSError, UnicodeDecodeError) as e:
+        raise XpucError(f"{path}: cannot read: {e}") from None
+    try:
+        doc = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise XpucError(
+            f"{path}:{e.lineno}:{e.colno}: not an xpuc artifact (a file from "
+            f"`xpuc compile --target a,b -o FILE` or Artifact.save): {e.msg}"
+        ) from None
+    if isinstance(doc, dict) and doc.get("format") == FORMAT:
+        return FatArtifact.from_json(text, str(path))
+    return Artifact.from_doc(doc, str(path))

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from xpuc.compiler.artifact import Artifact
 from xpuc.compiler.diagnostics import XpucError
-from xpuc.compiler.fat import FatArtifact
+from xpuc.compiler.fat import FatArtifact, read_any
 
 
 def load(artifact: Artifact | FatArtifact | str | Path):
@@ -19,11 +19,7 @@ def load(artifact: Artifact | FatArtifact | str | Path):
     from xpuc.targets.registry import get_target
 
     if isinstance(artifact, str | Path):
-        text = Path(artifact).read_text() if Path(artifact).is_file() else None
-        if text is None:
-            raise XpucError(f"{artifact}: no such file")
-        is_fat = '"format": "xpuc-fat"' in text[:200]
-        artifact = FatArtifact.from_json(text, str(artifact)) if is_fat else Artifact.read(artifact)
+        artifact = read_any(artifact)
     if isinstance(artifact, FatArtifact):
         artifact = artifact.pick()
     target = get_target(artifact.target)

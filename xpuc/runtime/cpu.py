@@ -95,6 +95,17 @@ def _timed(fn, *args) -> float:
     return time.perf_counter() - start
 
 
+def check_shared(info: KernelInfo, dynamic: int, target: str) -> None:
+    """Static + dynamic shared memory within the target's limit, as a GPU checks it."""
+    total = info.shared_memory_bytes + dynamic
+    if info.max_shared_memory and total > info.max_shared_memory:
+        raise XpucError(
+            f"{info.name} needs {total} bytes of shared memory per block "
+            f"({info.shared_memory_bytes} static + {dynamic} dynamic); {target} has "
+            f"{info.max_shared_memory}"
+        )
+
+
 class CPUKernel:
     def __init__(self, module: CPUModule, info: KernelInfo, addr: int, stack: tuple[int, int]):
         self.module = module
@@ -164,6 +175,7 @@ class CPUKernel:
             )
         if shared < 0:
             raise XpucError(f"dynamic shared memory size must be >= 0, not {shared}")
+        check_shared(self.info, shared, self.module.artifact.target)
         params, keep = self._params(args)
         total = gx * gy * gz
         workers = min(num_threads(), total)

@@ -122,7 +122,8 @@ def _gfx(variant: str, wave: int, registers: int, note: str) -> TargetDesc:
     return TargetDesc(
         family="amdgpu", variant=variant, triple="amdgcn-amd-amdhsa", cpu=variant,
         features=f"+wavefrontsize{wave}", warp_size=wave, max_threads_per_block=1024,
-        max_shared_memory=64 * 1024, max_private_memory=131056, max_registers=registers, binary_format="hsaco",
+        max_shared_memory=64 * 1024, max_private_memory=131056, max_registers=registers,
+        binary_format="hsaco",
         address_spaces=AMDGPU_SPACES, math_library="ocml (else native LLVM intrinsics)",
         intrinsics=_INTRINSICS, description=note,
     )  # fmt: skip

@@ -35,6 +35,21 @@ STACK_PREFIX = "__xpuc_stack_"
 
 
 class CPUHooks(LLVMHooks):
+    def int_binary(self, t: Translator, name: str, lhs: ir.Value, rhs: ir.Value) -> ir.Value:
+        # A CPU traps on x / 0 and INT_MIN / -1 (SIGFPE ends the process); a GPU gives an
+        # unspecified value.  Divide by 1 instead: INT_MIN / -1 gives INT_MIN, as PTX.
+        if name in ("sdiv", "srem", "udiv", "urem"):
+            b, ty = t.b, lhs.type
+            bad = b.icmp_unsigned("==", rhs, ir.Constant(ty, 0))
+            if name[0] == "s":
+                low = ir.Constant(ty, -(1 << (ty.width - 1)))
+                ovf = b.and_(
+                    b.icmp_signed("==", lhs, low), b.icmp_signed("==", rhs, ir.Constant(ty, -1))
+                )
+                bad = b.or_(bad, ovf)
+            rhs = b.select(bad, ir.Constant(ty, 1), rhs)
+        return super().int_binary(t, name, lhs, rhs)
+
     def function(self, t: Translator, fn: ir.Function, op) -> None:
         if "xpu.kernel" in op.attributes:
             fn.attributes.add("nounwind")

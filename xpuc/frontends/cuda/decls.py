@@ -89,8 +89,8 @@ class TypeEnv:
                     found = self.template_type(c)
                 elif c.data == "launch_bounds":  # __launch_bounds__(max threads, ...)
                     n = self.const_eval(c.children[1])
-                    if n < 1:
-                        raise self.error(c, f"__launch_bounds__ must be positive, not {n}")
+                    if not 1 <= n < 1 << 31:
+                        raise self.error(c, f"__launch_bounds__ must be 1 to 2^31-1, not {n}")
                     quals.add(f"{LAUNCH_BOUNDS}{n}")
                 continue
             w = str(c)

@@ -89,6 +89,9 @@ class LLVMHooks(MemoryHooks):
     def pointer_type(self, memory_space: Attribute) -> ir.PointerType:
         return ir.PointerType()
 
+    def int_binary(self, t: Translator, name: str, lhs: ir.Value, rhs: ir.Value) -> ir.Value:
+        return getattr(t.b, name)(lhs, rhs)  # name: an IRBuilder method (add, sdiv, ...)
+
     def math(self, t: Translator, op: Operation, args: list[ir.Value]) -> ir.Value:
         ty = args[0].type
         suffix = "f32" if ty == ir.FloatType() else "f64"
@@ -267,17 +270,14 @@ class Translator:
 
 
 def _constant(t: Translator, op: arith.ConstantOp) -> ir.Value:
-    ty = t.type(op.result.type)
     val = op.value
-    if isinstance(val, IntegerAttr):
-        return ir.Constant(ty, val.value.data)
-    if isinstance(val, FloatAttr):
-        return ir.Constant(ty, val.value.data)
+    if isinstance(val, IntegerAttr | FloatAttr):
+        return ir.Constant(t.type(op.result.type), val.value.data)
     raise TargetError(f"unsupported constant {val}")
 
 
 def _int_bin(t: Translator, op) -> ir.Value:
-    return getattr(t.b, _INT_BIN[type(op)])(t.v(op.lhs), t.v(op.rhs))
+    return t.hooks.int_binary(t, _INT_BIN[type(op)], t.v(op.lhs), t.v(op.rhs))
 
 
 def _float_bin(t: Translator, op) -> ir.Value:
