@@ -4,17 +4,24 @@
 device 0, else its PTX (``stages['asm']``, compiled by the driver's JIT), in the
 device's primary context.  A launch, ``mod.k[grid, block](*args)`` or
 ``mod.k[grid, block, dynamic_shared_bytes](...)``, copies every numpy array argument
-to device memory, launches, waits, and copies every (writeable) array back, so results
-land in the arrays as with the cpu runtime; an array passed twice is one buffer.
-Scalars are packed by the kernel's signature codes (``i32``, ``f16`` as its bits, ...),
-struct arguments are tuples of their fields.  Driver errors become ``XpucError``s that
-name the ``CUresult``.
+to device memory, launches, waits, and copies back what the kernel may have written, so
+results land in the arrays as with the cpu runtime.  Arrays that share memory (one
+passed twice, overlapping slices) are one device allocation, so they alias as on the
+host.  A read-only array may be passed only where the kernel's LLVM IR says it never
+writes (``readonly``).  Scalars are packed by the kernel's signature codes (``i32``,
+``f16`` as its bits, ...) and must fit them; struct arguments are tuples of their
+fields.  Driver errors become ``XpucError``s that name the ``CUresult``.
 """
 
 from __future__ import annotations
 
 import ctypes
+import math
+import numbers
+import operator
+import re
 import threading
+from collections.abc import Collection
 from dataclasses import dataclass
 from functools import cache
 
@@ -33,7 +40,8 @@ _DTYPES = {"i1": np.bool_, "i8": np.int8, "u8": np.uint8, "i16": np.int16, "u16"
            "i32": np.int32, "u32": np.uint32, "i64": np.int64, "u64": np.uint64,
            "f16": np.float16, "f32": np.float32, "f64": np.float64}  # fmt: skip
 STATIC_SHARED_LIMIT = 48 * 1024
-"""Dynamic shared memory beyond this needs ``CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES``."""
+"""Shared memory (static + dynamic) beyond this needs the kernel to opt in
+(``CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES``)."""
 
 
 def _driver():
@@ -99,9 +107,11 @@ class Param:
     value: ctypes._SimpleCData | None = None
 
 
-def pack_args(info: KernelInfo, args) -> list[Param]:
+def pack_args(info: KernelInfo, args, readonly: Collection[int] = ()) -> list[Param]:
     """Check a launch's arguments against the kernel's signature and say how each is
-    passed.  Struct arguments (tuples) are their fields; ``None`` is a null pointer."""
+    passed.  Struct arguments (tuples) are their fields; ``None`` is a null pointer.
+    ``readonly``: the indices of the pointer parameters the kernel never writes through,
+    the only ones a read-only array may be passed for."""
     if any(isinstance(a, tuple | list) for a in args):
         args = flatten_args(args)
     if len(args) != len(info.arg_types):
@@ -112,34 +122,121 @@ def pack_args(info: KernelInfo, args) -> list[Param]:
     out = []
     for i, (a, code) in enumerate(zip(args, info.arg_types, strict=True)):
         name = info.arg_names[i] if i < len(info.arg_names) else f"#{i}"
-        if code.startswith("*"):
-            out.append(Param(value=ctypes.c_void_p(None)) if a is None else
-                       Param(array=_checked_array(info, name, a, code)))  # fmt: skip
-            continue
-        if isinstance(a, np.ndarray) and a.ndim > 0:
-            raise XpucError(f"argument '{name}' of {info.name} is a scalar ({code}), not an array")
-        if code == "f16":  # passed as its bits
-            a = np.float16(a).view(np.uint16)
-        elif code.startswith(("i", "u")) and code != "i1" and isinstance(a, float | np.floating):
-            raise XpucError(f"argument '{name}' of {info.name} is an integer ({code}), not {a!r}")
-        a = a.item() if isinstance(a, np.generic) else a
-        try:
-            out.append(Param(value=_CTYPES[code](a)))
-        except TypeError:
-            msg = f"argument '{name}' of {info.name} must be a {code}, not {a!r}"
-            raise XpucError(msg) from None
+        what = f"argument '{name}' of {info.name}"
+        if not code.startswith("*"):
+            out.append(Param(value=_scalar(what, a, code)))
+        elif a is None:
+            out.append(Param(value=ctypes.c_void_p(None)))
+        else:
+            out.append(Param(array=_checked_array(what, name, a, code, i in readonly)))
     return out
 
 
-def _checked_array(info: KernelInfo, name: str, a, code: str) -> np.ndarray:
+def _scalar(what: str, a, code: str) -> ctypes._SimpleCData:
+    """``a`` as the ``code`` scalar; an XpucError for a value of the wrong kind (a str, a
+    float for an integer) or one the type cannot hold (300 for an i8, 1e39 for an f32)."""
+    if isinstance(a, np.ndarray):
+        if a.ndim > 0:
+            raise XpucError(f"{what} is a scalar ({code}), not an array")
+        a = a[()]
+    a = a.item() if isinstance(a, np.generic) else a
+    if code[0] in "iu":
+        if isinstance(a, float | complex) or not hasattr(a, "__index__"):
+            word = "a bool" if code == "i1" else "an integer"
+            raise XpucError(f"{what} must be {word} ({code}), not {a!r}")
+        v, bits = operator.index(a), 1 if code == "i1" else ctypes.sizeof(_CTYPES[code]) * 8
+        lo, hi = (-(1 << bits - 1), (1 << bits - 1) - 1) if code[0] == "i" and bits > 1 else (
+            0, (1 << bits) - 1)  # fmt: skip
+        if not lo <= v <= hi:
+            raise XpucError(f"{what} ({code}) must be in [{lo}, {hi}], not {v}")
+        return _CTYPES[code](v)
+    if not isinstance(a, numbers.Real):
+        raise XpucError(f"{what} must be a number ({code}), not {a!r}")
+    try:
+        v = float(a)  # an int beyond any float: OverflowError
+        with np.errstate(over="ignore"):
+            x = _DTYPES[code](v)
+        if np.isinf(x) and not math.isinf(v):
+            raise OverflowError
+    except OverflowError:
+        raise XpucError(f"{what} ({code}) is out of range: {a!r}") from None
+    return _CTYPES[code](int(x.view(np.uint16)) if code == "f16" else float(x))
+
+
+def _checked_array(what: str, name: str, a, code: str, readonly: bool) -> np.ndarray:
     want = np.dtype(_DTYPES[code[1:]])
     if not isinstance(a, np.ndarray):
-        raise XpucError(f"argument '{name}' of {info.name} must be a numpy array ({code})")
+        raise XpucError(f"{what} must be a numpy array ({code})")
     if a.dtype != want and not (code == "*u8" and a.dtype.fields):
-        raise XpucError(f"argument '{name}' of {info.name} must have dtype {want}, not {a.dtype}")
+        raise XpucError(f"{what} must have dtype {want}, not {a.dtype}")
     if not a.flags.c_contiguous:
-        raise XpucError(f"argument '{name}' of {info.name} must be C-contiguous")
+        raise XpucError(f"{what} must be C-contiguous")
+    if not (a.flags.writeable or readonly):
+        raise XpucError(
+            f"{what} is a read-only array, and the kernel may write through '{name}' (its "
+            f"LLVM IR does not mark it readonly); pass a writeable array ({name}.copy())"
+        )
     return a
+
+
+def readonly_params(info: KernelInfo, llir: str) -> frozenset[int]:
+    """The pointer parameters of ``info`` that LLVM found are never written through
+    (``readonly``/``readnone`` in the ``define`` of its optimized IR); none if unknown."""
+    m = re.search(rf'^define [^@\n]*@"?{re.escape(info.link_name)}"?\(', llir, re.M)
+    if m is None:
+        return frozenset()
+    params, depth, start = [], 0, m.end()
+    for j in range(m.end(), len(llir)):
+        c = llir[j]
+        if depth == 0 and c in ",)":
+            params.append(llir[start:j].split())
+            start = j + 1
+            if c == ")":
+                break
+        depth += (c in "([{<") - (c in ")]}>")
+    if len(params) != len(info.arg_types):  # a struct passed whole: do not guess
+        return frozenset()
+    return frozenset(i for i, (p, code) in enumerate(zip(params, info.arg_types, strict=True))
+                     if code.startswith("*") and p[:1] == ["ptr"]
+                     and {"readonly", "readnone"} & set(p))  # fmt: skip
+
+
+@dataclass
+class Span:
+    """Host bytes ``[start, end)`` that array arguments sharing memory cover, copied to one
+    device allocation: ``members`` (parameter index, host address) are passed as the
+    allocation + ``pad`` + their offset; ``back`` are the ranges to copy back."""
+
+    start: int
+    end: int
+    members: list[tuple[int, int]]
+    back: list[tuple[int, int]]
+    pad: int = 0
+
+
+def spans(arrays: dict[int, np.ndarray], written: Collection[int]) -> list[Span]:
+    """Group the array arguments (by parameter index) whose bytes overlap, so that they
+    alias on the device as on the host.  Overlapping contiguous ranges leave no hole,
+    so every byte of a span is some argument's.  Only the arrays of ``written``
+    (writeable arrays the kernel may write) are copied back, their merged ranges."""
+    ranges = sorted(((a.ctypes.data, a.ctypes.data + a.nbytes, i) for i, a in arrays.items()),
+                    key=lambda r: (r[0], -r[1]))  # fmt: skip
+    out: list[Span] = []
+    for s, e, i in ranges:
+        if out and (s < out[-1].end or s == out[-1].start):
+            out[-1].end = max(out[-1].end, e)
+            out[-1].members.append((i, s))
+        else:
+            out.append(Span(s, e, [(i, s)], []))
+        if i in written and e > s:
+            back = out[-1].back
+            if back and s <= back[-1][1]:
+                back[-1] = (back[-1][0], max(back[-1][1], e))
+            else:
+                back.append((s, e))
+    for sp in out:  # the device addresses keep the host's alignment (mod 256)
+        sp.pad = sp.start % 256 if any(s != sp.start for _, s in sp.members) else 0
+    return out
 
 
 class CUDAKernel:
@@ -147,7 +244,15 @@ class CUDAKernel:
         self.module = module
         self.info = info
         self.function = function
-        self._shared_set = STATIC_SHARED_LIMIT
+        cu = module.cu
+        attr = cu.CUfunction_attribute.CU_FUNC_ATTRIBUTE_SHARED_SIZE_BYTES
+        self.static_shared = int(_check(cu, cu.cuFuncGetAttribute(attr, function),
+                                        f"cuFuncGetAttribute of {info.name}"))  # fmt: skip
+        # The driver lets a kernel use 48 KiB of shared memory, static and dynamic
+        # together, unless CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES raises it.
+        self._dynamic_allowed = max(STATIC_SHARED_LIMIT - self.static_shared, 0)
+        llir = module.artifact.stages.get("llir")
+        self.readonly = readonly_params(info, llir) if isinstance(llir, str) else frozenset()
 
     def __getitem__(self, launch):
         """``k[grid, block]`` or ``k[grid, block, dynamic_shared_bytes]``, as ``<<<>>>``."""
@@ -160,25 +265,46 @@ class CUDAKernel:
     def launch(self, grid, block, *args, shared: int = 0) -> None:
         gx, gy, gz = launch_dims(grid, "grid")
         bx, by, bz = launch_dims(block, "block")
+        name = self.info.name
         if bx * by * bz > self.info.max_threads_per_block:
             raise XpucError(
                 f"block of {bx * by * bz} threads exceeds the limit of "
-                f"{self.info.max_threads_per_block} for {self.info.name}"
+                f"{self.info.max_threads_per_block} for {name}"
             )
         if shared < 0:
             raise XpucError(f"dynamic shared memory size must be >= 0, not {shared}")
-        params = pack_args(self.info, args)
-        cu, what = self.module.cu, f"launch of {self.info.name}"
+        static, limit = self.static_shared, self.module.shared_limit
+        if static + shared > limit:
+            raise XpucError(
+                f"{name} needs {static + shared} bytes of shared memory per block ({static} "
+                f"static + {shared} dynamic); this GPU allows {limit}"
+            )
+        params = pack_args(self.info, args, self.readonly)
+        arrays = {i: p.array for i, p in enumerate(params) if p.array is not None}
+        written = [i for i, a in arrays.items() if a.flags.writeable and i not in self.readonly]
+        cu, what = self.module.cu, f"launch of {name}"
         with self.module.lock:
             self.module.activate()
-            if shared > self._shared_set:  # over 48 KiB: the kernel must opt in
+            if shared > self._dynamic_allowed:  # over 48 KiB in all: the kernel must opt in
                 attr = cu.CUfunction_attribute.CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES
                 why = f"{what} (cuFuncSetAttribute, {shared} bytes of dynamic shared memory)"
                 _check(cu, cu.cuFuncSetAttribute(self.function, attr, shared), why)
-                self._shared_set = shared
-            buffers: dict[tuple[int, int], tuple[object, np.ndarray]] = {}
+                self._dynamic_allowed = shared
+            allocations: list = []
             try:
-                cells = [self._cell(p, buffers) for p in params]
+                cells = [p.value for p in params]
+                copies = []
+                for sp in spans(arrays, written):
+                    dptr = _check(cu, cu.cuMemAlloc(sp.pad + max(sp.end - sp.start, 1)),
+                                  "cuMemAlloc")  # fmt: skip
+                    allocations.append(dptr)
+                    dev = int(dptr) + sp.pad  # where host byte sp.start is on the device
+                    if sp.end > sp.start:
+                        _check(cu, cu.cuMemcpyHtoD(dev, sp.start, sp.end - sp.start),
+                               "cuMemcpyHtoD")  # fmt: skip
+                    for i, host in sp.members:
+                        cells[i] = ctypes.c_void_p(dev + host - sp.start)
+                    copies += [(s, dev + s - sp.start, e - s) for s, e in sp.back]
                 pointers = (ctypes.c_void_p * max(len(cells), 1))(
                     *[ctypes.addressof(c) for c in cells]
                 )
@@ -186,25 +312,11 @@ class CUDAKernel:
                                              cu.CUstream(0), ctypes.addressof(pointers), 0),
                        what)  # fmt: skip
                 _check(cu, cu.cuCtxSynchronize(), f"{what} (while it ran)")
-                for dptr, host in buffers.values():
-                    if host.flags.writeable and host.nbytes:
-                        _check(cu, cu.cuMemcpyDtoH(host.ctypes.data, dptr, host.nbytes),
-                               f"{what} (copy back)")  # fmt: skip
+                for host, device, n in copies:
+                    _check(cu, cu.cuMemcpyDtoH(host, device, n), f"{what} (copy back)")
             finally:
-                for dptr, _ in buffers.values():
+                for dptr in allocations:
                     cu.cuMemFree(dptr)
-
-    def _cell(self, p: Param, buffers: dict) -> ctypes._SimpleCData:
-        if p.array is None:
-            return p.value
-        a, cu = p.array, self.module.cu
-        key = (a.__array_interface__["data"][0], a.nbytes)
-        if key not in buffers:
-            dptr = _check(cu, cu.cuMemAlloc(max(a.nbytes, 1)), "cuMemAlloc")
-            buffers[key] = (dptr, a)
-            if a.nbytes:
-                _check(cu, cu.cuMemcpyHtoD(dptr, a.ctypes.data, a.nbytes), "cuMemcpyHtoD")
-        return ctypes.c_void_p(int(buffers[key][0]))
 
 
 class CUDAModule(KernelTable):
@@ -223,6 +335,10 @@ class CUDAModule(KernelTable):
         self.lock = threading.Lock()
         dev = _check(cu, cu.cuDeviceGet(0), "cuDeviceGet")
         self.context = _check(cu, cu.cuDevicePrimaryCtxRetain(dev), "cuDevicePrimaryCtxRetain")
+        attr = cu.CUdevice_attribute.CU_DEVICE_ATTRIBUTE_MAX_SHARED_MEMORY_PER_BLOCK_OPTIN
+        optin = _check(cu, cu.cuDeviceGetAttribute(attr, dev), "cuDeviceGetAttribute")
+        self.shared_limit = max(int(optin), STATIC_SHARED_LIMIT)
+        """Shared memory (static + dynamic) a block may have once its kernel opts in."""
         self.activate()
         image, kind = self._image(artifact, arch)
         self._image_buffer = ctypes.create_string_buffer(image)  # NUL-terminated for PTX
