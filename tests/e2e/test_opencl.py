@@ -6,6 +6,8 @@ choice between SIMT and loop mode, argument conversions, the device choice, and 
 error a user can meet.  Tests that launch skip, with the reason, without a device.
 """
 
+import re
+
 import numpy as np
 import pytest
 
@@ -62,7 +64,7 @@ __global__ void warp(int *a) { a[I] = twice(__shfl_xor_sync(~0u, a[I], 1)); }
 def test_modes_and_launch_metadata():
     art = compile_cl(MODES)
     meta = read_meta(art.asm)["kernels"]
-    assert meta["plain"] == {"mode": "simt", "extra": []}
+    assert meta["plain"] == {"symbol": "k_plain", "mode": "simt", "extra": []}
     assert meta["warp"]["mode"] == "loops" and meta["warp"]["extra"] == ["bdim", "scratch"]
     # the device function once per mode: loop mode's takes the block's ids too
     assert "uint f_twice(uint v0);" in art.asm and "uint lf_twice(uint v0, ulong v1" in art.asm
@@ -90,13 +92,46 @@ def test_loop_mode_runs_warp_code_with_many_blocks(device):
     np.testing.assert_array_equal(out, x.reshape(-1, 32).sum(1))
 
 
-@pytest.mark.parametrize("name", ["kernel", "clamp", "get_value"])
-def test_kernels_named_as_opencl_reserves_a_name(device, name):
+@pytest.mark.parametrize(
+    "name", ["kernel", "clamp", "get_value", "erfc", "isless", "asinpi", "write_mem_fence",
+             "xpuc_rh", "main"]
+)  # fmt: skip
+def test_kernels_named_as_opencl_built_ins(device, name):
     art = compile_cl(f"__global__ void {name}(float *a) {{ a[threadIdx.x] *= 2; }}")
     assert f"__kernel void k_{name}(" in art.asm
     a = np.ones(4, np.float32)
     xpuc.load(art)[name][1, 4](a)
     np.testing.assert_array_equal(a, 2)
+
+
+CLASHES = """
+__device__ float g(float *p) { return p[0] + 1; }
+__device__ float g_l(float *p) { return p[0] + 10; }
+__global__ void f_g(float *a) {
+    __shared__ float s[32];
+    s[threadIdx.x] = a[threadIdx.x] * 2;
+    __syncthreads();
+    float v = g(s + threadIdx.x) + g(a + threadIdx.x) + g_l(a + threadIdx.x);
+    __syncthreads();
+    a[threadIdx.x] = v;
+}
+__global__ void xpuc_rh(__half *h) { h[threadIdx.x] = h[threadIdx.x] * h[threadIdx.x]; }
+__global__ void k_f_g(float *a) { a[threadIdx.x] = -a[threadIdx.x]; }
+"""
+
+
+def test_names_of_kernels_and_device_functions_cannot_clash(device):
+    art = compile_cl(CLASHES)
+    heads = [ln for ln in art.asm.splitlines() if ln.endswith("{") and "(" in ln]
+    names = [ln.split("(")[0].split()[-1] for ln in heads]
+    assert len(names) == len(set(names)) and "f_g_l" in names and "f_g_l_2" in names
+    mod, ref = xpuc.load(art), xpuc.load(xpuc.compile(CLASHES, "cpu"))
+    for name, dtype in (("f_g", np.float32), ("xpuc_rh", np.float16), ("k_f_g", np.float32)):
+        a = np.arange(32).astype(dtype) / 4
+        b = a.copy()
+        mod[name][1, 32](a)
+        ref[name][1, 32](b)
+        np.testing.assert_array_equal(a, b)
 
 
 def test_unsupported_op_is_named():
@@ -168,6 +203,7 @@ def test_local_memory_beyond_the_device_is_an_error(device):
     src = """__global__ void k(float *a) {
         extern __shared__ float s[]; s[threadIdx.x] = 1; a[threadIdx.x] = s[0]; }"""
     k = xpuc.load(compile_cl(src)).k
+    k.info.max_shared_memory = 0  # unknown: the device's limit is what stops it
     with pytest.raises(XpucError, match="bytes of local memory per block"):
         k[1, 8, device.local_mem_size + 4](np.zeros(8, np.float32))
 
@@ -176,7 +212,7 @@ def test_validate_builds_with_the_driver(device):
     tgt = get_target("opencl")
     art = compile_cl("__global__ void k(int *a) { a[threadIdx.x] = 1; }")
     assert tgt.validate(art) == rt.device_label(device)
-    art.stages["asm"] = str(art.stages["asm"]).replace("__kernel void k(", "__kernel void k(int")
+    art.stages["asm"] = str(art.stages["asm"]).replace("void k_k(", "void k_k(int")
     with pytest.raises(TargetError, match="rejected the program"):
         tgt.validate(art)
 
@@ -202,3 +238,188 @@ def test_the_system_pocl_comes_before_the_wheel():
     if wheel:
         assert rt._rank(P(f"OpenCL 3.0 {wheel}-rc2  Linux, Release")) > system
     assert system < rt._rank(P("OpenCL 3.0 CUDA 12.4"))
+
+
+HALF_SHARED = """#include <cuda_fp16.h>
+__shared__ __half tile[64];
+__device__ __half get(const __half *p, int i) { return p[i]; }
+__global__ void simt(__half *h) {
+    tile[threadIdx.x] = h[threadIdx.x] * h[threadIdx.x];
+    __syncthreads();
+    h[threadIdx.x] = get(tile, 63 - threadIdx.x);
+}
+__global__ void loops(__half *h) {
+    __shared__ __half s[64];
+    s[threadIdx.x] = h[threadIdx.x];
+    __syncthreads();
+    float v = __half2float(s[63 - threadIdx.x]);
+    h[threadIdx.x] = __float2half(v + __shfl_xor_sync(~0u, v, 1));
+}"""
+
+
+def test_shared_half_arrays_are_ushort_storage(device):
+    art = compile_cl(HALF_SHARED)
+    assert "__local ushort hs_" in art.asm and "__local half s_" not in art.asm
+    mod, ref = xpuc.load(art), xpuc.load(xpuc.compile(HALF_SHARED, "cpu"))
+    for name in ("simt", "loops"):
+        a = (np.arange(64) / 8).astype(np.float16)
+        b = a.copy()
+        mod[name][1, 64](a)
+        ref[name][1, 64](b)
+        np.testing.assert_array_equal(a, b)
+
+
+SHIFTS = """
+__global__ void k(const unsigned *u, const int *s, const unsigned long long *q,
+                  const long long *l, const int *n, unsigned *uo, int *so,
+                  unsigned long long *qo, long long *lo) {
+    int i = threadIdx.x;
+    uo[2 * i] = u[i] << n[i]; uo[2 * i + 1] = u[i] >> n[i];
+    so[2 * i] = s[i] << n[i]; so[2 * i + 1] = s[i] >> n[i];
+    qo[2 * i] = q[i] << n[i]; qo[2 * i + 1] = q[i] >> n[i];
+    lo[2 * i] = l[i] << n[i]; lo[2 * i + 1] = l[i] >> n[i];
+}"""
+AMOUNTS = [0, 1, 7, 8, 15, 16, 31, 32, 33, 63, 64, 65, 100, 255, 256, -1, -32]
+
+
+def shifted(x: int, n: int, bits: int, signed: bool) -> tuple[int, int]:
+    """PTX's (and xpuc's interpreter's) shifts: the unsigned amount clamped to the width."""
+    n = min(n % (1 << bits), bits)
+    left = (x << n) % (1 << bits)
+    right = (x if signed else x % (1 << bits)) >> n
+    if signed and left >= 1 << (bits - 1):
+        left -= 1 << bits
+    return left, right
+
+
+def test_shifts_by_the_width_or_more_clamp_as_ptx(device):
+    k = xpuc.load(compile_cl(SHIFTS)).k
+    m = len(AMOUNTS)
+    n = np.array(AMOUNTS, np.int32)
+    ins = [np.full(m, 0x80000001, np.uint32), np.full(m, -5, np.int32),
+           np.full(m, 0x8000000000000003, np.uint64), np.full(m, -7, np.int64)]  # fmt: skip
+    outs = [np.zeros(2 * m, a.dtype) for a in ins]
+    k[1, m](*ins, n, *outs)
+    for a, o in zip(ins, outs, strict=True):
+        bits, signed = a.dtype.itemsize * 8, a.dtype.kind == "i"
+        # C's int shift amount: sign-extended to 64 bits for the 64-bit operands
+        want = [shifted(int(a[0]), x % (1 << 32) if bits == 32 else x, bits, signed)
+                for x in AMOUNTS]  # fmt: skip
+        np.testing.assert_array_equal(o, np.array(want, dtype=object).ravel().astype(a.dtype))
+
+
+def narrow_shifts(bits: int) -> str:
+    t, m = f"i{bits}", f"memref<?xi{bits}>"
+    ops = "".join(
+        f"""
+      %r{k} = arith.{op} %x, %s : {t}
+      %j{k} = arith.addi %j, %c{k} : index
+      memref.store %r{k}, %o[%j{k}] : {m}"""
+        for k, op in enumerate(["shli", "shrui", "shrsi"])
+    )
+    return f"""builtin.module attributes {{gpu.container_module}} {{
+  "gpu.module"() <{{sym_name = "m"}}> ({{
+    "gpu.func"() <{{function_type = ({m}, {m}, {m}) -> (), kernel}}> ({{
+    ^bb0(%a: {m}, %n: {m}, %o: {m}):
+      %i = "gpu.thread_id"() <{{dimension = #gpu<dim x>}}> : () -> index
+      %c0 = arith.constant 0 : index
+      %c1 = arith.constant 1 : index
+      %c2 = arith.constant 2 : index
+      %c3 = arith.constant 3 : index
+      %x = memref.load %a[%i] : {m}
+      %s = memref.load %n[%i] : {m}
+      %j = arith.muli %i, %c3 : index{ops}
+      "gpu.return"() : () -> ()
+    }}) {{sym_name = "k"}} : () -> ()
+  }}) : () -> ()
+}}"""
+
+
+@pytest.mark.parametrize("bits", [8, 16])
+def test_narrow_shifts_clamp_as_ptx(device, bits):
+    k = xpuc.load(xpuc.compile(narrow_shifts(bits), "opencl", language="mlir")).k
+    dtype = np.dtype(f"int{bits}")
+    amounts = [x for x in AMOUNTS if -(1 << (bits - 1)) <= x < 1 << (bits - 1)]
+    for x in (-3, 0x41):
+        a = np.full(len(amounts), x, dtype)
+        out = np.zeros(3 * len(amounts), dtype)
+        k[1, len(amounts)](a, np.array(amounts, dtype), out)
+        want = []
+        for n in amounts:
+            left, right = shifted(x, n, bits, False)
+            want += [left, right, shifted(x, n, bits, True)[1]]
+        np.testing.assert_array_equal(out, np.array(want).astype(dtype))
+
+
+SCALARS = """__global__ void k(float *a, const float *b, int n, unsigned u, float f, bool t) {
+    a[threadIdx.x] = b[threadIdx.x] * n + u + f + t; }"""
+
+
+def test_scalar_arguments_are_checked(device):
+    k = xpuc.load(compile_cl(SCALARS)).k
+    a, b = np.zeros(4, np.float32), np.ones(4, np.float32)
+    for bad, shown in ((3.7, "3.7"), ("4", "'4'"), (np.float32(1), "1.0")):
+        message = rf"argument 'n' of k must be an integer \(i32\), not {re.escape(shown)}$"
+        with pytest.raises(XpucError, match=message):
+            k[1, 4](a, b, bad, 1, 1.0, True)
+    with pytest.raises(XpucError, match=r"'n' of k \(i32\) must be in \[-2147483648, 2147483647\]"):
+        k[1, 4](a, b, 2**40, 1, 1.0, True)
+    with pytest.raises(XpucError, match=r"'u' of k \(u32\) must be in \[0, 4294967295\], not -1"):
+        k[1, 4](a, b, 1, -1, 1.0, True)
+    with pytest.raises(XpucError, match=r"argument 'f' of k must be a number \(f32\), not '1.5'"):
+        k[1, 4](a, b, 1, 1, "1.5", True)
+    with pytest.raises(XpucError, match=r"argument 't' of k must be a bool \(i1\), not 0.5"):
+        k[1, 4](a, b, 1, 1, 1.0, 0.5)
+    k[1, 4](a, b, np.int64(2), np.uint8(3), 2, np.bool_(False))  # ints for a float: fine
+    np.testing.assert_array_equal(a, 7)
+    k[1, 4](a, b, -(2**31), 2**32 - 1, np.float64(0.25), 1)
+    np.testing.assert_array_equal(a, np.float32(-(2**31)) + np.float32(2**32 - 1) + 1.25)
+
+
+def test_read_only_arrays_only_for_pointers_never_written(device):
+    k = xpuc.load(compile_cl(SCALARS)).k
+    a, b = np.zeros(4, np.float32), np.ones(4, np.float32)
+    b.flags.writeable = False
+    k[1, 4](a, b, 1, 0, 0.0, False)  # b is only read
+    np.testing.assert_array_equal(a, 1)
+    with pytest.raises(XpucError, match="'a' of k is a read-only array, and the kernel may"):
+        k[1, 4](b, a, 1, 0, 0.0, False)
+    # pointers written through in a device function, or after a select, may be written
+    src = """__device__ void put(float *p) { p[1] = 2; }
+    __device__ float get(const float *p) { return p[1]; }
+    __global__ void k(float *a, float *b, float *c, bool t, float *d) {
+        put(a + 1); float *p = t ? b : c; p[0] = get(d + 1); }"""
+    assert compile_cl(src).kernels[0].readonly_args == [4]  # d only
+
+
+def test_shared_memory_beyond_the_target_is_an_error(device):
+    src = """__global__ void k(float *a) {
+        __shared__ float s[10000]; extern __shared__ float d[];
+        s[threadIdx.x] = 1; d[threadIdx.x] = 2; a[threadIdx.x] = s[0] + d[0]; }"""
+    k = xpuc.load(compile_cl(src)).k
+    k.info.max_shared_memory = 48 * 1024
+    with pytest.raises(XpucError, match=r"^k needs 240000 bytes of shared memory per block "
+                       r"\(40000 static \+ 200000 dynamic\); opencl has 49152$"):  # fmt: skip
+        k[1, 8, 200000](np.zeros(8, np.float32))
+    a = np.zeros(8, np.float32)
+    k[1, 8, 9152](a)
+    np.testing.assert_array_equal(a, 3)
+
+
+def test_divide_and_sqrt_are_correctly_rounded(device):
+    class Device:
+        def __init__(self, config):
+            self.single_fp_config = config
+
+    flag = "-cl-fp32-correctly-rounded-divide-sqrt"
+    cl = pytest.importorskip("pyopencl")
+    assert rt.build_options(Device(cl.device_fp_config.CORRECTLY_ROUNDED_DIVIDE_SQRT)) == [flag]
+    assert rt.build_options(Device(cl.device_fp_config.ROUND_TO_NEAREST)) == []
+    src = """__global__ void k(const float *x, const float *y, float *q, float *r) {
+        int i = blockIdx.x * blockDim.x + threadIdx.x; q[i] = x[i] / y[i]; r[i] = sqrtf(x[i]); }"""
+    rng = np.random.default_rng(1)
+    x, y = (rng.uniform(1e-3, 1e3, 4096).astype(np.float32) for _ in range(2))
+    q, r = np.zeros_like(x), np.zeros_like(x)
+    xpuc.load(compile_cl(src)).k[16, 256](x, y, q, r)
+    np.testing.assert_array_equal(q, x / y)
+    np.testing.assert_array_equal(r, np.sqrt(x))

@@ -19,6 +19,9 @@ class KernelInfo:
     max_threads_per_block: int = 1024
     symbol: str = ""  # the symbol in the binary when it differs from name (f<32>)
     max_shared_memory: int = 0  # the target's limit on static + dynamic shared bytes (0: none)
+    readonly_args: list[int] = field(default_factory=list)
+    """Pointer arguments the kernel never writes through (passes/memory_effects.py): a
+    runtime need not copy them back, and they may be read-only arrays."""
 
     @property
     def link_name(self) -> str:
@@ -29,15 +32,16 @@ class KernelInfo:
         """Kernel metadata read from a file, checked field by field."""
         fields = {"name": str, "arg_types": list, "arg_names": list, "symbol": str,
                   "shared_memory_bytes": int, "max_threads_per_block": int,
-                  "max_shared_memory": int}  # fmt: skip
+                  "max_shared_memory": int, "readonly_args": list}  # fmt: skip
         if not isinstance(d, dict) or set(d) - set(fields) or not {"name", "arg_types"} <= set(d):
             raise XpucError(f"{where}: malformed kernel metadata: {str(d)[:80]}")
         for k, ty in fields.items():
             v = d.get(k)
             if v is not None and not isinstance(v, ty) or isinstance(v, bool):
                 raise XpucError(f"{where}: kernel field '{k}' must be {ty.__name__}, not {v!r}")
-            if ty is list and v is not None and not all(isinstance(x, str) for x in v):
-                raise XpucError(f"{where}: kernel field '{k}' must be a list of strings")
+            item = int if k == "readonly_args" else str
+            if ty is list and v is not None and not all(isinstance(x, item) for x in v):
+                raise XpucError(f"{where}: kernel field '{k}' must be a list of {item.__name__}")
         return cls(**d)
 
 

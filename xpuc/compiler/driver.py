@@ -28,6 +28,7 @@ from xpuc.compiler.diagnostics import CompileError, Location, TargetError, XpucE
 from xpuc.compiler.fat import FatArtifact
 from xpuc.compiler.pipeline import PipelineOptions, build_passes, print_module, run_passes
 from xpuc.dialects.registry import make_context
+from xpuc.passes.memory_effects import written_args
 from xpuc.targets.limits import shared_bytes
 from xpuc.targets.llvm.translate import Translator, parallel_loop_metadata
 from xpuc.targets.registry import get_target
@@ -110,8 +111,13 @@ def kernel_infos(module: ModuleOp, max_threads: int) -> list[KernelInfo]:
         limit = max_threads
         if isinstance(bound, IntegerAttr):
             limit = min(max_threads, bound.value.data)
-        infos.append(KernelInfo(name, tlist, nlist, shared_bytes(module, op), limit,
-                                symbol if name != symbol else ""))  # fmt: skip
+        info = KernelInfo(name, tlist, nlist, shared_bytes(module, op), limit,
+                          symbol if name != symbol else "")  # fmt: skip
+        if is_gpu_kernel and len(op.function_type.inputs) == len(tlist):
+            written = set(written_args(module, op))
+            info.readonly_args = [i for i, c in enumerate(tlist)
+                                  if c.startswith("*") and i not in written]  # fmt: skip
+        infos.append(info)
     return infos
 
 

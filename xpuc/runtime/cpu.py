@@ -32,6 +32,7 @@ from xpuc.compiler.artifact import (
     launch_dims,
 )
 from xpuc.compiler.diagnostics import XpucError
+from xpuc.runtime.values import scalar
 from xpuc.targets.base import init_llvm
 from xpuc.targets.cpu import LAUNCH_PREFIX, STACK_PREFIX
 
@@ -43,6 +44,7 @@ _SCALARS = {
     "u64": (ctypes.c_uint64, np.uint64), "f32": (ctypes.c_float, np.float32),
     "f64": (ctypes.c_double, np.float64), "f16": (ctypes.c_uint16, np.float16),
 }  # fmt: skip
+_PLAIN_INTS = frozenset({"i32", "i64"})
 _LAUNCH = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_void_p, *[ctypes.c_int64] * 8,
                            ctypes.c_void_p)  # fmt: skip
 _POOL: ThreadPoolExecutor | None = None
@@ -117,6 +119,7 @@ class CPUKernel:
             (c, dtype_of(c), None) if c.startswith("*") else (c, None, _SCALARS[c][0])
             for c in info.arg_types
         ]
+        self._readonly = frozenset(info.readonly_args)
         self.block_seconds: float | None = None
         """Wall time per block of the last launch (a core's time, on several)."""
 
@@ -145,11 +148,16 @@ class CPUKernel:
             elif want is not None:
                 if not isinstance(a, np.ndarray) or a.dtype != want or not a.flags.c_contiguous:
                     self._bad_array(i, a, code, want)
+                if not a.flags.writeable and i not in self._readonly:
+                    raise XpucError(
+                        f"argument '{info.arg_names[i]}' of {info.name} is a read-only array, "
+                        "and the kernel may write through it; pass a writeable array"
+                    )
                 cell = ctypes.c_void_p(a.__array_interface__["data"][0])
+            elif type(a) is int and code in _PLAIN_INTS and -(1 << 31) <= a < 1 << 31:
+                cell = ctype(a)  # the common case, quickly
             else:
-                if code == "f16":  # passed as its bits
-                    a = np.float16(a).view(np.uint16)
-                cell = ctype(a.item() if isinstance(a, np.generic) else a)
+                cell = scalar(f"argument '{info.arg_names[i]}' of {info.name}", a, code)
             keep.append(cell)
             params[i] = ctypes.addressof(cell)
         return params, keep

@@ -16,9 +16,6 @@ fields.  Driver errors become ``XpucError``s that name the ``CUresult``.
 from __future__ import annotations
 
 import ctypes
-import math
-import numbers
-import operator
 import re
 import threading
 from collections.abc import Collection
@@ -29,16 +26,8 @@ import numpy as np
 
 from xpuc.compiler.artifact import Artifact, KernelInfo, KernelTable, flatten_args, launch_dims
 from xpuc.compiler.diagnostics import XpucError
+from xpuc.runtime.values import DTYPES, scalar
 
-_CTYPES = {
-    "i1": ctypes.c_bool, "i8": ctypes.c_int8, "u8": ctypes.c_uint8, "i16": ctypes.c_int16,
-    "u16": ctypes.c_uint16, "i32": ctypes.c_int32, "u32": ctypes.c_uint32,
-    "i64": ctypes.c_int64, "u64": ctypes.c_uint64, "f32": ctypes.c_float,
-    "f64": ctypes.c_double, "f16": ctypes.c_uint16,
-}  # fmt: skip
-_DTYPES = {"i1": np.bool_, "i8": np.int8, "u8": np.uint8, "i16": np.int16, "u16": np.uint16,
-           "i32": np.int32, "u32": np.uint32, "i64": np.int64, "u64": np.uint64,
-           "f16": np.float16, "f32": np.float32, "f64": np.float64}  # fmt: skip
 STATIC_SHARED_LIMIT = 48 * 1024
 """Shared memory (static + dynamic) beyond this needs the kernel to opt in
 (``CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES``)."""
@@ -124,7 +113,7 @@ def pack_args(info: KernelInfo, args, readonly: Collection[int] = ()) -> list[Pa
         name = info.arg_names[i] if i < len(info.arg_names) else f"#{i}"
         what = f"argument '{name}' of {info.name}"
         if not code.startswith("*"):
-            out.append(Param(value=_scalar(what, a, code)))
+            out.append(Param(value=scalar(what, a, code)))
         elif a is None:
             out.append(Param(value=ctypes.c_void_p(None)))
         else:
@@ -132,39 +121,8 @@ def pack_args(info: KernelInfo, args, readonly: Collection[int] = ()) -> list[Pa
     return out
 
 
-def _scalar(what: str, a, code: str) -> ctypes._SimpleCData:
-    """``a`` as the ``code`` scalar; an XpucError for a value of the wrong kind (a str, a
-    float for an integer) or one the type cannot hold (300 for an i8, 1e39 for an f32)."""
-    if isinstance(a, np.ndarray):
-        if a.ndim > 0:
-            raise XpucError(f"{what} is a scalar ({code}), not an array")
-        a = a[()]
-    a = a.item() if isinstance(a, np.generic) else a
-    if code[0] in "iu":
-        if isinstance(a, float | complex) or not hasattr(a, "__index__"):
-            word = "a bool" if code == "i1" else "an integer"
-            raise XpucError(f"{what} must be {word} ({code}), not {a!r}")
-        v, bits = operator.index(a), 1 if code == "i1" else ctypes.sizeof(_CTYPES[code]) * 8
-        lo, hi = (-(1 << bits - 1), (1 << bits - 1) - 1) if code[0] == "i" and bits > 1 else (
-            0, (1 << bits) - 1)  # fmt: skip
-        if not lo <= v <= hi:
-            raise XpucError(f"{what} ({code}) must be in [{lo}, {hi}], not {v}")
-        return _CTYPES[code](v)
-    if not isinstance(a, numbers.Real):
-        raise XpucError(f"{what} must be a number ({code}), not {a!r}")
-    try:
-        v = float(a)  # an int beyond any float: OverflowError
-        with np.errstate(over="ignore"):
-            x = _DTYPES[code](v)
-        if np.isinf(x) and not math.isinf(v):
-            raise OverflowError
-    except OverflowError:
-        raise XpucError(f"{what} ({code}) is out of range: {a!r}") from None
-    return _CTYPES[code](int(x.view(np.uint16)) if code == "f16" else float(x))
-
-
 def _checked_array(what: str, name: str, a, code: str, readonly: bool) -> np.ndarray:
-    want = np.dtype(_DTYPES[code[1:]])
+    want = np.dtype(DTYPES[code[1:]])
     if not isinstance(a, np.ndarray):
         raise XpucError(f"{what} must be a numpy array ({code})")
     if a.dtype != want and not (code == "*u8" and a.dtype.fields):

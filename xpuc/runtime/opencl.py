@@ -22,6 +22,7 @@ import numpy as np
 from xpuc.compiler.artifact import Artifact, KernelInfo, KernelTable, flatten_args, launch_dims
 from xpuc.compiler.diagnostics import TargetError, ToolNotFoundError, XpucError
 from xpuc.runtime.cpu import CPUKernel, dtype_of
+from xpuc.runtime.values import DTYPES, scalar
 from xpuc.targets.opencl_program import read_meta
 
 _PROGRAMS: dict[str, object] = {}
@@ -161,6 +162,14 @@ def zero_copy() -> bool:
     return True
 
 
+def build_options(device) -> list[str]:
+    """Options the program is built with: correctly rounded ``/`` and ``sqrt`` for
+    float, as CUDA has them, where the device can (GPU drivers default to less)."""
+    cl = _cl()
+    correct = cl.device_fp_config.CORRECTLY_ROUNDED_DIVIDE_SQRT
+    return ["-cl-fp32-correctly-rounded-divide-sqrt"] * bool(device.single_fp_config & correct)
+
+
 def build(source: str):
     """The program built from OpenCL C text (cached); TargetError with the build log."""
     key = hashlib.sha256(source.encode()).hexdigest()
@@ -178,7 +187,7 @@ def build(source: str):
                 f"(no {', '.join(missing)})"
             )
         try:
-            _PROGRAMS[key] = cl.Program(_queue()[0], source).build()
+            _PROGRAMS[key] = cl.Program(_queue()[0], source).build(build_options(device))
         except cl.RuntimeError as e:
             raise TargetError(
                 f"the OpenCL compiler of {device_label(device)} rejected the program:\n{e}"
@@ -191,6 +200,8 @@ class OpenCLKernel:
         self.module = module
         self.info = info
         self.kernel = _cl().Kernel(module.program, launch.get("symbol", info.link_name))
+        # pointers it may write (passes/memory_effects.py): all, where not recorded
+        self.writes = set(range(len(info.arg_types))) - set(info.readonly_args)
         self.mode = launch["mode"]
         self.extra = launch["extra"]
         self.scratch = launch.get("scratch", [0, 0])
@@ -216,11 +227,15 @@ class OpenCLKernel:
                 want = dtype_of(code)
                 if not isinstance(a, np.ndarray) or a.dtype != want or not a.flags.c_contiguous:
                     self._bad_array(i, a, code, want)
+                if not a.flags.writeable and i in self.writes:
+                    raise XpucError(
+                        f"argument '{info.arg_names[i]}' of {info.name} is a read-only array, "
+                        "and the kernel may write through it; pass a writeable array"
+                    )
                 out.append(self._buffer(a, buffers, i))
-            elif code == "f16":  # passed as its bits
-                out.append(np.float16(a).view(np.uint16))
-            else:
-                out.append(np.uint8(bool(a)) if code == "i1" else dtype_of(code).type(a))
+            else:  # f16 is passed as its bits, i1 as a byte
+                v = scalar(f"argument '{info.arg_names[i]}' of {info.name}", a, code).value
+                out.append(np.uint8(v) if code == "i1" else DTYPES[code.replace("f16", "u16")](v))
         return out, buffers
 
     def _buffer(self, a: np.ndarray, buffers: list, i: int):
@@ -257,6 +272,12 @@ class OpenCLKernel:
             )
         if shared < 0:
             raise XpucError(f"dynamic shared memory size must be >= 0, not {shared}")
+        static, most = self.info.shared_memory_bytes, getattr(self.info, "max_shared_memory", 0)
+        if most and static + shared > most:
+            raise XpucError(
+                f"{self.info.name} needs {static + shared} bytes of shared memory per block "
+                f"({static} static + {shared} dynamic); {self.module.artifact.target} has {most}"
+            )
         values, buffers = self._args(args)
         local = 0
         for e in self.extra:

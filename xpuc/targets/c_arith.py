@@ -13,7 +13,7 @@ import math as pymath
 
 import numpy as np
 from xdsl.dialects import arith, math
-from xdsl.dialects.builtin import IndexType, IntegerType, MemRefType
+from xdsl.dialects.builtin import IndexType, IntegerAttr, IntegerType, MemRefType
 from xdsl.ir import Attribute, Operation
 
 from xpuc.compiler.diagnostics import TargetError
@@ -31,6 +31,7 @@ INT_BINARY: dict[type, tuple[str, bool]] = {
     arith.RemUIOp: ("%", False), arith.DivSIOp: ("/", True), arith.RemSIOp: ("%", True),
     arith.ShRSIOp: (">>", True),
 }  # fmt: skip
+_SHIFTS = (arith.ShLIOp, arith.ShRUIOp, arith.ShRSIOp)
 FLOAT_BINARY = {arith.AddfOp: "+", arith.SubfOp: "-", arith.MulfOp: "*", arith.DivfOp: "/"}
 # arith.cmpi predicate -> (C operator, signed)
 ICMP = [("==", False), ("!=", False), ("<", True), ("<=", True), (">", True), (">=", True),
@@ -123,13 +124,34 @@ class ArithMixin:
         sym, signed = INT_BINARY[type(op)]
         w = width(op.results[0].type)
         a, b = (self.val(x) for x in op.operands)
+        if w == 1 and isinstance(op, arith.ShRSIOp):  # the sign bit, shifted in
+            return a
         if w == 1:  # bool: & | ^ as they are, the rest modulo 2
             return f"{a} {sym} {b}" if sym in "&|^" else f"(({a} {sym} {b}) & 1) != 0"
+        if isinstance(op, _SHIFTS):  # C masks (or leaves undefined) what PTX clamps
+            return self._shift(op, sym, signed, w, b)
         if signed:
             a, b = (self.cast(x, SIGNED[w]) for x in op.operands)
         elif w < 32:
             a, b = (self.cast(x, "uint") for x in op.operands)
         return f"({UNSIGNED[w]})({a} {sym} {b})" if signed or w < 32 else f"{a} {sym} {b}"
+
+    def _shift(self, op: Operation, sym: str, signed: bool, w: int, b: str) -> str:
+        """A shift by the width or more as PTX (and xpuc's interpreter) has it: 0 for
+        ``shl``/``shrui``, the sign for ``shrsi``; the amount is unsigned."""
+        t, top = op.results[0].type, literal(w - 1, op.results[0].type)
+        amount = op.operands[1].owner
+        known = amount.value.value.data % (1 << w) if isinstance(amount, arith.ConstantOp) \
+            and isinstance(amount.value, IntegerAttr) else None  # fmt: skip
+        if signed:
+            a = self.cast(op.operands[0], SIGNED[w])
+            n = f"({b} < {top} ? {b} : {top})" if known is None else min(known, w - 1)
+            return f"({UNSIGNED[w]})({a} >> {n})"
+        a = self.val(op.operands[0]) if w >= 32 else self.cast(op.operands[0], "uint")
+        shifted = f"{a} {sym} {b}" if w >= 32 else f"({UNSIGNED[w]})({a} {sym} {b})"
+        if known is not None:
+            return literal(0, t) if known >= w else shifted
+        return f"{b} > {top} ? {literal(0, t)} : {shifted}"
 
     def _float_binary(self, op: Operation) -> str:
         return f"{self.val(op.operands[0])} {FLOAT_BINARY[type(op)]} {self.val(op.operands[1])}"

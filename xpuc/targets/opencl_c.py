@@ -26,7 +26,7 @@ from xpuc.dialects.gpu_ext import DynamicSharedMemoryOp, PrintfOp
 from xpuc.dialects.xpu import AtomicCASOp, FenceOp, ReinterpretOp
 from xpuc.targets.c_arith import UNSIGNED, is_bool, width
 from xpuc.targets.c_render import CRenderer
-from xpuc.targets.opencl_program import Program, kernel_symbol, sanitize
+from xpuc.targets.opencl_program import Program
 
 SHARED = IntegerAttr(3, 64)
 _IDS = {gpu.ThreadIdOp: "get_local_id", gpu.BlockIdOp: "get_group_id",
@@ -187,7 +187,8 @@ class OpenCLRenderer(CRenderer):
             raise TargetError("OpenCL declares __local arrays only at a kernel's outermost scope")
         elif isinstance(mt.element_type, Float16Type):  # no half variables: ushort storage
             store = f"h{len(self.arrays)}"
-            self.arrays.append(f"  ushort {store}[{max(1, mt.element_count())}]{self.align(op)};")
+            self.arrays.append(f"  {self.space(op.memref)} ushort {store}"
+                               f"[{max(1, mt.element_count())}]{self.align(op)};")  # fmt: skip
             self.declare(op.memref, f"({self.ptype(op.memref)}){store}")
         elif isinstance(mt.element_type, MemRefType):  # pointers: no space before the type
             self.arrays.append(f"  {self.ptype(op.memref)[:-1]}{self.fresh(op.memref)}"
@@ -198,7 +199,7 @@ class OpenCLRenderer(CRenderer):
     def _get_global(self, op: memref.GetGlobalOp) -> str | None:
         name = op.name_.string_value()
         if op.memref.type.memory_space == SHARED:
-            self.alias(op.memref, "s_" + sanitize(name))
+            self.alias(op.memref, self.program.shared_name(name))
             return None
         return f"({self.ptype(op.memref)})(xpuc_g + {self.program.globals[name][0]})"
 
@@ -263,9 +264,7 @@ class OpenCLRenderer(CRenderer):
         """The name of a device function's version for pointers into ``spaces``."""
         key = (self.prefix + name, spaces)
         if key not in self.program.names:
-            letters = "".join(s[2] for s in spaces)  # __global -> g, __local -> l, ...
-            suffix = "" if set(letters) <= {"g"} else "_" + letters
-            self.program.names[key] = f"{self.prefix}f_{sanitize(name)}{suffix}"
+            self.program.names[key] = self.program.function_symbol(self.prefix, name, spaces)
             self.program.pending.append((self, name, spaces))
         return self.program.names[key]
 
@@ -326,16 +325,24 @@ class OpenCLRenderer(CRenderer):
             params.append("__global uchar *xpuc_g")
             extra.append("globals")
         for s in sorted(needs.shared):
-            t = self.program.shared[s].type
-            self.arrays.append(
-                f"  __local {self.memory_type(t.element_type)} s_{sanitize(s)}"
-                f"[{max(1, t.element_count())}] __attribute__((aligned(16)));"
-            )
+            self._shared_array(s)
         for a, value in converted:
             self.declare(a, value)
         self.body(k.regions[0])
-        head = f"__kernel void {kernel_symbol(name)}({', '.join(params)})"
+        head = f"__kernel void {self.program.kernel_symbol(name)}({', '.join(params)})"
         self.program.kernel(k, head, self.finish(), reason, extra, self.scratch_allocas)
+
+    def _shared_array(self, s: str) -> None:
+        """A ``__shared__`` variable: a ``__local`` array; a half one is ``ushort`` storage
+        (no half variables without cl_khr_fp16) seen through a ``__local half *``."""
+        t, name = self.program.shared[s].type, self.program.shared_name(s)
+        n, aligned = max(1, t.element_count()), "__attribute__((aligned(16)))"
+        if isinstance(t.element_type, Float16Type):
+            self.arrays.append(f"  __local ushort h{name}[{n}] {aligned};")
+            self.arrays.append(f"  __local half *{name} = (__local half *)h{name};")
+        else:
+            elem = self.memory_type(t.element_type)
+            self.arrays.append(f"  __local {elem} {name}[{n}] {aligned};")
 
 
 def c_string(text: str) -> str:

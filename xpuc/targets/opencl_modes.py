@@ -24,7 +24,13 @@ from xdsl.dialects.builtin import MemRefType
 from xdsl.ir import Block, Operation, SSAValue
 
 from xpuc.compiler.diagnostics import TargetError
-from xpuc.dialects.xpu import AtomicCASOp, LaneMaskOp, ShuffleOp, VoteOp, WarpSyncOp
+from xpuc.dialects.xpu import (
+    AtomicCASOp,
+    LaneMaskOp,
+    ShuffleOp,
+    VoteOp,
+    WarpSyncOp,
+)
 
 WARP_OPS = (ShuffleOp, VoteOp, LaneMaskOp, WarpSyncOp)
 _VARYING = (gpu.ThreadIdOp, gpu.GlobalIdOp, memref.AtomicRMWOp, AtomicCASOp, func.CallOp,

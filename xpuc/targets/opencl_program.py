@@ -1,8 +1,9 @@
 """One OpenCL C program: what the renderers of its modules share, and its text.
 
 The first line of the text is a comment holding what the runtime needs to launch the
-kernels (``/* xpuc: {json} */``): per kernel its mode (SIMT or loops) and the hidden
-arguments it takes after the user's; the layout and initial values of the buffer of
+kernels (``/* xpuc: {json} */``): per kernel its printed name, its mode (SIMT or
+loops), the hidden arguments it takes after the user's and the pointer arguments it
+may write through; the layout and initial values of the buffer of
 ``__device__``/``__constant__`` variables; the OpenCL extensions the program needs.
 """
 
@@ -17,7 +18,6 @@ from xdsl.dialects.builtin import DenseIntOrFPElementsAttr, IntegerAttr, ModuleO
 from xdsl.ir import Operation
 
 from xpuc.dialects.gpu_ext import DynamicSharedMemoryOp
-from xpuc.targets.c_arith import MATH_FUNCTIONS
 from xpuc.targets.limits import element_code
 
 SHARED = IntegerAttr(3, 64)
@@ -39,24 +39,11 @@ float xpuc_rhd(double x) {
 #endif"""
 
 
-# Names a kernel cannot have in OpenCL C: keywords and built-in functions (overloaded,
-# so a kernel of the same name is not found).  Such a kernel is printed as k_<name>.
-_RESERVED = {*MATH_FUNCTIONS.values(), *"""kernel global local constant private read_only
-    write_only read_write uniform pipe half bool uchar ushort uint ulong size_t event_t
-    sampler_t main abs abs_diff add_sat clamp degrees radians mad mad24 mad_hi mad_sat max min
-    mix mul24 mul_hi popcount clz ctz rhadd hadd rotate sign smoothstep step sub_sat upsample
-    dot cross distance length normalize select bitselect any all isnan isinf isfinite
-    isnormal signbit barrier mem_fence printf shuffle shuffle2 prefetch nan ldexp frexp modf
-    fract hypot rsqrt sincos tgamma lgamma ilogb logb nextafter remainder remquo maxmag
-    minmag fdim pown powr rootn sinpi cospi tanpi exp10""".split()}  # fmt: skip
-_RESERVED_PREFIXES = ("get_", "atomic_", "atom_", "vload", "vstore", "convert_", "as_",
-                      "native_", "half_", "fast_", "read_image", "write_image", "async_",
-                      "sub_group", "work_group")  # fmt: skip
-
-
-def kernel_symbol(name: str) -> str:
-    """The kernel's name in OpenCL C: its own, unless OpenCL C reserves it."""
-    return f"k_{name}" if name in _RESERVED or name.startswith(_RESERVED_PREFIXES) else name
+# Names at program scope are prefixed by what they are, so that none is an OpenCL C
+# keyword or built-in (none of those begins so) and kinds cannot meet: k_ kernels,
+# f_ device functions (lf_ loop mode's), xpuc_ helpers, tuple_ structs; s_ (and hs_,
+# their ushort storage when half) __shared__ arrays.  Within a kind, ``Program.unique``
+# numbers a name that two sources would share (f_g_l: g for a __local pointer, g_l).
 
 
 def sanitize(name: str) -> str:
@@ -93,6 +80,35 @@ class Program:
     functions: list[tuple[str, list[str]]] = field(default_factory=list)
     kernels: list[tuple[str, list[str], str]] = field(default_factory=list)
     meta: dict = field(default_factory=dict)
+    """Per kernel, the arguments (by position) it may write through."""
+    taken: dict[str, tuple] = field(default_factory=dict)
+    """The names printed so far, each with what it names."""
+    shared_names: dict[str, str] = field(default_factory=dict)
+
+    def unique(self, base: str, owner: tuple) -> str:
+        """``base``, or ``base_2``, ``base_3``...: a name nothing else printed has."""
+        name, n = base, 1
+        while self.taken.setdefault(name, owner) != owner:
+            n += 1
+            name = f"{base}_{n}"
+        return name
+
+    def kernel_symbol(self, name: str) -> str:
+        """A kernel's name in OpenCL C (the runtime finds it in the launch description)."""
+        return self.unique(f"k_{sanitize(name)}", ("kernel", name))
+
+    def function_symbol(self, prefix: str, name: str, spaces: tuple[str, ...]) -> str:
+        """A device function's name, per address-space combination of its pointers."""
+        letters = "".join(s[2] for s in spaces)  # __global -> g, __local -> l, ...
+        suffix = "" if set(letters) <= {"g"} else "_" + letters
+        base = f"{prefix}f_{sanitize(name)}{suffix}"
+        return self.unique(base, ("function", prefix + name, spaces))
+
+    def shared_name(self, name: str) -> str:
+        """The name of a ``__shared__`` array (its pointer, when it is half)."""
+        if name not in self.shared_names:
+            self.shared_names[name] = self.unique(f"s_{sanitize(name)}", ("shared", name))
+        return self.shared_names[name]
 
     def layout(self, module: ModuleOp) -> None:
         """``__shared__`` variables by name; the others at offsets of one buffer."""
@@ -148,7 +164,7 @@ class Program:
             g = self.shared[s]
             elem = g.type.element_type
             t = "half" if element_code(elem) == "f16" else _memory_c_type(elem)
-            out.append((f"__local {t} *", f"s_{sanitize(s)}"))
+            out.append((f"__local {t} *", self.shared_name(s)))
         if need.dyn:
             out.append(("__local uchar *", "xpuc_dyn"))
         if need.globals:
@@ -190,9 +206,8 @@ class Program:
     def kernel(self, k: Operation, head: str, lines: list[str], reason: str | None,
                extra: list[str], scratch_allocas: int) -> None:  # fmt: skip
         name = k.sym_name.data
-        info: dict = {"mode": "loops" if reason else "simt", "extra": extra}
-        if kernel_symbol(name) != name:  # a name OpenCL C reserves
-            info["symbol"] = kernel_symbol(name)
+        info: dict = {"symbol": self.kernel_symbol(name), "mode": "loops" if reason else "simt",
+                      "extra": extra}  # fmt: skip
         if reason:
             stack = k.attributes["xpu.stack_bytes"].data
             info["scratch"] = [stack[1].value.data, 64 * (scratch_allocas + 1)]

@@ -16,7 +16,7 @@ __global__ void k(int *i, float *f, unsigned long long *c, long long *m) {
 // CHECK: #pragma OPENCL EXTENSION cl_khr_int64_base_atomics : enable
 // CHECK: float xpuc_atomic0_float_global(volatile __global float *p, float v) {
 // CHECK: atomic_cmpxchg(q, seen, as_uint((float)(as_float(seen) + v)))
-// CHECK-LABEL: __kernel void k(
+// CHECK-LABEL: __kernel void k_k(
 // CHECK: (uint)atomic_add((volatile __global uint *)&{{v[0-9]+}}[{{v[0-9]+}}], (uint)1u);
 // CHECK: (uint)atomic_max((volatile __global int *)&{{v[0-9]+}}[{{v[0-9]+}}], (int){{v[0-9]+}});
 // CHECK: xpuc_atomic0_float_global(&{{v[0-9]+}}[0ul], 0.5f);

@@ -18,7 +18,7 @@ __global__ void k(const __half *h, __half *o, double *d) {
 // CHECK: "globals":{"counter":[0,"i32",1,null],"coeffs":[16,"f32",4,[1.0,2.0,3.0,4.0]]}
 // CHECK: #pragma OPENCL EXTENSION cl_khr_fp64 : enable
 // CHECK: float xpuc_rh(float x) { return xpuc_u2h(xpuc_h2u(x)); }
-// CHECK-LABEL: __kernel void k(__global half *{{v[0-9]+}}, __global half *{{v[0-9]+}}, __global double *{{v[0-9]+}}, __global uchar *xpuc_g)
+// CHECK-LABEL: __kernel void k_k(__global half *{{v[0-9]+}}, __global half *{{v[0-9]+}}, __global double *{{v[0-9]+}}, __global uchar *xpuc_g)
 // CHECK: = (__global float *)(xpuc_g + 16);
 // CHECK: = (__global uint *)(xpuc_g + 0);
 // CHECK: [[H:[^ ]+]] = vload_half({{v[0-9]+}}, {{v[0-9]+}});

@@ -29,9 +29,9 @@ __global__ void uniform_loop(float *a, int n) {
     if (threadIdx.x == 0) a[0] = s[0] * n;
 }
 
-// CHECK-DAG: "warp_sum":{"mode":"loops","extra":["bdim","scratch"],"scratch":[{{[0-9]+}},{{[0-9]+}}]}
-// CHECK-DAG: "early_exit":{"mode":"loops"
-// CHECK-DAG: "uniform_loop":{"mode":"simt"
+// CHECK-DAG: "warp_sum":{"symbol":"k_warp_sum","mode":"loops","extra":["bdim","scratch"],"scratch":[{{[0-9]+}},{{[0-9]+}}]}
+// CHECK-DAG: "early_exit":{"symbol":"k_early_exit","mode":"loops"
+// CHECK-DAG: "uniform_loop":{"symbol":"k_uniform_loop","mode":"simt"
 
 // A barrier in a loop whose bounds all threads share stays a barrier.
 // CHECK-LABEL: // uniform_loop: a work-item per CUDA thread, a work-group per block
@@ -39,7 +39,7 @@ __global__ void uniform_loop(float *a, int n) {
 // CHECK: barrier(CLK_LOCAL_MEM_FENCE | CLK_GLOBAL_MEM_FENCE);
 
 // CHECK-LABEL: // warp_sum: one work-item runs each block as loops: it uses warp operations (xpu.shuffle)
-// CHECK-NEXT: __kernel void warp_sum(__global uint *{{v[0-9]+}}, __global uint *{{v[0-9]+}}, ulong xpuc_bx, ulong xpuc_by, ulong xpuc_bz, __local uchar *xpuc_scratch)
+// CHECK-NEXT: __kernel void k_warp_sum(__global uint *{{v[0-9]+}}, __global uint *{{v[0-9]+}}, ulong xpuc_bx, ulong xpuc_by, ulong xpuc_bz, __local uchar *xpuc_scratch)
 // CHECK: __local uchar *xpuc_sp = xpuc_scratch;
 // CHECK: = (__local uint *)xpuc_sp;
 // CHECK: for ([[T:[^ ]+]] = 0ul; (long)[[T]] < (long)xpuc_bx; [[T]] += 1ul) {

@@ -17,11 +17,11 @@ __global__ void k(const float *in, float *out) {
     out[threadIdx.x] = get(tile, 63 - threadIdx.x) + get(in, 0) + dyn[0];
 }
 
-// CHECK: "k":{"mode":"simt","extra":["dyn"]}
+// CHECK: "k":{"symbol":"k_k","mode":"simt","extra":["dyn"]}
 // CHECK-DAG: float f_get_l(__local float *{{v[0-9]+}}, ulong {{v[0-9]+}}, uint {{v[0-9]+}});
 // CHECK-DAG: float f_get(__global float *{{v[0-9]+}}, ulong {{v[0-9]+}}, uint {{v[0-9]+}});
 // CHECK-DAG: void f_put(float {{v[0-9]+}}, __local float *s___shared_tile);
-// CHECK-LABEL: __kernel void k(__global float *{{v[0-9]+}}, __global float *{{v[0-9]+}}, __local uchar *xpuc_dyn)
+// CHECK-LABEL: __kernel void k_k(__global float *{{v[0-9]+}}, __global float *{{v[0-9]+}}, __local uchar *xpuc_dyn)
 // CHECK: __local float s___shared_tile[64] __attribute__((aligned(16)));
 // CHECK: = (__local float *)((__local uchar *)xpuc_dyn + 0ul);
 // CHECK: f_put({{v[0-9]+}}, s___shared_tile);

@@ -10,14 +10,14 @@ __global__ void saxpy(int n, float a, const float *__restrict__ x, float *__rest
     if (i < n) y[i] = scale_add(a, x[i], y[i]) / (i % 3 - 7);
 }
 
-// CHECK: /* xpuc: {"kernels":{"saxpy":{"mode":"simt","extra":[]}}
+// CHECK: /* xpuc: {"kernels":{"saxpy":{"symbol":"k_saxpy","mode":"simt","extra":[]}}
 // CHECK: #pragma OPENCL FP_CONTRACT OFF
 // CHECK: float f_scale_add(float [[A:[^,]+]], float [[X:[^,]+]], float [[Y:[a-z0-9]+]]);
 // CHECK-LABEL: float f_scale_add({{[^;]*}}) {
 // CHECK: [[M:[^ ]+]] = [[A]] * [[X]];
 // CHECK: = [[M]] + [[Y]];
 // CHECK-LABEL: // saxpy: a work-item per CUDA thread, a work-group per block
-// CHECK-NEXT: __kernel void saxpy(uint [[N:[^,]+]], float {{v[0-9]+}}, __global float *restrict {{v[0-9]+}}, __global float *restrict {{v[0-9]+}})
+// CHECK-NEXT: __kernel void k_saxpy(uint [[N:[^,]+]], float {{v[0-9]+}}, __global float *restrict {{v[0-9]+}}, __global float *restrict {{v[0-9]+}})
 // Variables are declared first (PoCL mishandles block-scoped ones in loops with barriers).
 // CHECK: uint
 // CHECK: = (ulong)get_group_id(0);
