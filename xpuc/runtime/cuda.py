@@ -8,7 +8,7 @@ to device memory, launches, waits, and copies back what the kernel may have writ
 results land in the arrays as with the cpu runtime.  Arrays that share memory (one
 passed twice, overlapping slices) are one device allocation, so they alias as on the
 host.  A read-only array may be passed only where the kernel's LLVM IR says it never
-writes (``readonly``).  Scalars are packed by the kernel's signature codes (``i32``,
+writes (``KernelInfo.readonly_args``).  Scalars are packed by the kernel's signature codes (``i32``,
 ``f16`` as its bits, ...) and must fit them; struct arguments are tuples of their
 fields.  Driver errors become ``XpucError``s that name the ``CUresult``.
 """
@@ -16,7 +16,6 @@ fields.  Driver errors become ``XpucError``s that name the ``CUresult``.
 from __future__ import annotations
 
 import ctypes
-import re
 import threading
 from collections.abc import Collection
 from dataclasses import dataclass
@@ -131,32 +130,10 @@ def _checked_array(what: str, name: str, a, code: str, readonly: bool) -> np.nda
         raise XpucError(f"{what} must be C-contiguous")
     if not (a.flags.writeable or readonly):
         raise XpucError(
-            f"{what} is a read-only array, and the kernel may write through '{name}' (its "
-            f"LLVM IR does not mark it readonly); pass a writeable array ({name}.copy())"
+            f"{what} is a read-only array, and the kernel may write through it; pass a "
+            f"writeable array ({name}.copy())"
         )
     return a
-
-
-def readonly_params(info: KernelInfo, llir: str) -> frozenset[int]:
-    """The pointer parameters of ``info`` that LLVM found are never written through
-    (``readonly``/``readnone`` in the ``define`` of its optimized IR); none if unknown."""
-    m = re.search(rf'^define [^@\n]*@"?{re.escape(info.link_name)}"?\(', llir, re.M)
-    if m is None:
-        return frozenset()
-    params, depth, start = [], 0, m.end()
-    for j in range(m.end(), len(llir)):
-        c = llir[j]
-        if depth == 0 and c in ",)":
-            params.append(llir[start:j].split())
-            start = j + 1
-            if c == ")":
-                break
-        depth += (c in "([{<") - (c in ")]}>")
-    if len(params) != len(info.arg_types):  # a struct passed whole: do not guess
-        return frozenset()
-    return frozenset(i for i, (p, code) in enumerate(zip(params, info.arg_types, strict=True))
-                     if code.startswith("*") and p[:1] == ["ptr"]
-                     and {"readonly", "readnone"} & set(p))  # fmt: skip
 
 
 @dataclass
@@ -209,8 +186,7 @@ class CUDAKernel:
         # The driver lets a kernel use 48 KiB of shared memory, static and dynamic
         # together, unless CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES raises it.
         self._dynamic_allowed = max(STATIC_SHARED_LIMIT - self.static_shared, 0)
-        llir = module.artifact.stages.get("llir")
-        self.readonly = readonly_params(info, llir) if isinstance(llir, str) else frozenset()
+        self.readonly = frozenset(info.readonly_args)  # passes/memory_effects.py
 
     def __getitem__(self, launch):
         """``k[grid, block]`` or ``k[grid, block, dynamic_shared_bytes]``, as ``<<<>>>``."""
