@@ -91,16 +91,7 @@ class Artifact:
 
     @classmethod
     def read(cls, path: str | Path) -> Artifact:
-        try:
-            text = Path(path).read_text()
-        except (OSError, UnicodeDecodeError) as e:
-            raise XpucError(f"{path}: cannot read an artifact: {e}") from None
-        try:
-            doc = json.loads(text)
-        except json.JSONDecodeError as e:
-            raise XpucError(f"{path}:{e.lineno}:{e.colno}: not an xpuc artifact "
-                            f"(JSON expected: {e.msg})") from None  # fmt: skip
-        return cls.from_doc(doc, str(path))
+        return cls.from_doc(read_json(path), str(path))
 
     @classmethod
     def from_doc(cls, doc: object, where: str) -> Artifact:
@@ -135,6 +126,39 @@ def launch_dims(v, what: str) -> tuple[int, int, int]:
     if not 1 <= len(t) <= 3 or any(x < 1 for x in t):
         raise XpucError(f"{what} must be 1 to 3 positive integers, got {v!r}")
     return (t + (1, 1))[:3]  # type: ignore[return-value]
+
+
+def check_launch(info: KernelInfo, target: str, grid, block, shared: int):
+    """A launch's grid and block as (x, y, z) triples, checked against the kernel's limits
+    (threads per block, static + dynamic shared memory) as a GPU driver checks them."""
+    g, b = launch_dims(grid, "grid"), launch_dims(block, "block")
+    threads = b[0] * b[1] * b[2]
+    if threads > info.max_threads_per_block:
+        raise XpucError(f"block of {threads} threads exceeds the limit of "
+                        f"{info.max_threads_per_block} for {info.name}")  # fmt: skip
+    if shared < 0:
+        raise XpucError(f"dynamic shared memory size must be >= 0, not {shared}")
+    total = info.shared_memory_bytes + shared
+    if info.max_shared_memory and total > info.max_shared_memory:
+        raise XpucError(
+            f"{info.name} needs {total} bytes of shared memory per block "
+            f"({info.shared_memory_bytes} static + {shared} dynamic); {target} has "
+            f"{info.max_shared_memory}"
+        )
+    return g, b
+
+
+def read_json(path: str | Path, what: str = "an xpuc artifact") -> object:
+    """A saved artifact's JSON, or an XpucError that says where it is not."""
+    try:
+        text = Path(path).read_text()
+    except (OSError, UnicodeDecodeError) as e:
+        raise XpucError(f"{path}: cannot read {what}: {e}") from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as e:
+        raise XpucError(f"{path}:{e.lineno}:{e.colno}: not {what} (a file from `xpuc compile "
+                        f"--target a,b -o FILE` or Artifact.save): {e.msg}") from None  # fmt: skip
 
 
 def flatten_args(args) -> list:

@@ -13,7 +13,7 @@ import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from xpuc.compiler.artifact import Artifact
+from xpuc.compiler.artifact import Artifact, read_json
 from xpuc.compiler.diagnostics import XpucError
 
 FORMAT = "xpuc-fat"
@@ -93,6 +93,10 @@ class FatArtifact:
         except json.JSONDecodeError as e:
             raise XpucError(f"{where}:{e.lineno}:{e.colno}: not an xpuc fat artifact: "
                             f"{e.msg}") from None  # fmt: skip
+        return cls.from_doc(doc, where)
+
+    @classmethod
+    def from_doc(cls, doc: object, where: str) -> FatArtifact:
         if not isinstance(doc, dict) or doc.get("format") != FORMAT:
             raise XpucError(f'{where}: not an xpuc fat artifact (no "format": "{FORMAT}")')
         if doc.get("version") != VERSION:
@@ -109,26 +113,12 @@ class FatArtifact:
 
     @classmethod
     def read(cls, path: str | Path) -> FatArtifact:
-        try:
-            text = Path(path).read_text()
-        except (OSError, UnicodeDecodeError) as e:
-            raise XpucError(f"{path}: cannot read: {e}") from None
-        return cls.from_json(text, str(path))
+        return cls.from_doc(read_json(path, "an xpuc fat artifact"), str(path))
 
 
 def read_any(path: str | Path) -> Artifact | FatArtifact:
     """What ``xpuc.load(path)`` reads: a fat artifact or a saved single artifact."""
-    try:
-        text = Path(path).read_text()
-    except (OSError, UnicodeDecodeError) as e:
-        raise XpucError(f"{path}: cannot read: {e}") from None
-    try:
-        doc = json.loads(text)
-    except json.JSONDecodeError as e:
-        raise XpucError(
-            f"{path}:{e.lineno}:{e.colno}: not an xpuc artifact (a file from "
-            f"`xpuc compile --target a,b -o FILE` or Artifact.save): {e.msg}"
-        ) from None
+    doc = read_json(path)
     if isinstance(doc, dict) and doc.get("format") == FORMAT:
-        return FatArtifact.from_json(text, str(path))
+        return FatArtifact.from_doc(doc, str(path))
     return Artifact.from_doc(doc, str(path))

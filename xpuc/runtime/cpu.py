@@ -28,8 +28,8 @@ from xpuc.compiler.artifact import (
     Artifact,
     KernelInfo,
     KernelTable,
+    check_launch,
     flatten_args,
-    launch_dims,
 )
 from xpuc.compiler.diagnostics import XpucError
 from xpuc.runtime.values import scalar
@@ -95,17 +95,6 @@ def _timed(fn, *args) -> float:
     start = time.perf_counter()
     fn(*args)
     return time.perf_counter() - start
-
-
-def check_shared(info: KernelInfo, dynamic: int, target: str) -> None:
-    """Static + dynamic shared memory within the target's limit, as a GPU checks it."""
-    total = info.shared_memory_bytes + dynamic
-    if info.max_shared_memory and total > info.max_shared_memory:
-        raise XpucError(
-            f"{info.name} needs {total} bytes of shared memory per block "
-            f"({info.shared_memory_bytes} static + {dynamic} dynamic); {target} has "
-            f"{info.max_shared_memory}"
-        )
 
 
 class CPUKernel:
@@ -174,16 +163,8 @@ class CPUKernel:
             raise XpucError(f"argument '{name}' of {info.name} must be C-contiguous")
 
     def launch(self, grid, block, *args, shared: int = 0) -> None:
-        gx, gy, gz = launch_dims(grid, "grid")
-        bx, by, bz = launch_dims(block, "block")
-        if bx * by * bz > self.info.max_threads_per_block:
-            raise XpucError(
-                f"block of {bx * by * bz} threads exceeds the limit of "
-                f"{self.info.max_threads_per_block} for {self.info.name}"
-            )
-        if shared < 0:
-            raise XpucError(f"dynamic shared memory size must be >= 0, not {shared}")
-        check_shared(self.info, shared, self.module.artifact.target)
+        g, b = check_launch(self.info, self.module.artifact.target, grid, block, shared)
+        (gx, gy, gz), (bx, by, bz) = g, b
         params, keep = self._params(args)
         total = gx * gy * gz
         workers = min(num_threads(), total)

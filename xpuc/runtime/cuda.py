@@ -18,12 +18,18 @@ from __future__ import annotations
 import ctypes
 import threading
 from collections.abc import Collection
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 
 import numpy as np
 
-from xpuc.compiler.artifact import Artifact, KernelInfo, KernelTable, flatten_args, launch_dims
+from xpuc.compiler.artifact import (
+    Artifact,
+    KernelInfo,
+    KernelTable,
+    check_launch,
+    flatten_args,
+)
 from xpuc.compiler.diagnostics import XpucError
 from xpuc.runtime.values import DTYPES, scalar
 
@@ -197,16 +203,9 @@ class CUDAKernel:
         return self.launch(grid, block, *args, shared=shared)
 
     def launch(self, grid, block, *args, shared: int = 0) -> None:
-        gx, gy, gz = launch_dims(grid, "grid")
-        bx, by, bz = launch_dims(block, "block")
         name = self.info.name
-        if bx * by * bz > self.info.max_threads_per_block:
-            raise XpucError(
-                f"block of {bx * by * bz} threads exceeds the limit of "
-                f"{self.info.max_threads_per_block} for {name}"
-            )
-        if shared < 0:
-            raise XpucError(f"dynamic shared memory size must be >= 0, not {shared}")
+        info = replace(self.info, max_shared_memory=0)  # the GPU's own limit, below
+        (gx, gy, gz), (bx, by, bz) = check_launch(info, "", grid, block, shared)
         static, limit = self.static_shared, self.module.shared_limit
         if static + shared > limit:
             raise XpucError(

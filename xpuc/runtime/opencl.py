@@ -19,7 +19,13 @@ import os
 
 import numpy as np
 
-from xpuc.compiler.artifact import Artifact, KernelInfo, KernelTable, flatten_args, launch_dims
+from xpuc.compiler.artifact import (
+    Artifact,
+    KernelInfo,
+    KernelTable,
+    check_launch,
+    flatten_args,
+)
 from xpuc.compiler.diagnostics import TargetError, ToolNotFoundError, XpucError
 from xpuc.runtime.cpu import CPUKernel, dtype_of
 from xpuc.runtime.values import DTYPES, scalar
@@ -262,22 +268,9 @@ class OpenCLKernel:
 
     def launch(self, grid, block, *args, shared: int = 0) -> None:
         cl = _cl()
-        gx, gy, gz = launch_dims(grid, "grid")
-        bx, by, bz = launch_dims(block, "block")
+        g, b = check_launch(self.info, self.module.artifact.target, grid, block, shared)
+        (gx, gy, gz), (bx, by, bz) = g, b
         threads = bx * by * bz
-        if threads > self.info.max_threads_per_block:
-            raise XpucError(
-                f"block of {threads} threads exceeds the limit of "
-                f"{self.info.max_threads_per_block} for {self.info.name}"
-            )
-        if shared < 0:
-            raise XpucError(f"dynamic shared memory size must be >= 0, not {shared}")
-        static, most = self.info.shared_memory_bytes, getattr(self.info, "max_shared_memory", 0)
-        if most and static + shared > most:
-            raise XpucError(
-                f"{self.info.name} needs {static + shared} bytes of shared memory per block "
-                f"({static} static + {shared} dynamic); {self.module.artifact.target} has {most}"
-            )
         values, buffers = self._args(args)
         local = 0
         for e in self.extra:
