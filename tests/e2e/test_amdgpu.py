@@ -254,3 +254,27 @@ def test_reference_kernels_compile_and_validate(variant):
 def test_programs_are_accepted_by_ld_lld(cu):
     art = xpuc.compile_file(cu, "amdgpu:gfx942", emit="bin")
     assert art.kernels and get_target("amdgpu:gfx942").validate(art)
+
+
+def test_a_fatal_back_end_error_is_an_error_not_the_end_of_the_process(monkeypatch):
+    """With the stack check out of the way, LLVM's AMDGPU back end reports the frame as
+    fatal; code generation runs in a forked child, so the caller gets a TargetError."""
+    from dataclasses import replace
+
+    import xpuc.targets.amdgpu as amdgpu
+    from xpuc.targets.registry import families
+
+    desc = amdgpu.VARIANTS["gfx942"]
+    unchecked = {**amdgpu.VARIANTS, "gfx942": lambda: replace(desc(), max_private_memory=0)}
+    monkeypatch.setattr(amdgpu.AMDGPUTarget, "variants", unchecked)
+    families.cache_clear()
+    try:
+        src = """__global__ void k(const int *idx, float *o) {
+            float a[300000];
+            for (int i = 0; i < 300000; ++i) a[i] = i * o[0];
+            o[threadIdx.x] = a[idx[threadIdx.x]]; }"""
+        with pytest.raises(TargetError, match=r"stack frame size \(\d+\) exceeds limit"):
+            xpuc.compile(src, "amdgpu:gfx942", emit="obj")
+    finally:
+        monkeypatch.undo()
+        families.cache_clear()

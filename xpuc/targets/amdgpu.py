@@ -30,6 +30,7 @@ from xpuc.targets.amdgpu_lib import (
 )
 from xpuc.targets.base import Target, TargetDesc
 from xpuc.targets.limits import kernel_location
+from xpuc.targets.llvm.isolate import isolated
 
 AMDGPU_SPACES = (("global", 1), ("shared", 3), ("constant", 4), ("private", 5))
 CODE_OBJECT_VERSION = 500  # HIP's default since ROCm 6.0; block/grid sizes come from the
@@ -74,12 +75,16 @@ class AMDGPUTarget(Target):
         super().optimize(mod, max(opt_level, 1) if uses_ocml(mod) else opt_level)
 
     # AMDGPU code generation rewrites the IR it runs on (structurizer, control-flow
-    # intrinsics): assembly and object are each made from a copy of the module
+    # intrinsics): assembly and object are each made from a copy of the module.  The
+    # back end ends the process on errors it reports as fatal (a resource over the
+    # chip's limit the checks before it missed): it runs in a forked child.
     def assemble(self, mod: llvm.ModuleRef, opt_level: int) -> str:
-        return super().assemble(mod.clone(), opt_level)
+        emit = super().assemble
+        return isolated(lambda: emit(mod.clone(), opt_level), "AMDGPU code generation")
 
     def object(self, mod: llvm.ModuleRef, opt_level: int) -> bytes:
-        return super().object(mod.clone(), opt_level)
+        emit = super().object
+        return isolated(lambda: emit(mod.clone(), opt_level), "AMDGPU code generation")
 
     def binary(self, asm: str, obj: bytes | None) -> bytes:
         if obj is None:
