@@ -2,8 +2,9 @@
 
 Triton's own front end (``triton`` >=3.4,<3.10, an optional dependency) produces TTIR on
 any machine, without a GPU; :mod:`.ttir` parses it into the ``tt`` import dialect
-(:mod:`xpuc.dialects.tt`) keeping each op's Python source location.  Lowering the tile
-level to the shared IR is not done yet.
+(:mod:`xpuc.dialects.tt`) keeping each op's Python source location.  Step 2, for
+elementwise kernels only (:mod:`.lower`), lowers it to the SIMT-level shared IR, and
+:func:`compile` / :class:`TritonKernel` compile and launch it like any xpuc kernel.
 
     fn = load_kernel("01-vector-add.py", "add_kernel")
     module, info = import_kernel(fn, {"x_ptr": "*fp32", ..., "BLOCK_SIZE": "constexpr"},
@@ -18,6 +19,7 @@ from typing import Any
 
 from xdsl.dialects.builtin import ModuleOp
 
+from xpuc.frontends.triton.launch import TritonKernel, compile, lower_kernel
 from xpuc.frontends.triton.source import (
     SUPPORTED_TEXT,
     KernelSignature,
@@ -32,11 +34,14 @@ from xpuc.frontends.triton.ttir import op_location, parse_ttir, source_location
 __all__ = [
     "SUPPORTED_TEXT",
     "ImportedKernel",
+    "TritonKernel",
     "KernelSignature",
     "TritonImportError",
     "check_version",
+    "compile",
     "import_kernel",
     "load_kernel",
+    "lower_kernel",
     "op_location",
     "parse_ttir",
     "require_triton",

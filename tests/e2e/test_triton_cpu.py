@@ -1,0 +1,148 @@
+"""Triton frontend, elementwise lowering: ``@triton.jit`` kernels compiled and run by xpuc."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+triton = pytest.importorskip("triton", reason="the Triton frontend needs triton installed")
+tl = pytest.importorskip("triton.language")
+pytestmark = pytest.mark.filterwarnings("ignore:TRITON_DEFAULT_FP_FUSION")
+
+from xpuc.compiler.diagnostics import CompileError  # noqa: E402
+from xpuc.frontends.triton import TritonKernel, compile, load_kernel, lower_kernel  # noqa: E402
+
+TUTORIALS = (
+    Path(__file__).resolve().parents[2] / ".." / "shared" / "conformance" / "triton-tutorials"
+)
+needs_tutorials = pytest.mark.skipif(
+    not TUTORIALS.is_dir(), reason=f"conformance data absent: {TUTORIALS.resolve()}"
+)
+ADD_SIG = {**dict.fromkeys(["x_ptr", "y_ptr", "output_ptr"], "*fp32"), "n_elements": "i32",
+           "BLOCK_SIZE": "constexpr"}  # fmt: skip
+
+
+def _runner(target: str):
+    if target == "opencl":
+        import xpuc.runtime.opencl as rt
+
+        if rt.missing_reason():
+            pytest.skip(f"opencl: {rt.missing_reason()}")
+
+
+@needs_tutorials
+@pytest.mark.parametrize("target", ["cpu", "opencl"])
+@pytest.mark.parametrize("block,num_warps", [(1024, 4), (64, 2)])
+def test_tutorial_vector_add(target, block, num_warps):
+    _runner(target)
+    fn = load_kernel(TUTORIALS / "01-vector-add.py", "add_kernel")
+    consts = {"BLOCK_SIZE": block}
+    art = compile(fn, ADD_SIG, consts, target=target, num_warps=num_warps)
+    k = TritonKernel.load(art, num_warps, consts)
+    rng = np.random.default_rng(0)
+    n = 3 * block + 37
+    x, y = rng.random(n, dtype=np.float32), rng.random(n, dtype=np.float32)
+    out = np.full(n, -1.0, np.float32)
+    k[lambda meta: (triton.cdiv(n, meta["BLOCK_SIZE"]),)](x, y, out, n, BLOCK_SIZE=block)
+    np.testing.assert_allclose(out, x + y, rtol=1e-6)
+
+
+@triton.jit
+def _masked_math(x_ptr, y_ptr, out_ptr, n, scale, BLOCK: tl.constexpr):
+    pid = tl.program_id(0)
+    offs = pid * BLOCK + tl.arange(0, BLOCK)
+    mask = offs < n
+    x = tl.load(x_ptr + offs, mask=mask, other=-1.0)
+    y = tl.load(y_ptr + offs, mask=mask & (offs % 3 != 0), other=2.0)
+    r = tl.where(x > 0.5, tl.exp(x) * scale, y - x)
+    tl.store(out_ptr + offs, r + tl.num_programs(0), mask=mask)
+
+
+def _masked_math_ref(x, y, scale, n, programs):
+    idx = np.arange(n)
+    y = np.where(idx % 3 != 0, y, np.float32(2.0))
+    return np.where(x > 0.5, np.exp(x) * scale, y - x) + programs
+
+
+@pytest.mark.parametrize("target", ["cpu", "opencl"])
+def test_masks_other_and_math(target):
+    _runner(target)
+    sig = {"x_ptr": "*fp32", "y_ptr": "*fp32", "out_ptr": "*fp32", "n": "i32", "scale": "fp32",
+           "BLOCK": "constexpr"}  # fmt: skip
+    art = compile(_masked_math, sig, {"BLOCK": 256}, target=target, num_warps=4)
+    k = TritonKernel.load(art, 4)
+    rng = np.random.default_rng(1)
+    n = 1000
+    x, y = rng.random(n, dtype=np.float32), rng.random(n, dtype=np.float32)
+    out = np.zeros(n + 5, np.float32)  # past n stays untouched
+    k[4](x, y, out, n, np.float32(1.5))
+    np.testing.assert_allclose(out[:n], _masked_math_ref(x, y, 1.5, n, 4), rtol=1e-5)
+    assert not out[n:].any()
+
+
+def test_lowered_ir_is_simt():
+    sig = {"x_ptr": "*fp32", "y_ptr": "*fp32", "out_ptr": "*fp32", "n": "i32", "scale": "fp32",
+           "BLOCK": "constexpr"}  # fmt: skip
+    module, _ = lower_kernel(_masked_math, sig, {"BLOCK": 256}, num_warps=2)
+    text = str(module)
+    assert "tt." not in text and "tensor<" not in text
+    assert "gpu.thread_id" in text and "scf.for" in text and "memref<?xf32>" in text
+    assert 'xpu.arg_names = ["x_ptr", "y_ptr", "out_ptr", "n", "scale"]' in text
+    assert "arith.constant 64 : index" in text  # 2 warps of 32 threads stride the tile
+
+
+@needs_tutorials
+@pytest.mark.ptxas
+def test_vector_add_ptx_accepted_by_ptxas():
+    fn = load_kernel(TUTORIALS / "01-vector-add.py", "add_kernel")
+    art = compile(fn, ADD_SIG, {"BLOCK_SIZE": 1024}, target="nvptx:sm_90", emit="bin")
+    assert ".entry add_kernel" in str(art.stages["asm"])
+    assert art.stages["bin"][:4] == b"\x7fELF"
+
+
+@triton.jit
+def _tiny_matmul(a_ptr, b_ptr, c_ptr, BLOCK: tl.constexpr):
+    r = tl.arange(0, BLOCK)
+    a = tl.load(a_ptr + r[:, None] * BLOCK + r[None, :])
+    b = tl.load(b_ptr + r[:, None] * BLOCK + r[None, :])
+    c = tl.dot(a, b)
+    tl.store(c_ptr + r[:, None] * BLOCK + r[None, :], c)
+
+
+def test_unsupported_op_is_a_located_error():
+    sig = {"a_ptr": "*fp32", "b_ptr": "*fp32", "c_ptr": "*fp32", "BLOCK": "constexpr"}
+    with pytest.raises(CompileError) as e:
+        compile(_tiny_matmul, sig, {"BLOCK": 16}, target="cpu")
+    msg = str(e.value)
+    line = _tiny_matmul.fn.__code__.co_firstlineno + 5  # the decorator line + 5
+    assert re.match(rf".*test_triton_cpu\.py:{line}:\d+: error: 'tt\.dot' is not supported yet",
+                    msg), msg  # fmt: skip
+    assert "tl.dot(a, b)" in msg
+
+
+@triton.jit
+def _shifted_sqrt(x_ptr, o_ptr, n, shift, B: tl.constexpr):
+    offs = tl.program_id(0) * B + tl.arange(0, B)
+    m = offs < n
+    tl.store(o_ptr + offs, tl.sqrt(tl.load(x_ptr + shift + offs, mask=m)) - 1, mask=m)
+
+
+@triton.jit
+def _scalar_only(x_ptr, o_ptr, v):
+    tl.store(o_ptr, tl.load(x_ptr + 1) + v)
+
+
+def test_i64_offsets_and_a_kernel_without_tiles():
+    sig = {"x_ptr": "*fp32", "o_ptr": "*fp32", "n": "i32", "shift": "i64", "B": "constexpr"}
+    k = TritonKernel.load(compile(_shifted_sqrt, sig, {"B": 128}, target="cpu"), 4)
+    x, out = np.arange(310, dtype=np.float32), np.zeros(300, np.float32)
+    k[3](x, out, 300, np.int64(10))
+    np.testing.assert_allclose(out, np.sqrt(x[10:]) - 1, rtol=1e-6)
+    sig = {"x_ptr": "*fp32", "o_ptr": "*fp32", "v": "fp32"}
+    k = TritonKernel.load(compile(_scalar_only, sig, target="cpu"), 4)
+    out = np.zeros(2, np.float32)
+    k[3](x, out, np.float32(10))
+    assert out.tolist() == [11.0, 0.0]
