@@ -146,3 +146,21 @@ def test_i64_offsets_and_a_kernel_without_tiles():
     out = np.zeros(2, np.float32)
     k[3](x, out, np.float32(10))
     assert out.tolist() == [11.0, 0.0]
+
+
+@triton.jit
+def _casts(x_ptr, o_ptr, n, B: tl.constexpr):
+    offs = tl.program_id(0).to(tl.int64) * B + tl.arange(0, B)  # a 64-bit offset tile
+    m = offs < n
+    x = tl.load(x_ptr + offs, mask=m)
+    tl.store(o_ptr + offs, (x * 3).to(tl.float32) + offs.to(tl.float32), mask=m)
+
+
+@pytest.mark.parametrize("target", ["cpu", "opencl"])
+def test_casts_of_tiles(target):
+    _runner(target)
+    sig = {"x_ptr": "*i32", "o_ptr": "*fp32", "n": "i32", "B": "constexpr"}
+    art = compile(_casts, sig, {"B": 128}, target=target)
+    x, o = np.arange(300, dtype=np.int32), np.zeros(300, np.float32)
+    TritonKernel.load(art, 4, {"B": 128})[(3,)](x, o, 300)
+    np.testing.assert_array_equal(o, (x * 3).astype(np.float32) + np.arange(300))

@@ -1,7 +1,8 @@
-"""``arith.cmpi`` / ``arith.cmpf`` on tensors, for the TTIR import context.
+"""``arith`` comparisons, ``select`` and casts on tensors, for the TTIR import context.
 
-xDSL's comparisons always yield ``i1``; MLIR's (and TTIR's) yield ``i1`` of the
-operands' shape.  The import context registers these in their place.
+xDSL's comparisons always yield ``i1`` and its casts take scalars only; MLIR's (and
+TTIR's) work elementwise on tensors too.  The import context registers these in their
+place.
 """
 
 from __future__ import annotations
@@ -126,8 +127,47 @@ class ShapedSelectOp(IRDLOperation):
             raise VerifyException(f"'arith.select' condition must be i1 or {_i1_like(t)}")
 
 
+class _ShapedCast(IRDLOperation):
+    """``arith.<cast> %x : S to T`` where ``S`` and ``T`` are scalars or tensors of one
+    shape."""
+
+    input = operand_def(AnyAttr())
+    result = result_def(AnyAttr())
+    traits = traits_def(Pure())
+
+    @classmethod
+    def parse(cls, parser: Parser) -> Operation:
+        x = parser.parse_unresolved_operand()
+        parser.parse_punctuation(":")
+        src = parser.parse_type()
+        parser.parse_keyword("to")
+        dst = parser.parse_type()
+        return cls.create(operands=parser.resolve_operands([x], [src], parser.pos),
+                          result_types=[dst])  # fmt: skip
+
+    def print(self, printer: Printer) -> None:
+        printer.print_string(" ")
+        printer.print_operand(self.input)
+        printer.print_string(f" : {self.input.type} to {self.result.type}")
+
+    def verify_(self) -> None:
+        a, b = self.input.type, self.result.type
+        shape = [t.get_shape() if isinstance(t, TensorType) else None for t in (a, b)]
+        if shape[0] != shape[1]:
+            raise VerifyException(f"'{self.name}' must keep its operand's shape ({a} to {b})")
+
+
+_CASTS = ("extsi", "extui", "trunci", "sitofp", "uitofp", "fptosi", "fptoui", "extf",
+          "truncf", "bitcast", "index_cast", "index_castui")  # fmt: skip
+SHAPED_CASTS = [
+    irdl_op_definition(type(f"Shaped{n.title().replace('_', '')}Op", (_ShapedCast,),
+                            {"name": f"arith.{n}"}))
+    for n in _CASTS
+]  # fmt: skip
+
+
 def shaped_arith(base: Dialect) -> Dialect:
-    """``base`` (the shared IR's arith) with the tensor-shaped comparisons."""
-    shaped = {op.name: op for op in (ShapedCmpiOp, ShapedCmpfOp, ShapedSelectOp)}
+    """``base`` (the shared IR's arith) with the tensor-shaped comparisons and casts."""
+    shaped = {op.name: op for op in (ShapedCmpiOp, ShapedCmpfOp, ShapedSelectOp, *SHAPED_CASTS)}
     ops = [shaped.get(op.name, op) for op in base.operations]
     return Dialect("arith", ops, list(base.attributes))
