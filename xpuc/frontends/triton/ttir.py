@@ -10,15 +10,18 @@ Python source line rather than as a parse error in generated text.
 from __future__ import annotations
 
 import re
+import struct
 
 from xdsl.context import Context
 from xdsl.dialects.builtin import (
     CallSiteLoc,
+    DenseIntOrFPElementsAttr,
     FileLineColLoc,
     FusedLoc,
     LocationAttr,
     ModuleOp,
     NameLoc,
+    TensorType,
 )
 from xdsl.ir import Operation
 from xdsl.parser import Parser
@@ -121,6 +124,35 @@ def check_ops(text: str, ctx: Context, kernel_file: str | None) -> None:
         )
 
 
+_HEX_DENSE = re.compile(
+    r"(%[\w.$-]+) = arith\.constant dense<(0x[0-9A-Fa-f]+)> : tensor<(?:\d+x)+(f16|f32|f64)>"
+)
+_FLOAT_FMT = {"f16": ("<H", "<e"), "f32": ("<I", "<f"), "f64": ("<Q", "<d")}
+
+
+def _fix_hex_floats(text: str, module: ModuleOp) -> None:
+    """xDSL reads ``dense<0xFF800000> : tensor<..xf32>`` (triton's -inf, nan, ...) as the
+    integer's value; put back the float those bits spell (a scalar hex literal is fine)."""
+    found = {m[1][1:]: (m[2], m[3]) for m in _HEX_DENSE.finditer(text)}
+    if not found:
+        return
+    for op in module.walk():
+        r = op.results[0] if op.name == "arith.constant" and op.results else None
+        if r is None or r.name_hint not in found:
+            continue
+        bits, ft = found[r.name_hint]
+        ifmt, ffmt = _FLOAT_FMT[ft]
+        value = struct.unpack(ffmt, struct.pack(ifmt, int(bits, 16)))[0]
+        t = r.type
+        assert isinstance(t, TensorType)
+        attr = DenseIntOrFPElementsAttr.from_list(t, [value])  # pyright: ignore
+        key = "value" if "value" in op.properties else None
+        if key:
+            op.properties["value"] = attr
+        else:
+            op.attributes["value"] = attr
+
+
 def parse_ttir(text: str, kernel_file: str | None = None) -> ModuleOp:
     """Parse and verify triton's pretty-printed TTIR; ops keep their locations."""
     expanded = expand_loc_aliases(text)
@@ -130,6 +162,7 @@ def parse_ttir(text: str, kernel_file: str | None = None) -> ModuleOp:
         module = Parser(ctx, expanded, "ttir").parse_module()
     except ParseError as e:
         raise XpucError(f"xpuc cannot parse triton's TTIR:\n{e}") from None
+    _fix_hex_floats(expanded, module)
     try:
         module.verify()
     except VerifyException as e:
