@@ -164,3 +164,32 @@ def test_casts_of_tiles(target):
     x, o = np.arange(300, dtype=np.int32), np.zeros(300, np.float32)
     TritonKernel.load(art, 4, {"B": 128})[(3,)](x, o, 300)
     np.testing.assert_array_equal(o, (x * 3).astype(np.float32) + np.arange(300))
+
+
+@needs_tutorials
+def test_the_cli_compiles_and_runs_a_triton_file(tmp_path):
+    import subprocess
+    import sys
+
+    path = str(TUTORIALS / "01-vector-add.py")
+    cli = [sys.executable, "-m", "xpuc.compiler.cli"]
+    common = ["--kernel", "add_kernel", "--signature", "*fp32,*fp32,*fp32,i32",
+              "--constexpr", "BLOCK_SIZE=256"]  # fmt: skip
+    ptx = tmp_path / "k.ptx"
+    proc = subprocess.run([*cli, "compile", path, *common, "--target", "nvptx:sm_90", "-o",
+                           str(ptx)], capture_output=True, text=True)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert ".visible .entry add_kernel(" in ptx.read_text()
+    run = [*cli, "run", path, *common, "--target", "cpu", "--grid", "4", "--out", str(tmp_path)]
+    args = ["rand:1000", "rand:1000", "zeros:1000", "1000"]
+    proc = subprocess.run([*run, "--block", "128", *args], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    x, y, out = (np.load(tmp_path / f"{n}.npy") for n in ("x_ptr", "y_ptr", "output_ptr"))
+    np.testing.assert_allclose(out, x + y, rtol=1e-6)
+    bad = subprocess.run([*run, "--block", "256", *args], capture_output=True, text=True)
+    assert bad.returncode == 1 and "give --block 128" in bad.stderr
+    bad = subprocess.run([*cli, "compile", path, "--kernel", "add_kernel", "--signature",
+                          "*fp32", "--constexpr", "BLOCK_SIZE=256"], capture_output=True,
+                         text=True)  # fmt: skip
+    assert bad.returncode == 1 and "takes 4 non-constexpr arguments" in bad.stderr
+    assert "Traceback" not in bad.stderr

@@ -33,7 +33,7 @@ def _instance(kernel: str | list[str] | None) -> list[str]:
 
 
 def _add_source_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("file", help="kernel source (.cu, .mlir)")
+    p.add_argument("file", help="kernel source (.cu, .mlir, or .py with @triton.jit kernels)")
     p.add_argument("--target", "-t", default="cpu", help="target, e.g. cpu or nvptx:sm_90")
     p.add_argument("-I", dest="include", action="append", default=[], metavar="DIR")
     p.add_argument("-D", dest="define", action="append", default=[], metavar="NAME[=VAL]")
@@ -43,11 +43,64 @@ def _add_source_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--print-ir-after", action="append", default=[], metavar="PASS")
     p.add_argument("--no-verify-each", action="store_true", help="skip verification after passes")
     p.add_argument("--timing", action="store_true", help="print the time of each pass and stage")
+    p.add_argument(
+        "--signature",
+        metavar="CODES",
+        help="Triton: argument types of the kernel, e.g. '*fp32,*fp32,i32'",
+    )
+    p.add_argument(
+        "--constexpr",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="Triton: a tl.constexpr argument's value",
+    )
+    p.add_argument("--num-warps", type=int, default=4, help="Triton: warps per program")
     p.add_argument("--instantiate", action="append", default=[], metavar="NAME<ARGS>",
                    help="compile this kernel template instance, e.g. 'matrixMul<32>'")  # fmt: skip
 
 
+def _constexpr(items: list[str]) -> dict[str, object]:
+    out: dict[str, object] = {}
+    for item in items:
+        name, eq, value = item.partition("=")
+        if not eq or not name:
+            raise XpucError(f"--constexpr takes NAME=VALUE, not '{item}'")
+        for cast in (int, float):
+            try:
+                out[name] = cast(value)
+                break
+            except ValueError:
+                continue
+        else:
+            out[name] = {"True": True, "False": False}.get(value, value)
+    return out
+
+
+def _compile_triton(args, emit: str | None):
+    """A ``@triton.jit`` kernel of a .py file: --kernel NAME --signature CODES --constexpr."""
+    from xpuc.frontends.triton import compile as triton_compile
+    from xpuc.frontends.triton import load_kernel
+
+    names = args.kernel if isinstance(args.kernel, list) else [args.kernel] if args.kernel else []
+    if len(names) != 1:
+        raise XpucError(f"{args.file}: a Triton file needs one --kernel NAME")
+    fn = load_kernel(args.file, names[0])
+    consts = _constexpr(args.constexpr)
+    codes = [c.strip() for c in (args.signature or "").split(",") if c.strip()]
+    runtime = [a for a in fn.arg_names if a not in consts]
+    if len(codes) != len(runtime):
+        raise XpucError(f"kernel {names[0]} takes {len(runtime)} non-constexpr arguments "
+                        f"({', '.join(runtime)}): give --signature with as many codes, e.g. "
+                        f"'*fp32,i32'")  # fmt: skip
+    sig = {a: "constexpr" if a in consts else codes[runtime.index(a)] for a in fn.arg_names}
+    return triton_compile(fn, sig, consts, target=args.target, num_warps=args.num_warps,
+                          emit=emit, opt_level=3 if args.opt is None else args.opt)  # fmt: skip
+
+
 def _compile(args, emit: str | None):
+    if args.file.endswith(".py"):
+        return _compile_triton(args, emit)
     from xpuc.compiler.driver import compile_file
     from xpuc.compiler.pipeline import PipelineOptions
 
@@ -112,6 +165,10 @@ def cmd_run(args) -> int:
 
     if "," in args.target:
         raise XpucError("xpuc run takes one target (several make a fat file: xpuc compile)")
+    threads = args.num_warps * 32
+    if args.file.endswith(".py") and tuple(args.block) not in ((threads,), (threads, 1, 1)):
+        raise XpucError(f"a Triton program runs as a block of num_warps x 32 = {threads} "
+                        f"threads: give --block {threads}")  # fmt: skip
     art = _compile(args, None)  # what the target's runtime loads
     info = art.kernel(args.kernel)
     mod = load(art)
