@@ -3,41 +3,32 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import numpy as np
 import pytest
-
-triton = pytest.importorskip("triton", reason="the Triton frontend needs triton installed")
-tl = pytest.importorskip("triton.language")
-pytestmark = pytest.mark.filterwarnings("ignore:TRITON_DEFAULT_FP_FUSION")
-
-from xpuc.compiler.diagnostics import CompileError  # noqa: E402
-from xpuc.frontends.triton import TritonKernel, compile, load_kernel, lower_kernel  # noqa: E402
-
-TUTORIALS = (
-    Path(__file__).resolve().parents[2] / ".." / "shared" / "conformance" / "triton-tutorials"
+from triton_common import (  # first: skips the module without triton
+    IGNORE_FP_FUSION,
+    TUTORIALS,
+    needs_tutorials,
+    skip_unless_runs,
+    tl,
+    triton,
 )
-needs_tutorials = pytest.mark.skipif(
-    not TUTORIALS.is_dir(), reason=f"conformance data absent: {TUTORIALS.resolve()}"
-)
+
+from xpuc.compiler.diagnostics import CompileError
+from xpuc.frontends.triton import TritonKernel, compile, load_kernel, lower_kernel
+
+pytestmark = IGNORE_FP_FUSION
+
 ADD_SIG = {**dict.fromkeys(["x_ptr", "y_ptr", "output_ptr"], "*fp32"), "n_elements": "i32",
            "BLOCK_SIZE": "constexpr"}  # fmt: skip
-
-
-def _runner(target: str):
-    if target == "opencl":
-        import xpuc.runtime.opencl as rt
-
-        if rt.missing_reason():
-            pytest.skip(f"opencl: {rt.missing_reason()}")
 
 
 @needs_tutorials
 @pytest.mark.parametrize("target", ["cpu", "opencl"])
 @pytest.mark.parametrize("block,num_warps", [(1024, 4), (64, 2)])
 def test_tutorial_vector_add(target, block, num_warps):
-    _runner(target)
+    skip_unless_runs(target)
     fn = load_kernel(TUTORIALS / "01-vector-add.py", "add_kernel")
     consts = {"BLOCK_SIZE": block}
     art = compile(fn, ADD_SIG, consts, target=target, num_warps=num_warps)
@@ -69,7 +60,7 @@ def _masked_math_ref(x, y, scale, n, programs):
 
 @pytest.mark.parametrize("target", ["cpu", "opencl"])
 def test_masks_other_and_math(target):
-    _runner(target)
+    skip_unless_runs(target)
     sig = {"x_ptr": "*fp32", "y_ptr": "*fp32", "out_ptr": "*fp32", "n": "i32", "scale": "fp32",
            "BLOCK": "constexpr"}  # fmt: skip
     art = compile(_masked_math, sig, {"BLOCK": 256}, target=target, num_warps=4)
@@ -158,7 +149,7 @@ def _casts(x_ptr, o_ptr, n, B: tl.constexpr):
 
 @pytest.mark.parametrize("target", ["cpu", "opencl"])
 def test_casts_of_tiles(target):
-    _runner(target)
+    skip_unless_runs(target)
     sig = {"x_ptr": "*i32", "o_ptr": "*fp32", "n": "i32", "B": "constexpr"}
     art = compile(_casts, sig, {"B": 128}, target=target)
     x, o = np.arange(300, dtype=np.int32), np.zeros(300, np.float32)

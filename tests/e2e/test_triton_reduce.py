@@ -3,36 +3,27 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import numpy as np
 import pytest
-
-triton = pytest.importorskip("triton", reason="the Triton frontend needs triton installed")
-tl = pytest.importorskip("triton.language")
-pytestmark = pytest.mark.filterwarnings("ignore:TRITON_DEFAULT_FP_FUSION")
-
-from xpuc.compiler.diagnostics import CompileError  # noqa: E402
-from xpuc.frontends.triton import TritonKernel, compile, load_kernel, lower_kernel  # noqa: E402
-
-TUTORIALS = (
-    Path(__file__).resolve().parents[2] / ".." / "shared" / "conformance" / "triton-tutorials"
+from triton_common import (  # first: skips the module without triton
+    IGNORE_FP_FUSION,
+    TUTORIALS,
+    needs_tutorials,
+    skip_unless_runs,
+    tl,
+    triton,
 )
-needs_tutorials = pytest.mark.skipif(
-    not TUTORIALS.is_dir(), reason=f"conformance data absent: {TUTORIALS.resolve()}"
-)
+
+from xpuc.compiler.diagnostics import CompileError
+from xpuc.frontends.triton import TritonKernel, compile, load_kernel, lower_kernel
+
+pytestmark = IGNORE_FP_FUSION
+
 SOFTMAX_SIG = {"output_ptr": "*fp32", "input_ptr": "*fp32", "input_row_stride": "i32",
                "output_row_stride": "i32", "n_rows": "i32", "n_cols": "i32",
                "BLOCK_SIZE": "constexpr", "num_stages": "constexpr"}  # fmt: skip
 SOFTMAX_CONSTS = {"BLOCK_SIZE": 128, "num_stages": 2}
-
-
-def _runner(target: str):
-    if target == "opencl":
-        import xpuc.runtime.opencl as rt
-
-        if rt.missing_reason():
-            pytest.skip(f"opencl: {rt.missing_reason()}")
 
 
 def _softmax():
@@ -42,7 +33,7 @@ def _softmax():
 @needs_tutorials
 @pytest.mark.parametrize("target", ["cpu", "opencl"])
 def test_tutorial_softmax(target):
-    _runner(target)
+    skip_unless_runs(target)
     art = compile(_softmax(), SOFTMAX_SIG, SOFTMAX_CONSTS, target=target, num_warps=4)
     k = TritonKernel.load(art, 4, SOFTMAX_CONSTS)
     n_rows, n_cols = 37, 100
@@ -75,7 +66,7 @@ def _reductions(x_ptr, i_ptr, out_f, out_i, n, B: tl.constexpr):
 @pytest.mark.parametrize("target", ["cpu", "opencl"])
 @pytest.mark.parametrize("block,num_warps", [(256, 4), (32, 2)])
 def test_sum_max_min_masked(target, block, num_warps):
-    _runner(target)
+    skip_unless_runs(target)
     sig = {"x_ptr": "*fp32", "i_ptr": "*i32", "out_f": "*fp32", "out_i": "*i32", "n": "i32",
            "B": "constexpr"}  # fmt: skip
     art = compile(_reductions, sig, {"B": block}, target=target, num_warps=num_warps)

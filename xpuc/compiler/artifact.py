@@ -161,6 +161,19 @@ def read_json(path: str | Path, what: str = "an xpuc artifact") -> object:
                         f"--target a,b -o FILE` or Artifact.save): {e.msg}") from None  # fmt: skip
 
 
+def kernel_args(info: KernelInfo, args) -> list:
+    """A launch's arguments as the kernel ABI takes them (struct tuples flattened),
+    checked for their number."""
+    if any(isinstance(a, tuple | list) for a in args):
+        args = flatten_args(args)
+    if len(args) != len(info.arg_types):
+        raise XpucError(
+            f"kernel {info.name} takes {len(info.arg_types)} arguments "
+            f"({', '.join(info.arg_names)}), {len(args)} given"
+        )
+    return list(args)
+
+
 def flatten_args(args) -> list:
     """Struct arguments (passed as tuples) become their fields, as the kernel ABI has them."""
     out: list = []

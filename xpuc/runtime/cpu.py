@@ -29,7 +29,7 @@ from xpuc.compiler.artifact import (
     KernelInfo,
     KernelTable,
     check_launch,
-    flatten_args,
+    kernel_args,
 )
 from xpuc.compiler.diagnostics import XpucError
 from xpuc.runtime.values import scalar
@@ -122,13 +122,7 @@ class CPUKernel:
 
     def _params(self, args) -> tuple[ctypes.Array, list]:
         info = self.info
-        if any(isinstance(a, tuple | list) for a in args):
-            args = flatten_args(args)
-        if len(args) != len(self._codes):
-            raise XpucError(
-                f"kernel {info.name} takes {len(info.arg_types)} arguments "
-                f"({', '.join(info.arg_names)}), {len(args)} given"
-            )
+        args = kernel_args(info, args)
         keep: list = []
         params = (ctypes.c_void_p * max(len(args), 1))()
         for i, (a, (code, want, ctype)) in enumerate(zip(args, self._codes, strict=True)):

@@ -28,7 +28,7 @@ from xpuc.compiler.artifact import (
     KernelInfo,
     KernelTable,
     check_launch,
-    flatten_args,
+    kernel_args,
 )
 from xpuc.compiler.diagnostics import XpucError
 from xpuc.runtime.values import DTYPES, scalar
@@ -106,13 +106,7 @@ def pack_args(info: KernelInfo, args, readonly: Collection[int] = ()) -> list[Pa
     passed.  Struct arguments (tuples) are their fields; ``None`` is a null pointer.
     ``readonly``: the indices of the pointer parameters the kernel never writes through,
     the only ones a read-only array may be passed for."""
-    if any(isinstance(a, tuple | list) for a in args):
-        args = flatten_args(args)
-    if len(args) != len(info.arg_types):
-        raise XpucError(
-            f"kernel {info.name} takes {len(info.arg_types)} arguments "
-            f"({', '.join(info.arg_names)}), {len(args)} given"
-        )
+    args = kernel_args(info, args)
     out = []
     for i, (a, code) in enumerate(zip(args, info.arg_types, strict=True)):
         name = info.arg_names[i] if i < len(info.arg_names) else f"#{i}"

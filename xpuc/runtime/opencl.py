@@ -24,7 +24,7 @@ from xpuc.compiler.artifact import (
     KernelInfo,
     KernelTable,
     check_launch,
-    flatten_args,
+    kernel_args,
 )
 from xpuc.compiler.diagnostics import TargetError, ToolNotFoundError, XpucError
 from xpuc.runtime.cpu import CPUKernel, dtype_of
@@ -218,13 +218,7 @@ class OpenCLKernel:
 
     def _args(self, args) -> tuple[list, list[tuple[np.ndarray, object]]]:
         info = self.info
-        if any(isinstance(a, tuple | list) for a in args):
-            args = flatten_args(args)
-        if len(args) != len(info.arg_types):
-            raise XpucError(
-                f"kernel {info.name} takes {len(info.arg_types)} arguments "
-                f"({', '.join(info.arg_names)}), {len(args)} given"
-            )
+        args = kernel_args(info, args)
         out, buffers = [], []
         for i, (a, code) in enumerate(zip(args, info.arg_types, strict=True)):
             if code.startswith("*") and a is None:
