@@ -1,0 +1,181 @@
+"""Triton frontend: what the SIMT lowering (:mod:`.lower`) must know about a kernel before
+it emits anything.
+
+- **Lazy tile ops** (:func:`is_lazy`) have no side effect and are recomputed, element by
+  element, wherever a consumer needs them (a tile is a function of its multi-index).
+- **Loads that must be materialized** (:func:`loads_to_keep`): a tile load is recomputed
+  at each of its *sinks* (the non-lazy ops that consume it, directly or through lazy ops).
+  When a store or atomic can run between the load and a sink (later in program order, or
+  in a loop holding both but not the load) the recomputed load could see the new value,
+  so the load is kept in a buffer at its own place in the program.
+- **Private or shared buffers** (:meth:`Facts.private`): a materialized tile lives in each
+  thread's own storage when every read of it is at an element the reading thread owns
+  (through elementwise ops, ``expand_dims``/``reshape``, the accumulator of ``tt.dot``,
+  stores, reductions to a scalar, ``scf.yield``); otherwise (``broadcast``, ``trans``,
+  the operands of ``tt.dot``, reductions along an axis, ``tt.scan``) it lives in shared
+  memory and barriers fence its writes.
+- **Shifted loop arguments** (:func:`shift_of`): a tile iteration argument that each
+  iteration advances by a scalar (``a_ptrs += BLOCK_K * stride``) is its initial tile
+  plus a scalar carried by the loop, so it needs no storage at all.
+"""
+
+from __future__ import annotations
+
+from math import prod
+
+from xdsl.dialects.builtin import TensorType
+from xdsl.ir import Block, Operation, SSAValue
+
+LAZY_TT = {
+    "tt.splat", "tt.broadcast", "tt.expand_dims", "tt.reshape", "tt.trans", "tt.make_range",
+    "tt.addptr", "tt.load", "tt.dot", "tt.bitcast", "tt.fp_to_fp", "tt.precise_sqrt",
+    "tt.precise_divf", "tt.mulhiui", "tt.clampf",
+}  # fmt: skip
+EFFECTS = {"tt.store", "tt.atomic_rmw", "tt.atomic_cas"}
+LOOPS = ("scf.for", "scf.while")
+_FLAT_KEEPING = {"tt.expand_dims", "tt.reshape"}  # row-major element order unchanged
+_ELEMENTWISE_TT = {"tt.addptr", "tt.load", "tt.bitcast", "tt.fp_to_fp", "tt.precise_sqrt",
+                   "tt.precise_divf", "tt.mulhiui", "tt.clampf"}  # fmt: skip
+
+
+def is_tile(v: SSAValue) -> bool:
+    return isinstance(v.type, TensorType)
+
+
+def count(v: SSAValue) -> int:
+    return prod(v.type.get_shape()) if isinstance(v.type, TensorType) else 1
+
+
+def is_lazy(op: Operation) -> bool:
+    """A side-effect-free op producing tiles, recomputed where it is used."""
+    if not op.results or not all(is_tile(r) for r in op.results):
+        return False
+    if op.name in LAZY_TT:
+        return True
+    return op.name.split(".")[0] in ("arith", "math") and not op.regions
+
+
+def _elementwise(op: Operation) -> bool:
+    return op.name in _ELEMENTWISE_TT or (
+        op.name.split(".")[0] in ("arith", "math") and not op.regions)  # fmt: skip
+
+
+def shift_of(loop: Operation, i: int) -> SSAValue | None | bool:
+    """For tile iteration argument ``i`` of ``loop`` (an ``scf.for``): the scalar the body
+    adds to it each iteration (a ``tt.splat`` operand), None when the body yields it back
+    unchanged, False when it is neither."""
+    block = loop.regions[0].blocks[0]
+    arg = block.args[i + 1]
+    yielded = block.last_op.operands[i]  # pyright: ignore
+    if yielded is arg:
+        return None
+    op = yielded.owner
+    if not isinstance(op, Operation) or op.name not in ("tt.addptr", "arith.addi"):
+        return False
+    a, b = op.operands
+    if op.name == "arith.addi" and b is arg:
+        a, b = b, a
+    splat = b.owner
+    if a is arg and isinstance(splat, Operation) and splat.name == "tt.splat":
+        return splat.operands[0]
+    return False
+
+
+def _uses(v: SSAValue):
+    for use in v.uses:
+        yield use.operation, use.index
+
+
+class Facts:
+    """Program order, effects and per-value answers for one ``tt.func``."""
+
+    def __init__(self, func: Operation):
+        self.order: dict[Operation, int] = {}
+        for op in func.walk():
+            self.order[op] = len(self.order)
+        self.effects = [op for op in self.order if op.name in EFFECTS]
+        self._private: dict[SSAValue, bool] = {}
+
+    # -- which loads to keep ----------------------------------------------------------
+    def sinks(self, v: SSAValue, seen: set[SSAValue] | None = None) -> list[Operation]:
+        """The non-lazy ops that evaluate ``v`` (through lazy ops and loop arguments)."""
+        seen = set() if seen is None else seen
+        if v in seen:
+            return []
+        seen.add(v)
+        out: list[Operation] = []
+        for user, i in _uses(v):
+            if is_lazy(user):
+                for r in user.results:
+                    out += self.sinks(r, seen)
+            elif user.name == "scf.for" and i >= 3:  # init: the argument and the result
+                out.append(user)
+                out += self.sinks(user.regions[0].blocks[0].args[i - 2], seen)
+                out += self.sinks(user.results[i - 3], seen)
+            else:
+                out.append(user)
+        return out
+
+    def _loops(self, op: Operation) -> list[Operation]:
+        out, p = [], op.parent_op()
+        while p is not None:
+            if p.name in LOOPS:
+                out.append(p)
+            p = p.parent_op()
+        return out
+
+    def must_keep(self, load: Operation) -> bool:
+        """Whether a store or atomic can run between ``load`` and one of its sinks."""
+        if not self.effects:
+            return False
+        at = self.order[load]
+        sinks = self.sinks(load.results[0])
+        for s in sinks:
+            for e in self.effects:
+                if at < self.order[e] < self.order[s]:
+                    return True
+        around = set(self._loops(load))
+        for s in sinks:
+            for loop in self._loops(s):
+                if loop not in around and any(loop.is_ancestor(e) for e in self.effects):
+                    return True
+        return False
+
+    # -- private or shared ------------------------------------------------------------
+    def private(self, v: SSAValue) -> bool:
+        """Whether every evaluation of ``v`` is at an element the evaluating thread owns."""
+        if v in self._private:
+            return self._private[v]
+        self._private[v] = True  # a cycle through loop arguments is not a reason to share
+        ok = all(self._private_use(v, user, i) for user, i in _uses(v))
+        self._private[v] = ok
+        return ok
+
+    def _private_use(self, v: SSAValue, user: Operation, i: int) -> bool:
+        name = user.name
+        if name in EFFECTS or name in ("scf.yield", "scf.condition"):
+            return True
+        if name == "tt.reduce":
+            return len(v.type.get_shape()) == 1  # pyright: ignore
+        if name == "tt.dot":
+            return i == 2 and self.private(user.results[0])
+        if name == "scf.for":
+            if i < 3:
+                return True
+            arg = user.regions[0].blocks[0].args[i - 2]
+            return self.private(arg) and self.private(user.results[i - 3])
+        keeps = name in _FLAT_KEEPING or (
+            _elementwise(user) and all(count(r) == count(v) for r in user.results))  # fmt: skip
+        return keeps and all(self.private(r) for r in user.results if is_tile(r))
+
+
+def loads_to_keep(func: Operation, facts: Facts) -> set[Operation]:
+    """The tile loads :class:`Facts` says must be materialized where they stand."""
+    return {
+        op for op in facts.order
+        if op.name == "tt.load" and is_tile(op.results[0]) and facts.must_keep(op)
+    }  # fmt: skip
+
+
+def body(op: Operation, region: int = 0) -> Block:
+    return op.regions[region].blocks[0]

@@ -1,0 +1,356 @@
+"""Triton frontend: tiles as functions of their element index, for the SIMT lowering.
+
+A program instance is a block of ``T`` threads.  An ``N``-element tile is distributed
+cyclically over its row-major element order: thread ``t`` owns elements ``t``, ``t + T``,
+..., the element in *slot* ``s`` being ``e = s*T + t``.  Code that needs a tile runs in an
+**element loop** (:meth:`Tiles.each`) over the elements the thread owns, and asks for the
+tile's value at an index (:meth:`Tiles.at`):
+
+- lazy ops (:func:`~.analysis.is_lazy`) are recomputed from their operands at the index
+  their semantics gives: ``broadcast`` pins broadcast dimensions to 0, ``expand_dims``
+  and ``reshape`` keep the row-major position, ``trans`` permutes, ``make_range`` is the
+  index itself, ``tt.dot`` at ``(m, n)`` is the accumulator there plus a loop over ``k``;
+- materialized tiles (:class:`Buffered`) are read from a buffer: the thread's own slots
+  (a ``memref.alloca`` of ``ceil(N/T)`` elements) or shared memory (``N`` elements);
+- shifted loop arguments (:class:`Shifted`) are their initial tile plus a scalar.
+
+Values computed at an index are remembered for the rest of the scope (an element loop, or
+a loop nested in one), so each is emitted once per element.  An index is a row-major
+position, a tuple of per-dimension indices, or both (:class:`Ix`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from math import prod
+
+from xdsl.dialects import arith, gpu, memref, scf
+from xdsl.dialects.builtin import (
+    AnyFloat,
+    FloatAttr,
+    IndexType,
+    IntegerAttr,
+    IntegerType,
+    MemRefType,
+    StringAttr,
+    TensorType,
+    UnitAttr,
+    i8,
+    i64,
+)
+from xdsl.ir import Attribute, Block, Operation, SSAValue
+
+INDEX = IndexType()
+
+
+@dataclass(frozen=True)
+class Ptr:
+    """A pointer (tile element): a kernel argument plus an element offset (or none)."""
+
+    base: SSAValue
+    offset: SSAValue | None
+
+
+Value = SSAValue | Ptr
+
+
+@dataclass(frozen=True)
+class Ix:
+    """An element of a tile: its row-major position, its per-dimension indices, or both."""
+
+    flat: SSAValue | None = None
+    dims: tuple[SSAValue, ...] | None = None
+
+    def key(self) -> tuple:
+        return ("f", self.flat) if self.flat is not None else ("d", self.dims)
+
+
+@dataclass(frozen=True)
+class Buffered:
+    """A materialized tile: private slots or a shared buffer (pointer tiles: offsets)."""
+
+    buf: SSAValue
+    private: bool
+    shape: tuple[int, ...]
+    elem: Attribute  # the tile's element type (i1 and pointers are stored widened)
+    base: SSAValue | None = None  # pointer tiles: the kernel argument
+
+
+@dataclass(frozen=True)
+class Shifted:
+    """A loop argument that is its initial tile plus a scalar carried by the loop."""
+
+    init: SSAValue
+    delta: SSAValue | None
+
+
+def elem_type(t: Attribute) -> Attribute:
+    return t.get_element_type() if isinstance(t, TensorType) else t
+
+
+def shape_of(v: SSAValue) -> tuple[int, ...]:
+    return tuple(v.type.get_shape()) if isinstance(v.type, TensorType) else ()
+
+
+def zero_of(t: Attribute) -> Attribute:
+    return FloatAttr(0.0, t) if isinstance(t, AnyFloat) else IntegerAttr(0, t)  # pyright: ignore
+
+
+class Tiles:
+    """Mixin of the lowering (:class:`~.lower.Lowering`): element loops, buffers and the
+    evaluation of tiles at an index.  ``lower_at`` (the per-op rules) is the lowering's."""
+
+    threads: int
+    tid: SSAValue
+    ops: list[Operation]
+    prologue: list[Operation]
+    globals: list[Operation]
+    tilemap: dict[SSAValue, Buffered | Shifted]
+
+    def emit(self, op: Operation) -> Operation:
+        self.ops.append(op)
+        return op
+
+    def cidx(self, n: int) -> SSAValue:
+        return self.emit(arith.ConstantOp(IntegerAttr(n, INDEX))).results[0]
+
+    def nested(self, fn: Callable[[], object]) -> tuple[list[Operation], object]:
+        outer, self.ops = self.ops, []
+        got = fn()
+        inner, self.ops = self.ops, outer
+        return inner, got
+
+    def barrier(self) -> None:
+        self.emit(gpu.BarrierOp())
+
+    def if_(self, cond: SSAValue, then: Callable[[], list[SSAValue]],
+            other: Callable[[], list[SSAValue]] | None = None,
+            types: list[Attribute] | None = None) -> list[SSAValue]:  # fmt: skip
+        """``scf.if`` whose branches are emitted by ``then``/``other`` (yielded values)."""
+        self.scopes.append({})
+        a, got = self.nested(then)
+        self.scopes.pop()
+        a.append(scf.YieldOp(*got))  # pyright: ignore
+        b = None
+        if other is not None:
+            self.scopes.append({})
+            b, alt = self.nested(other)
+            self.scopes.pop()
+            b.append(scf.YieldOp(*alt))  # pyright: ignore
+        return list(self.emit(scf.IfOp(cond, types or [], a, b)).results)
+
+    def for_(self, lb: SSAValue, ub: SSAValue, step: SSAValue, inits: list[SSAValue],
+             fn: Callable[[SSAValue, list], list[SSAValue]]) -> list[SSAValue]:  # fmt: skip
+        """``scf.for`` whose body ``fn(iv, args)`` returns the yielded values."""
+        block = Block(arg_types=[lb.type, *[v.type for v in inits]])
+        self.scopes.append({})
+        inner, got = self.nested(lambda: fn(block.args[0], list(block.args[1:])))
+        self.scopes.pop()
+        block.add_ops([*inner, scf.YieldOp(*got)])  # pyright: ignore
+        return list(self.emit(scf.ForOp(lb, ub, step, inits, block)).results)
+
+    # -- element loops ------------------------------------------------------------------
+    def each(self, n: int, fn: Callable[[Ix, SSAValue], None]) -> None:
+        """Run ``fn(index, slot)`` for each element of an ``n``-element tile this thread
+        owns (nothing for a thread that owns none)."""
+        t = self.threads
+        slots = -(-n // t)
+
+        def element(s: SSAValue) -> list[SSAValue]:
+            if slots == 1:
+                e = self.tid
+            else:
+                base = self.emit(arith.MuliOp(s, self.cidx(t))).results[0]
+                e = self.emit(arith.AddiOp(base, self.tid)).results[0]
+            saved = self.cur
+            self.cur = (n, e, s)
+            if n % t:
+                lt = self.emit(arith.CmpiOp(e, self.cidx(n), "ult")).results[0]
+                self.if_(lt, lambda: [fn(Ix(e), s), []][1])
+            else:
+                self.scopes.append({})
+                fn(Ix(e), s)
+                self.scopes.pop()
+            self.cur = saved
+            return []
+
+        if slots == 1:
+            element(self.cidx(0))
+        else:
+            self.for_(self.cidx(0), self.cidx(slots), self.cidx(1), [], lambda s, _: element(s))
+
+    # -- indices --------------------------------------------------------------------------
+    def dims(self, ix: Ix, shape: tuple[int, ...]) -> tuple[SSAValue, ...]:
+        if ix.dims is not None:
+            return ix.dims
+        assert ix.flat is not None
+        key = ("dims", ix.flat, shape)
+        if (got := self.recall(key)) is not None:
+            return got  # pyright: ignore
+        out, stride = [], prod(shape)
+        for d in shape:
+            stride //= d
+            if d == 1:
+                out.append(self.cidx(0))
+                continue
+            v = ix.flat
+            if stride > 1:
+                v = self.emit(arith.DivUIOp(v, self.cidx(stride))).results[0]
+            if d * stride < prod(shape):
+                v = self.emit(arith.RemUIOp(v, self.cidx(d))).results[0]
+            out.append(v)
+        self.scopes[-1][key] = tuple(out)
+        return tuple(out)
+
+    def flat(self, ix: Ix, shape: tuple[int, ...]) -> SSAValue:
+        if ix.flat is not None:
+            return ix.flat
+        assert ix.dims is not None
+        acc = None
+        for d, i in zip(shape, ix.dims, strict=True):
+            if acc is None:
+                acc = i
+                continue
+            acc = self.emit(arith.MuliOp(acc, self.cidx(d))).results[0]
+            acc = self.emit(arith.AddiOp(acc, i)).results[0]
+        return acc if acc is not None else self.cidx(0)
+
+    # -- memo -----------------------------------------------------------------------------
+    def recall(self, key) -> object | None:
+        for scope in reversed(self.scopes):
+            if key in scope:
+                return scope[key]
+        return None
+
+    def at(self, v: SSAValue, ix: Ix) -> Value:
+        """The value of tile ``v`` at element ``ix`` (a scalar ``v`` is itself)."""
+        if not isinstance(v.type, TensorType):
+            return self.values[v]  # pyright: ignore
+        key = (v, ix.key())
+        if (got := self.recall(key)) is not None:
+            return got  # pyright: ignore
+        if v in self.tilemap:
+            got = self.at_mapped(v, self.tilemap[v], ix)
+        else:
+            owner = v.owner
+            assert isinstance(owner, Operation)
+            got = self.lower_at(owner, v, ix)  # pyright: ignore
+        self.scopes[-1][key] = got
+        return got
+
+    def at_mapped(self, v: SSAValue, m: Buffered | Shifted, ix: Ix) -> Value:
+        if isinstance(m, Shifted):
+            got = self.at(m.init, ix)
+            if m.delta is None:
+                return got
+            if isinstance(got, Ptr):
+                return self.add_offset(got, m.delta)
+            return self.emit(arith.AddiOp(got, m.delta)).results[0]
+        raw = self.emit(memref.LoadOp.get(m.buf, [self.slot_of(m, ix)])).results[0]
+        if m.base is not None:
+            return Ptr(m.base, raw)
+        if m.elem != raw.type:
+            return self.emit(arith.TruncIOp(raw, m.elem)).results[0]
+        return raw
+
+    def slot_of(self, m: Buffered, ix: Ix) -> SSAValue:
+        if not m.private:
+            return self.flat(ix, m.shape)
+        n, e, s = self.cur
+        if ix.flat is not e or n != prod(m.shape):  # the analysis rules this out
+            raise AssertionError("a private tile read at an element another thread owns")
+        return s
+
+    def add_offset(self, p: Ptr, off: SSAValue) -> Ptr:
+        if p.offset is None:
+            return Ptr(p.base, off)
+        a, b = p.offset, off
+        if a.type != b.type:  # i32 + i64: widen
+            a, b = (self.emit(arith.ExtSIOp(x, i64)).results[0] if x.type != i64 else x
+                    for x in (a, b))  # fmt: skip
+        return Ptr(p.base, self.emit(arith.AddiOp(a, b)).results[0])
+
+    # -- buffers --------------------------------------------------------------------------
+    def new_buffer(self, v: SSAValue, private: bool, base: SSAValue | None = None) -> Buffered:
+        shape = shape_of(v)
+        elem = elem_type(v.type)
+        stored = i64 if base is not None else (i8 if elem == IntegerType(1) else elem)
+        n = prod(shape)
+        if private:
+            op = memref.AllocaOp.get(stored, shape=[-(-n // self.threads)])
+            self.prologue.append(op)
+            return Buffered(op.results[0], True, shape, elem, base)
+        t = MemRefType(stored, [n], memory_space=IntegerAttr(3, i64))
+        name = f"__triton_tile_{len(self.globals)}"
+        glob = memref.GlobalOp.get(StringAttr(name), t, UnitAttr(), StringAttr("private"), None,
+                                   alignment=16)  # fmt: skip
+        self.globals.append(glob)
+        get = memref.GetGlobalOp(name, t)
+        self.prologue.append(get)
+        return Buffered(get.results[0], False, shape, elem, base)
+
+    def put(self, m: Buffered, ix: Ix, slot: SSAValue, value: Value) -> None:
+        """Store ``value`` as the element ``ix`` (owned here, in ``slot``) of ``m``."""
+        if isinstance(value, Ptr):
+            if value.base is not m.base:
+                raise ValueError("pointers into different arguments")
+            off = value.offset if value.offset is not None else None
+            if off is None:
+                off = self.emit(arith.ConstantOp(IntegerAttr(0, i64))).results[0]
+            elif off.type != i64:
+                off = self.emit(arith.ExtSIOp(off, i64)).results[0]
+            value = off
+        elif value.type == IntegerType(1):
+            value = self.emit(arith.ExtUIOp(value, i8)).results[0]
+        where = slot if m.private else self.flat(ix, m.shape)
+        self.emit(memref.StoreOp.get(value, m.buf, [where]))
+
+    def fill(self, items: list[tuple[Buffered, Callable[[Ix], Value]]], n: int,
+             reads_itself: bool = False) -> None:  # fmt: skip
+        """Materialize: each buffer's elements owned here get ``fn(index)``.  With
+        ``reads_itself`` (loop yields) the new values are first computed for all buffers;
+        a shared buffer goes through private slots and barriers, so no thread reads an
+        element another thread has already replaced."""
+        shared = [m for m, _ in items if not m.private]
+        if not shared or not reads_itself:
+            if shared:
+                self.barrier()
+
+            def body(ix: Ix, s: SSAValue) -> None:
+                vals = [fn(ix) for _, fn in items]
+                for (m, _), v in zip(items, vals, strict=True):
+                    self.put(m, ix, s, v)
+
+            self.each(n, body)
+            if shared:
+                self.barrier()
+            return
+        temps = [(m, self.temp_like(m)) for m, _ in items]
+
+        def compute(ix: Ix, s: SSAValue) -> None:
+            vals = [fn(ix) for _, fn in items]
+            for (_, tmp), v in zip(temps, vals, strict=True):
+                self.put(tmp, ix, s, v)
+
+        def copy(ix: Ix, s: SSAValue) -> None:
+            for m, tmp in temps:
+                self.put(m, ix, s, self.at_mapped(m.buf, tmp, ix))
+
+        self.each(n, compute)
+        self.barrier()
+        self.each(n, copy)
+        self.barrier()
+
+    def temp_like(self, m: Buffered) -> Buffered:
+        op = memref.AllocaOp.get(m.buf.type.element_type, shape=[-(-prod(m.shape) // self.threads)])  # pyright: ignore
+        self.prologue.append(op)
+        return Buffered(op.results[0], True, m.shape, m.elem, m.base)
+
+    # per-op rules, the state they use, supplied by the lowering
+    values: dict[SSAValue, Value]
+    scopes: list[dict]
+    cur: tuple[int, SSAValue, SSAValue]
+
+    def lower_at(self, op: Operation, v: SSAValue, ix: Ix) -> Value:  # pragma: no cover
+        raise NotImplementedError
