@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from math import prod
 
-from xdsl.dialects.builtin import TensorType
+from xdsl.dialects.builtin import DenseIntOrFPElementsAttr, TensorType
 from xdsl.ir import Block, Operation, SSAValue
 
 LAZY_TT = {
@@ -62,7 +62,7 @@ def _elementwise(op: Operation) -> bool:
 
 def shift_of(loop: Operation, i: int) -> SSAValue | None | bool:
     """For tile iteration argument ``i`` of ``loop`` (an ``scf.for``): the scalar the body
-    adds to it each iteration (a ``tt.splat`` operand), None when the body yields it back
+    adds to it each iteration (a ``tt.splat`` operand, or a uniform constant tile), None when the body yields it back
     unchanged, False when it is neither."""
     block = loop.regions[0].blocks[0]
     arg = block.args[i + 1]
@@ -76,8 +76,13 @@ def shift_of(loop: Operation, i: int) -> SSAValue | None | bool:
     if op.name == "arith.addi" and b is arg:
         a, b = b, a
     splat = b.owner
-    if a is arg and isinstance(splat, Operation) and splat.name == "tt.splat":
+    if a is not arg or not isinstance(splat, Operation):
+        return False
+    if splat.name == "tt.splat":
         return splat.operands[0]
+    value = splat.properties.get("value") if splat.name == "arith.constant" else None
+    if isinstance(value, DenseIntOrFPElementsAttr) and value.is_splat():
+        return b  # a uniform constant tile
     return False
 
 

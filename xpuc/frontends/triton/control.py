@@ -19,7 +19,7 @@ from xdsl.dialects.builtin import IntegerAttr, i64
 from xdsl.ir import Block, Operation, SSAValue
 
 from xpuc.frontends.triton.analysis import count, is_tile, shift_of
-from xpuc.frontends.triton.tiles import Buffered, Ix, Ptr, Shifted
+from xpuc.frontends.triton.tiles import Buffered, Ptr, Shifted, elem_type
 
 
 def _carry(low, op: Operation, v) -> SSAValue:
@@ -72,7 +72,7 @@ def lower_for(low, op: Operation) -> None:
         if s is not False:
             plan.append(("shift", s))
             if s is not None:
-                zero = arith.ConstantOp(IntegerAttr(0, s.type))  # pyright: ignore
+                zero = arith.ConstantOp(IntegerAttr(0, elem_type(s.type)))  # pyright: ignore
                 carried.append(low.emit(zero).results[0])
             continue
         arg, res = block.args[i + 1], op.results[i]
@@ -104,7 +104,8 @@ def lower_for(low, op: Operation) -> None:
                 fills.append((p, y))
             elif p[1] is not None:
                 delta = low.tilemap[block.args[i + 1]].delta
-                step_v = low.scalar(op, low.values[p[1]])
+                s = p[1]
+                step_v = low.constant(s.owner) if is_tile(s) else low.scalar(op, low.values[s])
                 out.append(low.emit(arith.AddiOp(delta, step_v)).results[0])
         _fill_yields(low, fills, reads_itself=True)
         return out
@@ -204,5 +205,3 @@ def lower_while(low, op: Operation) -> None:
 def _carry_type(v):
     return i64 if isinstance(v, Ptr) else v.type
 
-
-_ = Ix

@@ -389,3 +389,37 @@ def lower_module(module: ModuleOp, sig: KernelSignature, num_warps: int) -> Modu
     out = ModuleOp([gmod], attributes={"gpu.container_module": UnitAttr()})
     out.verify()
     return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m xpuc.frontends.triton.lower FILE.ttir [--num-warps N]``: lower a saved
+    TTIR file (its first ``tt.func``) and print the SIMT-level shared IR."""
+    import argparse
+    import sys
+
+    from xpuc.compiler.diagnostics import XpucError
+    from xpuc.compiler.pipeline import print_module
+    from xpuc.frontends.triton.ttir import parse_ttir
+
+    ap = argparse.ArgumentParser(prog="python -m xpuc.frontends.triton.lower")
+    ap.add_argument("file")
+    ap.add_argument("--num-warps", type=int, default=4)
+    args = ap.parse_args(argv)
+    try:
+        with open(args.file) as f:
+            module = parse_ttir(f.read(), args.file)
+        func = next((op for op in module.ops if isinstance(op, tt.FuncOp)), None)
+        if func is None:
+            raise XpucError(f"{args.file}: no tt.func")
+        names = [a.name_hint or f"arg{i}" for i, a in enumerate(func.body.blocks[0].args)]
+        params = tuple((n, "?") for n in names)
+        sig = KernelSignature(func.sym_name.data, params, (), args.file, 1)
+        print_module(lower_module(module, sig, args.num_warps), sys.stdout)
+    except XpucError as e:
+        print(e, file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

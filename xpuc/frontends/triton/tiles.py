@@ -122,7 +122,8 @@ class Tiles:
         return inner, got
 
     def barrier(self) -> None:
-        self.emit(gpu.BarrierOp())
+        if not (self.ops and isinstance(self.ops[-1], gpu.BarrierOp)):  # one is enough
+            self.emit(gpu.BarrierOp())
 
     def if_(self, cond: SSAValue, then: Callable[[], list[SSAValue]],
             other: Callable[[], list[SSAValue]] | None = None,
