@@ -19,6 +19,7 @@ from xpuc.compiler.diagnostics import CompileError
 from xpuc.frontends.triton import TritonKernel, compile, load_kernel, lower_kernel
 
 pytestmark = IGNORE_FP_FUSION
+libdevice = pytest.importorskip("triton.language.extra.libdevice")
 
 ADD_SIG = {**dict.fromkeys(["x_ptr", "y_ptr", "output_ptr"], "*fp32"), "n_elements": "i32",
            "BLOCK_SIZE": "constexpr"}  # fmt: skip
@@ -103,15 +104,38 @@ def _tiny_matmul(a_ptr, b_ptr, c_ptr, BLOCK: tl.constexpr):
     tl.store(c_ptr + r[:, None] * BLOCK + r[None, :], c)
 
 
-def test_unsupported_op_is_a_located_error():
+@pytest.mark.parametrize("target", ["cpu", "opencl"])
+def test_tiny_matmul_and_the_xpuc_triton_names(target):
+    """``xpuc.compile`` takes a ``@triton.jit`` function; ``xpuc.triton`` is the API."""
+    import xpuc
+    import xpuc.triton
+
+    skip_unless_runs(target)
     sig = {"a_ptr": "*fp32", "b_ptr": "*fp32", "c_ptr": "*fp32", "BLOCK": "constexpr"}
+    art = xpuc.compile(_tiny_matmul, target, signature=sig, constexprs={"BLOCK": 16})
+    a, b = np.random.default_rng(3).standard_normal((2, 16, 16), dtype=np.float32)
+    c = np.zeros_like(a)
+    xpuc.triton.TritonKernel.load(art)[(1,)](a, b, c)
+    np.testing.assert_allclose(c, a @ b, rtol=1e-5, atol=1e-5)
+    with pytest.raises(xpuc.XpucError, match="needs its signature"):
+        xpuc.compile(_tiny_matmul, target)
+
+
+@triton.jit
+def _libdevice_pow(x_ptr, o_ptr, B: tl.constexpr):
+    r = tl.arange(0, B)
+    tl.store(o_ptr + r, libdevice.pow(tl.load(x_ptr + r), 2.5))
+
+
+def test_unsupported_op_is_a_located_error():
+    sig = {"x_ptr": "*fp32", "o_ptr": "*fp32", "B": "constexpr"}
     with pytest.raises(CompileError) as e:
-        compile(_tiny_matmul, sig, {"BLOCK": 16}, target="cpu")
+        compile(_libdevice_pow, sig, {"B": 16}, target="cpu")
     msg = str(e.value)
-    line = _tiny_matmul.fn.__code__.co_firstlineno + 5  # the decorator line + 5
-    assert re.match(rf".*test_triton_cpu\.py:{line}:\d+: error: 'tt\.dot' is not supported yet",
-                    msg), msg  # fmt: skip
-    assert "tl.dot(a, b)" in msg
+    line = _libdevice_pow.fn.__code__.co_firstlineno + 3  # the decorator line + 3
+    assert re.match(rf".*test_triton_cpu\.py:{line}:\d+: error: 'tt\.extern_elementwise' "
+                    r"\(calls into a device library\) is not supported", msg), msg  # fmt: skip
+    assert "libdevice.pow(" in msg
 
 
 @triton.jit

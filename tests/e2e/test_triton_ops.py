@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 from triton_common import IGNORE_FP_FUSION, skip_unless_runs, tl, triton  # first: skips
 
+from xpuc.compiler.diagnostics import CompileError, XpucError
 from xpuc.frontends.triton import TritonKernel, compile
 
 pytestmark = IGNORE_FP_FUSION
@@ -188,16 +189,10 @@ def _dot(a_ptr, b_ptr, c_ptr, M: tl.constexpr, N: tl.constexpr, K: tl.constexpr)
     tl.store(c_ptr + rm[:, None] * N + rn[None, :], tl.dot(a, b))
 
 
-def bf16(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """bf16 bit patterns of ``x`` (truncated) and their values as fp32."""
-    bits = (x.astype(np.float32).view(np.uint32) >> 16).astype(np.uint16)
-    return bits, (bits.astype(np.uint32) << 16).view(np.float32)
-
-
 @TARGETS
 @pytest.mark.parametrize("dtype", ["fp32", "fp16", "bf16", "i8"])
 def test_dot(target, dtype):
-    M, N, K = 16, 32, 16
+    M, N, K = 16, 32, 32 if dtype == "i8" else 16  # triton wants K >= 32 for int8
     a = rng().standard_normal((M, K), dtype=np.float32)
     b = rng(1).standard_normal((K, N), dtype=np.float32)
     if dtype == "fp16":
@@ -206,13 +201,12 @@ def test_dot(target, dtype):
         a, b = (rng(2).integers(-128, 128, (M, K)).astype(np.int8),
                 rng(3).integers(-128, 128, (K, N)).astype(np.int8))  # fmt: skip
     out = "i32" if dtype == "i8" else "fp32"
+    if dtype == "bf16":  # no bf16 in the targets yet: a clear error (see the report)
+        with pytest.raises(XpucError, match="bf16"):
+            kernel(_dot, "*bf16 *bf16 *fp32", target, M=M, N=N, K=K)
+        return
     k = kernel(_dot, f"*{dtype} *{dtype} *{out}", target, M=M, N=N, K=K)
     c = np.zeros((M, N), np.int32 if dtype == "i8" else np.float32)
-    if dtype == "bf16":
-        (a, af), (b, bf) = bf16(a), bf16(b)
-        k[(1,)](a, b, c)
-        np.testing.assert_allclose(c, af @ bf, rtol=1e-5, atol=1e-5)
-        return
     k[(1,)](a, b, c)
     if dtype == "i8":
         np.testing.assert_array_equal(c, a.astype(np.int32) @ b.astype(np.int32))
@@ -277,3 +271,110 @@ def test_batched_dot(target):
     c = np.zeros((2, 16, 16), np.float32)
     k[(1,)](a, b, c)
     np.testing.assert_allclose(c, a @ b, rtol=1e-5, atol=1e-5)
+
+
+# -- 5. reductions -------------------------------------------------------------------
+
+
+@triton.jit
+def _reduce_2d(x_ptr, o_ptr, M, N, BM: tl.constexpr, BN: tl.constexpr):
+    rm, rn = tl.arange(0, BM), tl.arange(0, BN)
+    m = (rm[:, None] < M) & (rn[None, :] < N)
+    p = x_ptr + rm[:, None] * N + rn[None, :]
+    x = tl.load(p, mask=m, other=0.0)
+    lo = tl.load(p, mask=m, other=float("inf"))
+    hi = tl.load(p, mask=m, other=-float("inf"))
+    tl.store(o_ptr + rn, tl.sum(x, axis=0))
+    tl.store(o_ptr + BN + rm, tl.sum(x, axis=1))
+    tl.store(o_ptr + 2 * BN + BM + rn, tl.max(hi, axis=0))
+    tl.store(o_ptr + 3 * BN + BM + rm, tl.min(lo, axis=1))
+    # tl.sum(x) over the whole tile (axis=None) is /tmp/triton_bugs/02: not tested here
+    tl.store(o_ptr + 3 * BN + 2 * BM, tl.sum(tl.sum(x, axis=1), axis=0))
+    tl.store(o_ptr + 3 * BN + 2 * BM + 1, tl.max(tl.max(hi, axis=0), axis=0))
+    tl.store(o_ptr + 3 * BN + 2 * BM + 2 + rm, tl.argmax(hi, axis=1).to(tl.float32), mask=rm < M)
+    tl.store(o_ptr + 3 * BN + 3 * BM + 2 + rn, tl.argmin(lo, axis=0).to(tl.float32), mask=rn < N)
+
+
+@TARGETS
+@pytest.mark.parametrize("bm,bn,num_warps", [(4, 4, 4), (16, 32, 4), (32, 64, 1)])
+def test_reductions_2d(target, bm, bn, num_warps):
+    """Tiles smaller than the thread count, about equal, and larger."""
+    k = kernel(_reduce_2d, "*fp32 *fp32 i32 i32", target, num_warps, BM=bm, BN=bn)
+    M, N = bm - 1, bn - 3 if bn > 4 else bn
+    x = rng().standard_normal((M, N), dtype=np.float32)
+    o = np.full(3 * bn + 3 * bm + 2, -7.0, np.float32)
+    k[(1,)](x, o, M, N)
+    z = np.zeros((bm, bn), np.float32)
+    z[:M, :N] = x
+    close = dict(rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(o[:bn], z.sum(0), **close)
+    np.testing.assert_allclose(o[bn : bn + bm], z.sum(1), **close)
+    o = o[bn + bm :]
+    np.testing.assert_array_equal(o[:N], x.max(0))
+    np.testing.assert_array_equal(o[bn : bn + M], x.min(1))
+    np.testing.assert_allclose(o[bn + bm], x.sum(), **close)
+    assert o[bn + bm + 1] == x.max()
+    np.testing.assert_array_equal(o[bn + bm + 2 : bn + bm + 2 + M], x.argmax(1))
+    np.testing.assert_array_equal(o[bn + 2 * bm + 2 : bn + 2 * bm + 2 + N], x.argmin(0))
+
+
+@triton.jit
+def _int_reduce(x_ptr, o_ptr, B: tl.constexpr):
+    r = tl.arange(0, B)
+    x = tl.load(x_ptr + r[:, None] * B + r[None, :])
+    tl.store(o_ptr + r, tl.sum(x, axis=1))
+    tl.store(o_ptr + B + r, tl.max(x, axis=0))
+    tl.store(o_ptr + 2 * B + r, tl.min(x, axis=1))
+    # a reduction of a reshaped tile is /tmp/triton_bugs/02 (tt.reshape allow_reorder)
+    tl.store(o_ptr + 3 * B, tl.sum(tl.sum(x, axis=0), axis=0))
+    tl.store(o_ptr + 3 * B + 1, tl.xor_sum(tl.xor_sum(x, axis=1), axis=0))
+
+
+@TARGETS
+@pytest.mark.parametrize("dtype", ["i32", "i64", "u8"])
+def test_integer_reductions(target, dtype):
+    np_t = {"i32": np.int32, "i64": np.int64, "u8": np.uint8}[dtype]
+    k = kernel(_int_reduce, f"*{dtype} *{dtype}", target, B=16)
+    x = rng().integers(0, 100 if dtype == "u8" else 10**6, (16, 16)).astype(np_t)
+    if dtype != "u8":
+        x -= np_t(10**5)
+    o = np.zeros(50, np_t)
+    k[(1,)](x, o)
+    np.testing.assert_array_equal(o[:16], x.sum(1, dtype=np_t))
+    np.testing.assert_array_equal(o[16:32], x.max(0))
+    np.testing.assert_array_equal(o[32:48], x.min(1))
+    assert o[48] == x.sum(dtype=np_t) and o[49] == np.bitwise_xor.reduce(x.ravel())
+
+
+@triton.jit
+def _max_first(v, i, w, j):
+    """(max, its first index) of two (value, index) pairs: associative and commutative."""
+    take = (w > v) | ((w == v) & (j < i))
+    return tl.where(take, w, v), tl.where(take, j, i)
+
+
+@triton.jit
+def _custom_reduce(x_ptr, o_ptr, i_ptr, B: tl.constexpr):
+    r = tl.arange(0, B)
+    x = tl.load(x_ptr + r[:, None] * B + r[None, :])
+    idx = tl.broadcast_to(r[None, :], (B, B))
+    v, i = tl.reduce((x, idx), 1, _max_first)
+    tl.store(o_ptr + r, v)
+    tl.store(i_ptr + r, i)
+    tl.store(o_ptr + B, tl.reduce(tl.reduce(x, 0, _add), 0, _add))
+
+
+@triton.jit
+def _add(a, b):
+    return a + b
+
+
+@TARGETS
+def test_custom_combine_two_operands(target):
+    k = kernel(_custom_reduce, "*fp32 *fp32 *i32", target, B=16)
+    x = rng().integers(-4, 4, (16, 16)).astype(np.float32)  # many ties
+    o, i = np.zeros(17, np.float32), np.zeros(16, np.int32)
+    k[(1,)](x, o, i)
+    np.testing.assert_array_equal(o[:16], x.max(1))
+    np.testing.assert_array_equal(i, x.argmax(1))
+    assert o[16] == x.sum()

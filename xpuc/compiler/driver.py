@@ -158,8 +158,14 @@ def compile(  # noqa: A001 - the library's verb, as in triton.compile
     defines: dict[str, str] | None = None,
     pipeline: PipelineOptions | None = None,
     kernels: list[str] | None = None,
+    signature: dict[str, str] | None = None,
+    constexprs: dict | None = None,
+    num_warps: int = 4,
 ) -> Artifact | FatArtifact:
     """Compile kernel source text for one target.  Returns an :class:`Artifact`.
+
+    ``source`` may also be a ``@triton.jit`` function, compiled with ``signature``,
+    ``constexprs`` and ``num_warps`` (see :func:`xpuc.triton.compile`).
 
     ``emit`` names the last output wanted (mlir, llvm, asm, obj, bin); by default the
     CPU stops at LLVM IR (``xpuc.load`` JIT-compiles it) and nvptx at the cubin when
@@ -169,6 +175,13 @@ def compile(  # noqa: A001 - the library's verb, as in triton.compile
     Several targets (``"nvptx:sm_90,amdgpu:gfx942,cpu"`` or a list) give a
     :class:`~xpuc.compiler.fat.FatArtifact` with one artifact per target.
     """
+    if not isinstance(source, str) and hasattr(source, "arg_names"):  # a @triton.jit function
+        from xpuc.frontends.triton import compile as compile_triton
+
+        if signature is None:
+            raise XpucError("compiling a Triton kernel needs its signature= (name -> type code)")
+        return compile_triton(source, signature, constexprs, target, num_warps, emit=emit,
+                              opt_level=opt_level, pipeline=pipeline)  # fmt: skip
     targets = target if isinstance(target, list | tuple) else target.split(",")
     if len(targets) > 1:
         fat = FatArtifact()

@@ -61,9 +61,9 @@ def _elementwise(op: Operation) -> bool:
 
 
 def shift_of(loop: Operation, i: int) -> SSAValue | None | bool:
-    """For tile iteration argument ``i`` of ``loop`` (an ``scf.for``): the scalar the body
-    adds to it each iteration (a ``tt.splat`` operand, or a uniform constant tile), None when the body yields it back
-    unchanged, False when it is neither."""
+    """For tile iteration argument ``i`` of ``loop`` (an ``scf.for``): what the body adds
+    to it each iteration (a ``tt.splat``'s scalar, or a uniform constant tile), None when
+    the body yields it back unchanged, False when it is neither."""
     block = loop.regions[0].blocks[0]
     arg = block.args[i + 1]
     yielded = block.last_op.operands[i]  # pyright: ignore

@@ -204,4 +204,3 @@ def lower_while(low, op: Operation) -> None:
 
 def _carry_type(v):
     return i64 if isinstance(v, Ptr) else v.type
-
