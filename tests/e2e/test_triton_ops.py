@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from triton_common import IGNORE_FP_FUSION, skip_unless_runs, tl, triton  # first: skips
 
-from xpuc.compiler.diagnostics import CompileError, XpucError
+from xpuc.compiler.diagnostics import XpucError
 from xpuc.frontends.triton import TritonKernel, compile
 
 pytestmark = IGNORE_FP_FUSION
@@ -129,6 +129,23 @@ def test_permute_3d(target):
     o = np.zeros(64, np.float32)
     k[(1,)](x, o)
     np.testing.assert_array_equal(o.reshape(8, 2, 4), x.transpose(2, 0, 1))
+
+
+@triton.jit
+def _flip_sort(x_ptr, o_ptr, B: tl.constexpr):
+    r = tl.arange(0, B)
+    x = tl.load(x_ptr + r)
+    tl.store(o_ptr + r, tl.flip(x, 0))
+    tl.store(o_ptr + B + r, tl.sort(x))
+
+
+@TARGETS
+def test_flip_and_sort(target):
+    k = kernel(_flip_sort, "*fp32 *fp32", target, B=16)  # sort: a large network, slow to compile
+    x = rng().standard_normal(16, dtype=np.float32)
+    o = np.zeros(2 * 16, np.float32)
+    k[(1,)](x, o)
+    np.testing.assert_array_equal(o, np.concatenate([x[::-1], np.sort(x)]))
 
 
 # -- 3. pointer tensors, addptr with i32 and i64 offsets, masked loads with other -----
@@ -286,13 +303,13 @@ def _reduce_2d(x_ptr, o_ptr, M, N, BM: tl.constexpr, BN: tl.constexpr):
     hi = tl.load(p, mask=m, other=-float("inf"))
     tl.store(o_ptr + rn, tl.sum(x, axis=0))
     tl.store(o_ptr + BN + rm, tl.sum(x, axis=1))
-    tl.store(o_ptr + 2 * BN + BM + rn, tl.max(hi, axis=0))
-    tl.store(o_ptr + 3 * BN + BM + rm, tl.min(lo, axis=1))
+    tl.store(o_ptr + BN + BM + rn, tl.max(hi, axis=0))
+    tl.store(o_ptr + 2 * BN + BM + rm, tl.min(lo, axis=1))
     # tl.sum(x) over the whole tile (axis=None) is /tmp/triton_bugs/02: not tested here
-    tl.store(o_ptr + 3 * BN + 2 * BM, tl.sum(tl.sum(x, axis=1), axis=0))
-    tl.store(o_ptr + 3 * BN + 2 * BM + 1, tl.max(tl.max(hi, axis=0), axis=0))
-    tl.store(o_ptr + 3 * BN + 2 * BM + 2 + rm, tl.argmax(hi, axis=1).to(tl.float32), mask=rm < M)
-    tl.store(o_ptr + 3 * BN + 3 * BM + 2 + rn, tl.argmin(lo, axis=0).to(tl.float32), mask=rn < N)
+    tl.store(o_ptr + 2 * BN + 2 * BM, tl.sum(tl.sum(x, axis=1), axis=0))
+    tl.store(o_ptr + 2 * BN + 2 * BM + 1, tl.max(tl.max(hi, axis=0), axis=0))
+    tl.store(o_ptr + 2 * BN + 2 * BM + 2 + rm, tl.argmax(hi, axis=1).to(tl.float32), mask=rm < M)
+    tl.store(o_ptr + 2 * BN + 3 * BM + 2 + rn, tl.argmin(lo, axis=0).to(tl.float32), mask=rn < N)
 
 
 @TARGETS
@@ -339,7 +356,8 @@ def test_integer_reductions(target, dtype):
     if dtype != "u8":
         x -= np_t(10**5)
     o = np.zeros(50, np_t)
-    k[(1,)](x, o)
+    signed = {np.dtype(np.uint8): np.int8}  # a *u8 argument takes int8 (/tmp/triton_bugs/03)
+    k[(1,)](*(a.view(signed.get(a.dtype, a.dtype)) for a in (x, o)))
     np.testing.assert_array_equal(o[:16], x.sum(1, dtype=np_t))
     np.testing.assert_array_equal(o[16:32], x.max(0))
     np.testing.assert_array_equal(o[32:48], x.min(1))

@@ -23,7 +23,13 @@ from __future__ import annotations
 
 from math import prod
 
-from xdsl.dialects.builtin import DenseIntOrFPElementsAttr, TensorType
+from xdsl.dialects.builtin import (
+    DenseIntOrFPElementsAttr,
+    IntegerAttr,
+    StringAttr,
+    TensorType,
+    UnitAttr,
+)
 from xdsl.ir import Block, Operation, SSAValue
 
 LAZY_TT = {
@@ -86,6 +92,36 @@ def shift_of(loop: Operation, i: int) -> SSAValue | None | bool:
     return False
 
 
+def base_arg(v: SSAValue) -> SSAValue | None:
+    """The kernel argument a pointer (tile) points into, when it is plain to see."""
+    seen = 0
+    while seen < 1000:
+        seen += 1
+        op = v.owner
+        if not isinstance(op, Operation):  # a block argument
+            parent = v.owner.parent_op() if isinstance(v.owner, Block) else None
+            if parent is None or parent.name == "tt.func":
+                return v
+            if parent.name != "scf.for":
+                return None
+            v = parent.operands[v.index + 2]  # pyright: ignore  # the loop's initial value
+            continue
+        if op.name in ("tt.splat", "tt.addptr", "tt.broadcast", "tt.expand_dims",
+                       "tt.reshape", "tt.trans"):  # fmt: skip
+            v = op.operands[0]
+        elif op.name == "scf.for":
+            v = op.operands[3 + v.index]  # pyright: ignore
+        else:
+            return None
+    return None
+
+
+def _flag(a: object) -> bool:
+    if isinstance(a, IntegerAttr):
+        return a.value.data != 0
+    return isinstance(a, UnitAttr) or (isinstance(a, StringAttr) and a.data == "true")
+
+
 def _uses(v: SSAValue):
     for use in v.uses:
         yield use.operation, use.index
@@ -130,12 +166,20 @@ class Facts:
         return out
 
     def must_keep(self, load: Operation) -> bool:
-        """Whether a store or atomic can run between ``load`` and one of its sinks."""
+        """Whether a store or atomic can run between ``load`` and one of its sinks, or a
+        sink is itself a store or atomic into the argument ``load`` reads (which would
+        write, element by element, what later elements still have to load).  Volatile
+        loads are always kept: one load, where the program has it."""
+        if _flag(load.attributes.get("isVolatile")):
+            return True
         if not self.effects:
             return False
         at = self.order[load]
         sinks = self.sinks(load.results[0])
+        base = base_arg(load.operands[0])
         for s in sinks:
+            if s.name in EFFECTS and (base is None or base_arg(s.operands[0]) in (base, None)):
+                return True
             for e in self.effects:
                 if at < self.order[e] < self.order[s]:
                     return True

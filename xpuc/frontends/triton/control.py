@@ -18,8 +18,9 @@ from xdsl.dialects import arith, scf
 from xdsl.dialects.builtin import IntegerAttr, i64
 from xdsl.ir import Block, Operation, SSAValue
 
+from xpuc.dialects import tt
 from xpuc.frontends.triton.analysis import count, is_tile, shift_of
-from xpuc.frontends.triton.tiles import Buffered, Ptr, Shifted, elem_type
+from xpuc.frontends.triton.tiles import Buffered, Ptr, Shifted, elem_type, low_type
 
 
 def _carry(low, op: Operation, v) -> SSAValue:
@@ -48,8 +49,7 @@ def _fill_yields(low, items: list[tuple[Buffered, SSAValue]], reads_itself: bool
     by_count: dict[int, list] = {}
     for m, v in items:
         by_count.setdefault(count(v), []).append((m, lambda ix, v=v: low.at(v, ix)))
-    for n, group in by_count.items():
-        low.fill(group, n, reads_itself)
+    low.fill(list(by_count.items()), reads_itself)
 
 
 def _buffer(low, op: Operation, v: SSAValue, private: bool) -> Buffered:
@@ -77,10 +77,11 @@ def lower_for(low, op: Operation) -> None:
             continue
         arg, res = block.args[i + 1], op.results[i]
         m = _buffer(low, op, v, low.facts.private(arg) and low.facts.private(res))
-        low.fill([(m, lambda ix, v=v: low.at(v, ix))], count(v))
+        low.fill([(count(v), [(m, lambda ix, v=v: low.at(v, ix))])])
         plan.append(m)
 
     def body(iv: SSAValue, args: list[SSAValue]) -> list[SSAValue]:
+        mark = len(low.staged)
         low.values[block.args[0]] = iv
         it = iter(args)
         for i, p in enumerate(plan):
@@ -108,9 +109,10 @@ def lower_for(low, op: Operation) -> None:
                 step_v = low.constant(s.owner) if is_tile(s) else low.scalar(op, low.values[s])
                 out.append(low.emit(arith.AddiOp(delta, step_v)).results[0])
         _fill_yields(low, fills, reads_itself=True)
+        low.unstage(mark, block)
         return out
 
-    results = iter(low.for_(lb, ub, step, carried, body))
+    results = iter(low.slot_for(lb, ub, step, carried, body))
     for i, p in enumerate(plan):
         r = op.results[i]
         if p == "scalar":
@@ -121,40 +123,88 @@ def lower_for(low, op: Operation) -> None:
             low.tilemap[r] = Shifted(inits[i], next(results) if p[1] is not None else None)
 
 
+def _slot_type(low, v: SSAValue):
+    return i64 if isinstance(v.type, tt.PointerType) else low_type(v.type)
+
+
 def lower_if(low, op: Operation) -> None:
+    """Scalar results go through slots (the branches may hold barriers)."""
     cond = low.scalar(op, low.values[op.operands[0]])
     bufs = {r: _buffer(low, op, r, low.facts.private(r)) for r in op.results if is_tile(r)}
     scalars = [r for r in op.results if not is_tile(r)]
-    kinds: list = [None] * len(scalars)  # a pointer result's first branch value
+    slots = [low.slot(_slot_type(low, r)) for r in scalars]
+    kinds: list = [None] * len(scalars)  # each result's first branch value (its pointer base)
 
     def branch(region) -> list[SSAValue]:
         block = region.blocks[0]
+        mark = len(low.staged)
         yield_op = low.lower_block(block)
         assert yield_op is not None
-        out, fills = [], []
+        fills, j = [], 0
         for r, y in zip(op.results, yield_op.operands, strict=True):
             if r in bufs:
                 fills.append((bufs[r], y))
                 continue
             got = low.values[y]
-            j = len(out)
             if kinds[j] is None:
                 kinds[j] = got
             _same_base(low, op, got, kinds[j])
-            out.append(_carry(low, op, got))
+            low.put_slot(slots[j], _carry(low, op, got))
+            j += 1
         _fill_yields(low, fills, reads_itself=False)
-        return out
+        low.unstage(mark, block)
+        return []
 
-    has_else = bool(op.regions[1].blocks)
-    then_ops, then_vals = low.nested(lambda: _scoped(low, lambda: branch(op.regions[0])))
-    else_ops, else_vals = (low.nested(lambda: _scoped(low, lambda: branch(op.regions[1])))
-                           if has_else else (None, []))  # fmt: skip
-    types = [v.type for v in then_vals]
-    other = [*else_ops, scf.YieldOp(*else_vals)] if has_else else None
-    new = low.emit(scf.IfOp(cond, types, [*then_ops, scf.YieldOp(*then_vals)], other))
-    for r, got, like in zip(scalars, new.results, kinds, strict=True):
-        low.values[r] = _uncarry(low, like, got)
+    other = (lambda: branch(op.regions[1])) if op.regions[1].blocks else None
+    low.if_(cond, lambda: branch(op.regions[0]), other)
+    for r, s, like in zip(scalars, slots, kinds, strict=True):
+        low.values[r] = _uncarry(low, like, low.get_slot(s, _slot_type(low, r)))
     low.tilemap.update(bufs)
+
+
+def lower_while(low, op: Operation) -> None:
+    """``scf.while`` over scalars, its values in slots (its body may hold barriers)."""
+    if any(is_tile(v) for v in [*op.operands, *op.results]):
+        raise low.error(op, "'scf.while' carrying tiles is not supported yet")
+    inits = [low.values[v] for v in op.operands]
+    before, after = op.regions[0].blocks[0], op.regions[1].blocks[0]
+    slots = [low.slot(_slot_type(low, a)) for a in before.args]
+    fwd = [low.slot(_slot_type(low, a)) for a in after.args]
+    for s, v in zip(slots, inits, strict=True):
+        low.put_slot(s, _carry(low, op, v))
+    firsts: list = [None] * len(fwd)
+
+    def lower_before() -> list[SSAValue]:
+        mark = len(low.staged)
+        for a, s, like in zip(before.args, slots, inits, strict=True):
+            low.values[a] = _uncarry(low, like, low.get_slot(s, _slot_type(low, a)))
+        cond = low.lower_block(before)
+        assert cond is not None
+        for j, (s, v) in enumerate(zip(fwd, cond.operands[1:], strict=True)):
+            firsts[j] = low.values[v]
+            low.put_slot(s, _carry(low, op, low.values[v]))
+        low.unstage(mark, before)
+        return [low.scalar(op, low.values[cond.operands[0]])]
+
+    def lower_after() -> list[SSAValue]:
+        mark = len(low.staged)
+        for a, s, like in zip(after.args, fwd, firsts, strict=True):
+            low.values[a] = _uncarry(low, like, low.get_slot(s, _slot_type(low, a)))
+        y = low.lower_block(after)
+        assert y is not None
+        for s, v, like in zip(slots, y.operands, inits, strict=True):
+            _same_base(low, op, low.values[v], like)
+            low.put_slot(s, _carry(low, op, low.values[v]))
+        low.unstage(mark, after)
+        return []
+
+    ops, (c,) = low.nested(lambda: _scoped(low, lower_before))
+    b_block = Block([*ops, scf.ConditionOp(c)])
+    ops, _ = low.nested(lambda: _scoped(low, lower_after))
+    a_block = Block([*ops, scf.YieldOp()])
+    low.emit(scf.WhileOp([], [], [b_block], [a_block]))
+    for r, s, like in zip(op.results, fwd, firsts, strict=True):
+        low.values[r] = _uncarry(low, like, low.get_slot(s, _slot_type(low, r)))
 
 
 def _scoped(low, fn):
@@ -163,44 +213,3 @@ def _scoped(low, fn):
         return fn()
     finally:
         low.scopes.pop()
-
-
-def lower_while(low, op: Operation) -> None:
-    if any(is_tile(v) for v in [*op.operands, *op.results]):
-        raise low.error(op, "'scf.while' carrying tiles is not supported yet")
-    inits = [low.values[v] for v in op.operands]
-    carried = [_carry(low, op, v) for v in inits]
-    before, after = op.regions[0].blocks[0], op.regions[1].blocks[0]
-    b_block = Block(arg_types=[v.type for v in carried])
-    for a, new, like in zip(before.args, b_block.args, inits, strict=True):
-        low.values[a] = _uncarry(low, like, new)
-
-    def lower_before() -> list:
-        cond = low.lower_block(before)
-        assert cond is not None
-        vals = [low.values[v] for v in cond.operands[1:]]
-        return [low.scalar(op, low.values[cond.operands[0]]), vals]
-
-    ops, (c, vals) = low.nested(lambda: _scoped(low, lower_before))
-    b_block.add_ops([*ops, scf.ConditionOp(c, *[_carry(low, op, v) for v in vals])])
-    a_block = Block(arg_types=[_carry_type(v) for v in vals])
-    for a, new, like in zip(after.args, a_block.args, vals, strict=True):
-        low.values[a] = _uncarry(low, like, new)
-
-    def lower_after() -> list:
-        y = low.lower_block(after)
-        assert y is not None
-        got = [low.values[v] for v in y.operands]
-        for g, like in zip(got, inits, strict=True):
-            _same_base(low, op, g, like)
-        return [_carry(low, op, g) for g in got]
-
-    ops, out = low.nested(lambda: _scoped(low, lower_after))
-    a_block.add_ops([*ops, scf.YieldOp(*out)])
-    new = low.emit(scf.WhileOp(carried, [v.type for v in a_block.args], [b_block], [a_block]))
-    for r, got, like in zip(op.results, new.results, vals, strict=True):
-        low.values[r] = _uncarry(low, like, got)
-
-
-def _carry_type(v):
-    return i64 if isinstance(v, Ptr) else v.type

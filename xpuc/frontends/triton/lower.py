@@ -23,7 +23,7 @@ Anything outside this is a located :class:`CompileError` naming the op.
 
 from __future__ import annotations
 
-from xdsl.dialects import arith, gpu, memref
+from xdsl.dialects import arith, gpu
 from xdsl.dialects.builtin import (
     DYNAMIC_INDEX,
     AnyFloat,
@@ -39,13 +39,22 @@ from xdsl.ir import Attribute, Block, Operation, Region, SSAValue
 from xpuc.compiler.diagnostics import CompileError
 from xpuc.dialects import tt
 from xpuc.dialects.registry import make_context
-from xpuc.dialects.xpu import FenceOp
 from xpuc.frontends.triton import control
-from xpuc.frontends.triton.analysis import LAZY_TT, Facts, count, is_lazy, is_tile, loads_to_keep
+from xpuc.frontends.triton.analysis import (
+    LAZY_TT,
+    Facts,
+    base_arg,
+    count,
+    is_lazy,
+    is_tile,
+    loads_to_keep,
+)
+from xpuc.frontends.triton.atomics import lower_atomic
 from xpuc.frontends.triton.ops import ScalarOps
-from xpuc.frontends.triton.reduce import reduce_axis, reduce_scalar, scan, shared_buffer
+from xpuc.frontends.triton.reduce import reduce_axis, reduce_scalar, scan
 from xpuc.frontends.triton.source import KernelSignature
 from xpuc.frontends.triton.tiles import (
+    BaseMismatch,
     Buffered,
     Ix,
     Ptr,
@@ -53,7 +62,6 @@ from xpuc.frontends.triton.tiles import (
     Value,
     elem_type,
     shape_of,
-    zero_of,
 )
 from xpuc.frontends.triton.ttir import located_error, op_location
 
@@ -90,6 +98,7 @@ class Lowering(Tiles, ScalarOps):
         self.scopes: list[dict] = [{}]
         self.cur: tuple = (0, None, None)
         self.pending: list[Operation] = []  # tile stores sharing one element loop
+        self.staged: list[SSAValue] = []  # tt.dot operands staged in shared memory
         self.facts = Facts(func)
         self.keep = loads_to_keep(func, self.facts)
 
@@ -128,13 +137,22 @@ class Lowering(Tiles, ScalarOps):
             if op.operands:
                 raise self.error(op, "a kernel cannot return a value")
         elif is_lazy(op):
-            if name == "tt.load" and self.pending:
+            if name in ("tt.load", "tt.dot") and self.pending:
                 self.flush()  # a load after stores starts a new element loop
             if op in self.keep:
                 self.keep_load(op)
+            if name == "tt.dot":
+                self.stage(op)
         elif name == "tt.store" and is_tile(op.operands[0]):
-            if self.pending and count(self.pending[0].operands[0]) != count(op.operands[0]):
+            base = base_arg(op.operands[0])
+            same = any(base is None or base_arg(p.operands[0]) in (base, None)
+                       for p in self.pending)  # fmt: skip
+            if same or (
+                self.pending and count(self.pending[0].operands[0]) != count(op.operands[0])
+            ):
                 self.flush()
+            if same:  # the later store wins, also where another thread wrote the earlier one
+                self.barrier()
             self.pending.append(op)
         else:
             self.flush()
@@ -150,15 +168,17 @@ class Lowering(Tiles, ScalarOps):
         elif name == "tt.scan":
             scan(self, op)
         elif name in ("tt.atomic_rmw", "tt.atomic_cas"):
-            self.atomic(op)
+            lower_atomic(self, op)
         elif name in ("ttg.barrier", "tt.debug_barrier"):
             self.barrier()
-        elif name == "scf.for":
-            control.lower_for(self, op)
-        elif name == "scf.if":
-            control.lower_if(self, op)
-        elif name == "scf.while":
-            control.lower_while(self, op)
+        elif name in ("scf.for", "scf.if", "scf.while"):
+            how = {"scf.for": control.lower_for, "scf.if": control.lower_if,
+                   "scf.while": control.lower_while}[name]  # fmt: skip
+            try:
+                how(self, op)
+            except BaseMismatch:
+                raise self.error(op, f"'{name}' carrying a pointer tile into different "
+                                     "arguments is not supported yet") from None  # fmt: skip
         elif name == "tt.store":  # through a scalar pointer: thread 0
             p, v, *mask = (self.values[x] for x in op.operands)
             self.on_thread0(lambda: self.store_to(op, p, v, mask[0] if mask else None))
@@ -196,70 +216,36 @@ class Lowering(Tiles, ScalarOps):
         """Load the tile now, into per-thread slots or shared memory."""
         v = op.results[0]
         m = self.new_buffer(v, self.facts.private(v))
-        self.fill([(m, lambda ix: self.lower_at(op, v, ix))], count(v))
+        self.fill([(count(v), [(m, lambda ix: self.lower_at(op, v, ix))])])
         self.tilemap[v] = m
 
-    def atomic(self, op: Operation) -> None:
-        ptr = op.operands[0]
-        fenced = op.attributes.get("sem", StringAttr("relaxed")).data != "relaxed"  # pyright: ignore
-        if not is_tile(ptr):  # thread 0 does it; every thread gets the old value
-            t = op.results[0].type
-            buf = shared_buffer(self, t, 1)
-            args = [self.values[v] for v in op.operands]
-
-            def once() -> None:
-                def go() -> list[SSAValue]:
-                    if fenced:
-                        self.emit(FenceOp("device"))
-                    old = self.rmw(op, args[0], args[1:3] if op.name == "tt.atomic_cas"
-                                   else args[1])  # fmt: skip
-                    if fenced:
-                        self.emit(FenceOp("device"))
-                    self.emit(memref.StoreOp.get(old, buf, [self.cidx(0)]))
-                    return []
-
-                if op.name == "tt.atomic_rmw" and len(args) > 2:
-                    self.if_(self.scalar(op, args[2]), go)
-                else:
-                    go()
-
-            self.on_thread0(once)
-            self.barrier()
-            old = self.emit(memref.LoadOp.get(buf, [self.cidx(0)]))
-            self.values[op.results[0]] = old.results[0]
-            self.barrier()
-            return
-        v = op.results[0]
-        used = bool(v.uses)
-        m = self.new_buffer(v, self.facts.private(v)) if used else None
-        if fenced:
-            self.emit(FenceOp("device"))
-        if m is not None and not m.private:
-            self.barrier()
-
-        def body(ix: Ix, s: SSAValue) -> None:
-            args = [self.at(x, ix) for x in op.operands]
-
-            def go() -> list[SSAValue]:
-                cas = op.name == "tt.atomic_cas"
-                return [self.rmw(op, args[0], args[1:3] if cas else args[1])]
-
-            if op.name == "tt.atomic_rmw" and len(args) > 2:
-                t = elem_type(v.type)
-                zero = lambda: [self.emit(arith.ConstantOp(zero_of(t))).results[0]]  # noqa: E731
-                old = self.if_(self.scalar(op, args[2]), go, zero, [t])[0]
-            else:
-                old = go()[0]
-            if m is not None:
-                self.put(m, ix, s, old)
-
-        self.each(count(v), body)
-        if fenced:
-            self.emit(FenceOp("device"))
-        if m is not None:
-            if not m.private:
-                self.barrier()
+    def stage(self, dot: Operation) -> None:
+        """Compute ``dot``'s operands once, into shared memory, where it stands: each
+        element is read by a whole row or column of the result (``tt.dot`` at ``(m, n)``
+        reads ``a[m, :]`` and ``b[:, n]``), so recomputing them there would repeat their
+        loads and arithmetic ``N`` (or ``M``) times."""
+        staged = []
+        for v in dict.fromkeys(dot.operands[:2]):  # a and b may be one tile
+            owner = v.owner
+            if v in self.tilemap or (isinstance(owner, Operation) and owner.name in (
+                    "tt.splat", "arith.constant")):  # fmt: skip
+                continue
+            staged.append((v, self.new_buffer(v, False)))
+        if staged:
+            self.fill([(count(v), [(m, lambda ix, v=v: self.at(v, ix))]) for v, m in staged])
+        for v, m in staged:
             self.tilemap[v] = m
+            self.staged.append(v)
+
+    def unstage(self, mark: int, block: Block) -> None:
+        """Forget the staged operands defined outside ``block`` (its region is done: the
+        staging ran only there)."""
+        for v in self.staged[mark:]:
+            owner = v.owner
+            op = owner if isinstance(owner, Operation) else owner.parent_op()  # pyright: ignore
+            if op is None or not block.parent_op().is_ancestor(op) or op is block.parent_op():  # pyright: ignore
+                self.tilemap.pop(v, None)
+        del self.staged[mark:]
 
     # -- tiles at an index ----------------------------------------------------------------
     def lower_at(self, op: Operation, v: SSAValue, ix: Ix) -> Value:

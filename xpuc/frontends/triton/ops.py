@@ -112,6 +112,17 @@ class ScalarOps:
                                        properties={"kind": IntegerAttr(code, i64)})  # fmt: skip
         return self.emit(new).results[0]  # pyright: ignore
 
+    def max_min(self, op: Operation, a: SSAValue, b: SSAValue, which: str, nan: bool) -> SSAValue:
+        """``fmax``/``fmin`` (a NaN operand ignored), or with ``nan`` a NaN operand's NaN
+        (``arith.maximumf``, built from ``maxnumf`` so that every target prints it)."""
+        cls = arith.MaxnumfOp if which == "max" else arith.MinnumfOp
+        got = self.emit(cls(a, b)).results[0]  # pyright: ignore
+        if not nan:
+            return got
+        uno = self.emit(arith.CmpfOp(a, b, "uno")).results[0]  # pyright: ignore
+        either = self.emit(arith.AddfOp(a, b)).results[0]  # pyright: ignore  # NaN if one is
+        return self.emit(arith.SelectOp(uno, either, got)).results[0]  # pyright: ignore
+
     def scalar_op(self, op: Operation, args: list[Value]) -> list[Value]:
         """``op`` applied to ``args`` (pure ops: no memory access)."""
         name = op.name
@@ -142,9 +153,12 @@ class ScalarOps:
         if name == "arith.constant":
             return [self.constant(op)]
         vals = [self.scalar(op, a) for a in args]
-        if name == "tt.clampf":
-            lo = emit(arith.MaximumfOp(vals[0], vals[1])).results[0]
-            return [emit(arith.MinimumfOp(lo, vals[2])).results[0]]
+        if name == "tt.clampf":  # NaN operands: ignored, or propagated with propagateNan=all
+            nan = str(op.attributes.get("propagateNan", "")).find("all") >= 0
+            lo = self.max_min(op, vals[0], vals[1], "max", nan)
+            return [self.max_min(op, lo, vals[2], "min", nan)]
+        if name in ("arith.maximumf", "arith.minimumf"):
+            return [self.max_min(op, vals[0], vals[1], name[6:9], True)]
         if name == "tt.mulhiui":
             t = types[0]
             wide = IntegerType(2 * t.width.data)  # pyright: ignore
@@ -158,6 +172,10 @@ class ScalarOps:
             return [emit(arith.BitcastOp(vals[0], types[0])).results[0]]
         if name == "tt.fp_to_fp":
             src, dst = vals[0].type, types[0]
+            rounding = op.attributes.get("rounding")
+            if rounding is not None and getattr(rounding, "data", "rtne") != "rtne":
+                raise self.error(op, f"'tt.fp_to_fp' rounding {rounding.data} is not "  # pyright: ignore
+                                     "supported yet (only rtne)")  # fmt: skip
             if not (isinstance(src, AnyFloat) and isinstance(dst, AnyFloat)) or any(
                 "f8" in str(x).lower() for x in (src, dst)):  # fmt: skip
                 raise self.error(op, f"'tt.fp_to_fp' from {src} to {dst} is not supported yet")  # pyright: ignore

@@ -151,7 +151,7 @@ def reduce_axis(low, red: Operation) -> None:
         return cache[ix]
 
     items = [(b, lambda ix, i=i: folded(ix)[i]) for i, b in enumerate(bufs)]
-    low.fill(items, prod(rshape))
+    low.fill([(prod(rshape), items)])
 
 
 def scan(low, op: Operation) -> None:

@@ -89,12 +89,22 @@ def elem_type(t: Attribute) -> Attribute:
     return t.get_element_type() if isinstance(t, TensorType) else t
 
 
+def low_type(t: Attribute) -> Attribute:
+    """The type a scalar of Triton type ``t`` has in the lowered code."""
+    return t
+
+
 def shape_of(v: SSAValue) -> tuple[int, ...]:
     return tuple(v.type.get_shape()) if isinstance(v.type, TensorType) else ()
 
 
 def zero_of(t: Attribute) -> Attribute:
     return FloatAttr(0.0, t) if isinstance(t, AnyFloat) else IntegerAttr(0, t)  # pyright: ignore
+
+
+class BaseMismatch(Exception):
+    """A pointer tile stored where another argument's pointers live (made a located
+    error by the op that carries it)."""
 
 
 class Tiles:
@@ -113,7 +123,12 @@ class Tiles:
         return op
 
     def cidx(self, n: int) -> SSAValue:
-        return self.emit(arith.ConstantOp(IntegerAttr(n, INDEX))).results[0]
+        """The index constant ``n``, one per scope (so equal indices are equal values)."""
+        key = ("const", n)
+        if (got := self.recall(key)) is None:
+            got = self.emit(arith.ConstantOp(IntegerAttr(n, INDEX))).results[0]
+            self.scopes[-1][key] = got
+        return got  # pyright: ignore
 
     def nested(self, fn: Callable[[], object]) -> tuple[list[Operation], object]:
         outer, self.ops = self.ops, []
@@ -150,6 +165,40 @@ class Tiles:
         self.scopes.pop()
         block.add_ops([*inner, scf.YieldOp(*got)])  # pyright: ignore
         return list(self.emit(scf.ForOp(lb, ub, step, inits, block)).results)
+
+    # -- values carried through memory ----------------------------------------------------
+    def slot(self, t: Attribute) -> SSAValue:
+        """A one-element ``memref.alloca`` at the kernel's entry (``i1`` as a byte)."""
+        op = memref.AllocaOp.get(i8 if t == IntegerType(1) else t, shape=[1])
+        self.prologue.append(op)
+        return op.results[0]
+
+    def put_slot(self, slot: SSAValue, v: SSAValue) -> None:
+        if v.type == IntegerType(1):
+            v = self.emit(arith.ExtUIOp(v, i8)).results[0]
+        self.emit(memref.StoreOp.get(v, slot, [self.cidx(0)]))
+
+    def get_slot(self, slot: SSAValue, t: Attribute) -> SSAValue:
+        v = self.emit(memref.LoadOp.get(slot, [self.cidx(0)])).results[0]
+        return self.emit(arith.TruncIOp(v, t)).results[0] if v.type != t else v
+
+    def slot_for(self, lb: SSAValue, ub: SSAValue, step: SSAValue, inits: list[SSAValue],
+                 fn: Callable[[SSAValue, list], list[SSAValue]]) -> list[SSAValue]:  # fmt: skip
+        """Like :meth:`for_`, the carried values in slots rather than ``iter_args`` (the
+        loop may hold barriers, and a target's thread loops cannot split a loop that
+        carries values; LLVM puts the slots back in registers)."""
+        slots = [self.slot(v.type) for v in inits]
+        for s, v in zip(slots, inits, strict=True):
+            self.put_slot(s, v)
+
+        def body(iv: SSAValue, _: list) -> list[SSAValue]:
+            out = fn(iv, [self.get_slot(s, v.type) for s, v in zip(slots, inits, strict=True)])
+            for s, v in zip(slots, out, strict=True):
+                self.put_slot(s, v)
+            return []
+
+        self.for_(lb, ub, step, [], body)
+        return [self.get_slot(s, v.type) for s, v in zip(slots, inits, strict=True)]
 
     # -- element loops ------------------------------------------------------------------
     def each(self, n: int, fn: Callable[[Ix, SSAValue], None]) -> None:
@@ -202,14 +251,23 @@ class Tiles:
                 v = self.emit(arith.RemUIOp(v, self.cidx(d))).results[0]
             out.append(v)
         self.scopes[-1][key] = tuple(out)
+        self.scopes[-1][("flat", tuple(out), shape)] = ix.flat
         return tuple(out)
 
     def flat(self, ix: Ix, shape: tuple[int, ...]) -> SSAValue:
         if ix.flat is not None:
             return ix.flat
         assert ix.dims is not None
+        key = ("flat", ix.dims, shape)
+        if (got := self.recall(key)) is not None:
+            return got  # pyright: ignore
+        self.scopes[-1][key] = got = self._linear(ix.dims, shape)
+        self.scopes[-1][("dims", got, shape)] = ix.dims
+        return got
+
+    def _linear(self, dims: tuple[SSAValue, ...], shape: tuple[int, ...]) -> SSAValue:
         acc = None
-        for d, i in zip(shape, ix.dims, strict=True):
+        for d, i in zip(shape, dims, strict=True):
             if acc is None:
                 acc = i
                 continue
@@ -295,7 +353,7 @@ class Tiles:
         """Store ``value`` as the element ``ix`` (owned here, in ``slot``) of ``m``."""
         if isinstance(value, Ptr):
             if value.base is not m.base:
-                raise ValueError("pointers into different arguments")
+                raise BaseMismatch("pointers into different arguments")
             off = value.offset if value.offset is not None else None
             if off is None:
                 off = self.emit(arith.ConstantOp(IntegerAttr(0, i64))).results[0]
@@ -307,40 +365,47 @@ class Tiles:
         where = slot if m.private else self.flat(ix, m.shape)
         self.emit(memref.StoreOp.get(value, m.buf, [where]))
 
-    def fill(self, items: list[tuple[Buffered, Callable[[Ix], Value]]], n: int,
+    def fill(self, groups: list[tuple[int, list[tuple[Buffered, Callable[[Ix], Value]]]]],
              reads_itself: bool = False) -> None:  # fmt: skip
-        """Materialize: each buffer's elements owned here get ``fn(index)``.  With
-        ``reads_itself`` (loop yields) the new values are first computed for all buffers;
-        a shared buffer goes through private slots and barriers, so no thread reads an
-        element another thread has already replaced."""
-        shared = [m for m, _ in items if not m.private]
-        if not shared or not reads_itself:
+        """Materialize: each buffer's elements owned here get ``fn(index)``; a group is the
+        buffers of one element count, filled in one element loop.  With ``reads_itself``
+        (loop yields, whose new values may read the buffers being replaced) and a shared
+        buffer anywhere, every new value is first computed into private slots, then
+        copied between barriers, so no thread reads an element already replaced.  (Private
+        buffers are read only by their owner at its own elements, so those are replaced
+        in place, each element's new values computed before any is stored.)"""
+        shared = any(not m.private for _, items in groups for m, _ in items)
+        if not (shared and reads_itself):
             if shared:
                 self.barrier()
+            for n, items in groups:
 
-            def body(ix: Ix, s: SSAValue) -> None:
-                vals = [fn(ix) for _, fn in items]
-                for (m, _), v in zip(items, vals, strict=True):
-                    self.put(m, ix, s, v)
+                def body(ix: Ix, s: SSAValue, items=items) -> None:
+                    vals = [fn(ix) for _, fn in items]
+                    for (m, _), v in zip(items, vals, strict=True):
+                        self.put(m, ix, s, v)
 
-            self.each(n, body)
+                self.each(n, body)
             if shared:
                 self.barrier()
             return
-        temps = [(m, self.temp_like(m)) for m, _ in items]
+        temps = [(n, [(m, self.temp_like(m)) for m, _ in items]) for n, items in groups]
+        for (n, items), (_, pairs) in zip(groups, temps, strict=True):
 
-        def compute(ix: Ix, s: SSAValue) -> None:
-            vals = [fn(ix) for _, fn in items]
-            for (_, tmp), v in zip(temps, vals, strict=True):
-                self.put(tmp, ix, s, v)
+            def compute(ix: Ix, s: SSAValue, items=items, pairs=pairs) -> None:
+                vals = [fn(ix) for _, fn in items]
+                for (_, tmp), v in zip(pairs, vals, strict=True):
+                    self.put(tmp, ix, s, v)
 
-        def copy(ix: Ix, s: SSAValue) -> None:
-            for m, tmp in temps:
-                self.put(m, ix, s, self.at_mapped(m.buf, tmp, ix))
-
-        self.each(n, compute)
+            self.each(n, compute)
         self.barrier()
-        self.each(n, copy)
+        for n, pairs in temps:
+
+            def copy(ix: Ix, s: SSAValue, pairs=pairs) -> None:
+                for m, tmp in pairs:
+                    self.put(m, ix, s, self.at_mapped(m.buf, tmp, ix))
+
+            self.each(n, copy)
         self.barrier()
 
     def temp_like(self, m: Buffered) -> Buffered:
