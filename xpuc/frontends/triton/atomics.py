@@ -22,70 +22,70 @@ from xpuc.frontends.triton.reduce import shared_buffer
 from xpuc.frontends.triton.tiles import Ix, elem_type, zero_of
 
 
-def lower_atomic(self, op: Operation) -> None:
+def lower_atomic(low, op: Operation) -> None:
     """``tt.atomic_rmw`` / ``tt.atomic_cas``: see the module docstring."""
     ptr = op.operands[0]
     fenced = op.attributes.get("sem", StringAttr("relaxed")).data != "relaxed"  # pyright: ignore
     if not is_tile(ptr):  # thread 0 does it; every thread gets the old value
         t = op.results[0].type
-        buf = shared_buffer(self, t, 1)
-        args = [self.values[v] for v in op.operands]
+        buf = shared_buffer(low, t, 1)
+        args = [low.values[v] for v in op.operands]
 
         def once() -> None:
             def go() -> list[SSAValue]:
                 if fenced:
-                    self.emit(FenceOp("device"))
-                old = self.rmw(op, args[0], args[1:3] if op.name == "tt.atomic_cas"
+                    low.emit(FenceOp("device"))
+                old = low.rmw(op, args[0], args[1:3] if op.name == "tt.atomic_cas"
                                else args[1])  # fmt: skip
                 if fenced:
-                    self.emit(FenceOp("device"))
-                self.emit(memref.StoreOp.get(old, buf, [self.cidx(0)]))
+                    low.emit(FenceOp("device"))
+                low.emit(memref.StoreOp.get(old, buf, [low.cidx(0)]))
                 return []
 
             def off() -> list[SSAValue]:  # masked off: the old value reads as 0
-                zero = self.emit(arith.ConstantOp(zero_of(t)))
-                self.emit(memref.StoreOp.get(zero.results[0], buf, [self.cidx(0)]))
+                zero = low.emit(arith.ConstantOp(zero_of(t)))
+                low.emit(memref.StoreOp.get(zero.results[0], buf, [low.cidx(0)]))
                 return []
 
             if op.name == "tt.atomic_rmw" and len(args) > 2:
-                self.if_(self.scalar(op, args[2]), go, off)
+                low.if_(low.scalar(op, args[2]), go, off)
             else:
                 go()
 
-        self.on_thread0(once)
-        self.barrier()
-        old = self.emit(memref.LoadOp.get(buf, [self.cidx(0)]))
-        self.values[op.results[0]] = old.results[0]
-        self.barrier()
+        low.on_thread0(once)
+        low.barrier()
+        old = low.emit(memref.LoadOp.get(buf, [low.cidx(0)]))
+        low.values[op.results[0]] = old.results[0]
+        low.barrier()
         return
     v = op.results[0]
     used = bool(v.uses)
-    m = self.new_buffer(v, self.facts.private(v)) if used else None
+    m = low.new_buffer(v, low.facts.private(v)) if used else None
     if fenced:
-        self.emit(FenceOp("device"))
+        low.emit(FenceOp("device"))
     if m is not None and not m.private:
-        self.barrier()
+        low.barrier()
 
     def body(ix: Ix, s: SSAValue) -> None:
-        args = [self.at(x, ix) for x in op.operands]
+        args = [low.at(x, ix) for x in op.operands]
 
         def go() -> list[SSAValue]:
             cas = op.name == "tt.atomic_cas"
-            return [self.rmw(op, args[0], args[1:3] if cas else args[1])]
+            return [low.rmw(op, args[0], args[1:3] if cas else args[1])]
 
         if op.name == "tt.atomic_rmw" and len(args) > 2:
             t = elem_type(v.type)
-            zero = lambda: [self.emit(arith.ConstantOp(zero_of(t))).results[0]]  # noqa: E731
-            old = self.if_(self.scalar(op, args[2]), go, zero, [t])[0]
+            zero = lambda: [low.emit(arith.ConstantOp(zero_of(t))).results[0]]  # noqa: E731
+            old = low.if_(low.scalar(op, args[2]), go, zero, [t])[0]
         else:
             old = go()[0]
         if m is not None:
-            self.put(m, ix, s, old)
+            low.put(m, ix, s, old)
 
-    self.each(count(v), body)
+    low.each(count(v), body)
     if fenced:
-        self.emit(FenceOp("device"))
+        low.emit(FenceOp("device"))
     if m is not None:
         if not m.private:
-            self.barrier()
-        self.tilemap[v] = m
+            low.barrier()
+        low.tilemap[v] = m

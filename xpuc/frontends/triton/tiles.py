@@ -374,6 +374,10 @@ class Tiles:
         copied between barriers, so no thread reads an element already replaced.  (Private
         buffers are read only by their owner at its own elements, so those are replaced
         in place, each element's new values computed before any is stored.)"""
+        merged: dict[int, list] = {}
+        for n, items in groups:
+            merged.setdefault(n, []).extend(items)
+        groups = list(merged.items())
         shared = any(not m.private for _, items in groups for m, _ in items)
         if not (shared and reads_itself):
             if shared:

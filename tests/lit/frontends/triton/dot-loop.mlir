@@ -3,38 +3,49 @@
 // Tile -> SIMT: a K loop of tl.dot (fp16 inputs, fp32 accumulator) with pointer tiles
 // advanced by a constant each iteration (kernel in the comment at the end).  One warp
 // (32 threads) owns the 16x16 accumulator, 8 elements per thread in private slots; the
-// pointer tiles are their initial tiles plus an i32 carried by the loop; tt.dot at (m, n)
-// is a loop over k reading both operands at their own indices.  No shared memory, no
-// barrier.
+// pointer tiles are their initial tiles plus an i32 carried by the loop (in a slot, as
+// the loop holds barriers); each iteration stages the a and b tiles in shared memory,
+// between barriers, and tt.dot at (m, n) is a loop over k reading them there.
 
-// CHECK-NOT:     memref.global
+// CHECK:         "memref.global"() <{sym_name = "[[A:[^"]+]]", type = memref<256xf16, 3 : i64>
+// CHECK:         "memref.global"() <{sym_name = "[[B:[^"]+]]", type = memref<256xf16, 3 : i64>
 // CHECK-LABEL:   "gpu.func"
 // CHECK:         %[[ACC:[^ ]+]] = memref.alloca() : memref<8xf32>
+// CHECK:         %[[DA:[^ ]+]] = memref.alloca() : memref<1xi32>
+// CHECK:         %[[SA:[^ ]+]] = memref.get_global @[[A]]
+// CHECK:         %[[SB:[^ ]+]] = memref.get_global @[[B]]
 // CHECK:         %[[TID:[^ ]+]] = "gpu.thread_id"() <{dimension = #gpu<dim x>}>
 // CHECK:         scf.for %[[S0:[^ ]+]] = %{{.*}} to %{{.*}} step
 // CHECK:           memref.store %{{.*}}, %[[ACC]][%[[S0]]] : memref<8xf32>
-// CHECK:         scf.for %{{.*}} = %{{.*}} to %{{.*}} step %{{.*}} iter_args(%[[DA:[^ ]+]] = %{{.*}}, %[[DB:[^ ]+]] = %{{.*}}) -> (i32, i32) : i32 {
-// CHECK:           scf.for %[[S:[^ ]+]] = %{{.*}} to %{{.*}} step
+// CHECK:         scf.for %{{.*}} = %{{.*}} to %{{.*}} step %{{.*}} : i32 {
+// CHECK:           %[[OFF:[^ ]+]] = memref.load %[[DA]]
+// CHECK:           "gpu.barrier"
+// CHECK:           scf.for
 // CHECK:             %[[E:[^ ]+]] = arith.addi %{{.*}}, %[[TID]] : index
-// CHECK:             %[[M:[^ ]+]] = arith.divui %[[E]], %{{.*}} : index
-// CHECK:             %[[N:[^ ]+]] = arith.remui %[[E]], %{{.*}} : index
+// CHECK:             arith.addi %{{.*}}, %[[OFF]] : i32
+// CHECK:             %[[X:[^ ]+]] = memref.load %{{.*}} : memref<?xf16>
+// CHECK:             %[[Y:[^ ]+]] = memref.load %{{.*}} : memref<?xf16>
+// CHECK:             memref.store %[[X]], %[[SA]][%[[E]]]
+// CHECK:             memref.store %[[Y]], %[[SB]][%[[E]]]
+// CHECK:           "gpu.barrier"
+// CHECK:           scf.for %[[S:[^ ]+]] = %{{.*}} to %{{.*}} step
+// CHECK:             %[[E2:[^ ]+]] = arith.addi %{{.*}}, %[[TID]] : index
+// CHECK:             %[[M:[^ ]+]] = arith.divui %[[E2]], %{{.*}} : index
+// CHECK:             %[[N:[^ ]+]] = arith.remui %[[E2]], %{{.*}} : index
 // CHECK:             %[[C:[^ ]+]] = memref.load %[[ACC]][%[[S]]] : memref<8xf32>
 // CHECK:             %[[DOT:[^ ]+]] = scf.for %[[K:[^ ]+]] = %{{.*}} iter_args(%[[SUM:[^ ]+]] = %[[C]]) -> (f32) {
-// CHECK:               arith.index_cast %[[M]]
-// CHECK:               arith.addi %{{.*}}, %[[DA]] : i32
-// CHECK:               %[[A:[^ ]+]] = memref.load %{{.*}} : memref<?xf16>
+// CHECK:               %[[A:[^ ]+]] = memref.load %[[SA]]
 // CHECK:               %[[AF:[^ ]+]] = arith.extf %[[A]] : f16 to f32
-// CHECK:               arith.index_cast %[[N]]
-// CHECK:               arith.addi %{{.*}}, %[[DB]] : i32
-// CHECK:               %[[B:[^ ]+]] = memref.load %{{.*}} : memref<?xf16>
+// CHECK:               %[[B:[^ ]+]] = memref.load %[[SB]]
 // CHECK:               %[[BF:[^ ]+]] = arith.extf %[[B]] : f16 to f32
 // CHECK:               %[[P:[^ ]+]] = arith.mulf %[[AF]], %[[BF]] : f32
 // CHECK:               %[[NEW:[^ ]+]] = arith.addf %[[SUM]], %[[P]] : f32
 // CHECK:               scf.yield %[[NEW]] : f32
 // CHECK:             memref.store %[[DOT]], %[[ACC]][%[[S]]] : memref<8xf32>
+// CHECK:           memref.store %{{.*}}, %[[DA]]
 // CHECK:         memref.load %[[ACC]]
 // CHECK:         memref.store %{{.*}} : memref<?xf32>
-// CHECK-NOT:     gpu.barrier
+
 
 // @triton.jit
 // def dot_loop(a_ptr, b_ptr, c_ptr, K, BM: tl.constexpr, BN: tl.constexpr, BK: tl.constexpr):
