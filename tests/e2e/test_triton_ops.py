@@ -7,7 +7,6 @@ import numpy as np
 import pytest
 from triton_common import IGNORE_FP_FUSION, skip_unless_runs, tl, triton  # first: skips
 
-from xpuc.compiler.diagnostics import XpucError
 from xpuc.frontends.triton import TritonKernel, compile
 
 pytestmark = IGNORE_FP_FUSION
@@ -206,6 +205,37 @@ def _dot(a_ptr, b_ptr, c_ptr, M: tl.constexpr, N: tl.constexpr, K: tl.constexpr)
     tl.store(c_ptr + rm[:, None] * N + rn[None, :], tl.dot(a, b))
 
 
+def to_bf16(x: np.ndarray) -> np.ndarray:
+    """bf16 bit patterns (uint16) of float32 ``x``, rounded to nearest even."""
+    bits = x.astype(np.float32).view(np.uint32).astype(np.uint64)
+    return ((bits + 0x7FFF + ((bits >> 16) & 1)) >> 16).astype(np.uint16)
+
+
+def from_bf16(h: np.ndarray) -> np.ndarray:
+    return (h.astype(np.uint32) << 16).view(np.float32)
+
+
+@triton.jit
+def _bf16_math(x_ptr, y_ptr, o_ptr, f_ptr, B: tl.constexpr):
+    r = tl.arange(0, B)
+    x, y = tl.load(x_ptr + r), tl.load(y_ptr + r)
+    tl.store(o_ptr + r, x * y + x)  # bf16 arithmetic: each op rounded
+    tl.store(f_ptr + r, x.to(tl.float32) / 3)
+    tl.store(o_ptr + B + r, (x.to(tl.float32) / 3).to(tl.bfloat16))
+
+
+@TARGETS
+def test_bf16_arithmetic_rounds_each_op(target):
+    x = to_bf16(rng().standard_normal(64, dtype=np.float32))
+    y = to_bf16(rng(1).standard_normal(64, dtype=np.float32))
+    o, f = np.zeros(128, np.uint16), np.zeros(64, np.float32)
+    kernel(_bf16_math, "*bf16 *bf16 *bf16 *fp32", target, B=64)[(1,)](x, y, o, f)
+    xf, yf = from_bf16(x), from_bf16(y)
+    np.testing.assert_array_equal(o[:64], to_bf16(from_bf16(to_bf16(xf * yf)) + xf))
+    np.testing.assert_array_equal(f, xf / np.float32(3))
+    np.testing.assert_array_equal(o[64:], to_bf16(xf / np.float32(3)))
+
+
 @TARGETS
 @pytest.mark.parametrize("dtype", ["fp32", "fp16", "bf16", "i8"])
 def test_dot(target, dtype):
@@ -218,15 +248,15 @@ def test_dot(target, dtype):
         a, b = (rng(2).integers(-128, 128, (M, K)).astype(np.int8),
                 rng(3).integers(-128, 128, (K, N)).astype(np.int8))  # fmt: skip
     out = "i32" if dtype == "i8" else "fp32"
-    if dtype == "bf16":  # no bf16 in the targets yet: a clear error (see the report)
-        with pytest.raises(XpucError, match="bf16"):
-            kernel(_dot, "*bf16 *bf16 *fp32", target, M=M, N=N, K=K)
-        return
+    if dtype == "bf16":  # numpy has no bfloat16: the bit patterns, as uint16
+        a, b = (to_bf16(x) for x in (a, b))
     k = kernel(_dot, f"*{dtype} *{dtype} *{out}", target, M=M, N=N, K=K)
     c = np.zeros((M, N), np.int32 if dtype == "i8" else np.float32)
     k[(1,)](a, b, c)
     if dtype == "i8":
         np.testing.assert_array_equal(c, a.astype(np.int32) @ b.astype(np.int32))
+    elif dtype == "bf16":
+        np.testing.assert_allclose(c, from_bf16(a) @ from_bf16(b), rtol=1e-5, atol=1e-5)
     else:
         np.testing.assert_allclose(c, a.astype(np.float32) @ b.astype(np.float32), rtol=1e-5,
                                    atol=1e-5)  # fmt: skip
@@ -305,8 +335,7 @@ def _reduce_2d(x_ptr, o_ptr, M, N, BM: tl.constexpr, BN: tl.constexpr):
     tl.store(o_ptr + BN + rm, tl.sum(x, axis=1))
     tl.store(o_ptr + BN + BM + rn, tl.max(hi, axis=0))
     tl.store(o_ptr + 2 * BN + BM + rm, tl.min(lo, axis=1))
-    # tl.sum(x) over the whole tile (axis=None) is /tmp/triton_bugs/02: not tested here
-    tl.store(o_ptr + 2 * BN + 2 * BM, tl.sum(tl.sum(x, axis=1), axis=0))
+    tl.store(o_ptr + 2 * BN + 2 * BM, tl.sum(x))  # the whole tile: a reshape, then axis 0
     tl.store(o_ptr + 2 * BN + 2 * BM + 1, tl.max(tl.max(hi, axis=0), axis=0))
     tl.store(o_ptr + 2 * BN + 2 * BM + 2 + rm, tl.argmax(hi, axis=1).to(tl.float32), mask=rm < M)
     tl.store(o_ptr + 2 * BN + 3 * BM + 2 + rn, tl.argmin(lo, axis=0).to(tl.float32), mask=rn < N)
@@ -342,8 +371,7 @@ def _int_reduce(x_ptr, o_ptr, B: tl.constexpr):
     tl.store(o_ptr + r, tl.sum(x, axis=1))
     tl.store(o_ptr + B + r, tl.max(x, axis=0))
     tl.store(o_ptr + 2 * B + r, tl.min(x, axis=1))
-    # a reduction of a reshaped tile is /tmp/triton_bugs/02 (tt.reshape allow_reorder)
-    tl.store(o_ptr + 3 * B, tl.sum(tl.sum(x, axis=0), axis=0))
+    tl.store(o_ptr + 3 * B, tl.sum(tl.reshape(x, (B * B,), can_reorder=True), axis=0))
     tl.store(o_ptr + 3 * B + 1, tl.xor_sum(tl.xor_sum(x, axis=1), axis=0))
 
 
@@ -356,8 +384,7 @@ def test_integer_reductions(target, dtype):
     if dtype != "u8":
         x -= np_t(10**5)
     o = np.zeros(50, np_t)
-    signed = {np.dtype(np.uint8): np.int8}  # a *u8 argument takes int8 (/tmp/triton_bugs/03)
-    k[(1,)](*(a.view(signed.get(a.dtype, a.dtype)) for a in (x, o)))
+    k[(1,)](x, o)
     np.testing.assert_array_equal(o[:16], x.sum(1, dtype=np_t))
     np.testing.assert_array_equal(o[16:32], x.max(0))
     np.testing.assert_array_equal(o[32:48], x.min(1))

@@ -124,12 +124,25 @@ def _clamp(x_ptr, o_ptr, B: tl.constexpr):
     tl.store(o_ptr + r, tl.clamp(tl.load(x_ptr + r), -0.5, 0.5))
 
 
-@pytest.mark.parametrize("target", ["cpu"])  # opencl: /tmp/triton_bugs/04 (arith.maximumf)
-def test_clamp(target):
+@triton.jit
+def _nan_max(x_ptr, o_ptr, B: tl.constexpr):
+    r = tl.arange(0, B)
+    x = tl.load(x_ptr + r)
+    tl.store(o_ptr + r, tl.maximum(x, 0.0, propagate_nan=tl.PropagateNan.ALL))
+    tl.store(o_ptr + B + r, tl.maximum(x, 0.0))
+
+
+@TARGETS
+def test_clamp_and_nan_propagation(target):
     x = np.linspace(-1, 1, 64, dtype=np.float32)
+    x[::7] = np.nan
     o = np.zeros(64, np.float32)
     kernel(_clamp, "*fp32 *fp32", target, B=64)[(1,)](x, o)
-    np.testing.assert_array_equal(o, np.clip(x, -0.5, 0.5))
+    np.testing.assert_array_equal(o, np.fmin(np.fmax(x, -0.5), 0.5))  # NaN: the bound
+    o = np.zeros(128, np.float32)
+    kernel(_nan_max, "*fp32 *fp32", target, B=64)[(1,)](x, o)
+    np.testing.assert_array_equal(o[:64], np.maximum(x, 0))  # NaN stays NaN
+    np.testing.assert_array_equal(o[64:], np.fmax(x, 0))
 
 
 @triton.jit
@@ -341,8 +354,25 @@ def _carried_shared(x_ptr, o_ptr, M: tl.constexpr, N: tl.constexpr):
         tl.debug_barrier()
     tl.store(o_ptr + r, row)
     tl.store(o_ptr + N + r[:, None] * N + r[None, :], acc)
-    # a second carried tile whose new value reads the first through a broadcast is
-    # /tmp/triton_bugs/05 (the yield overwrites the first before the second reads it)
+
+
+@triton.jit
+def _parallel_yield(x_ptr, o_ptr, M: tl.constexpr, N: tl.constexpr):
+    rm, rn = tl.arange(0, M), tl.arange(0, N)
+    row = tl.zeros((N,), tl.float32)
+    acc = tl.zeros((M, N), tl.float32)
+    for i in range(M):
+        acc += row[None, :] * (rm[:, None] == i)  # reads the row of the iteration before
+        row += tl.load(x_ptr + i * N + rn)
+    tl.store(o_ptr + rm[:, None] * N + rn[None, :], acc)
+
+
+@TARGETS
+def test_tiles_of_two_sizes_are_yielded_together(target):
+    x = np.arange(1, 5, dtype=np.float32)[:, None] * np.ones((4, 8), np.float32)
+    o = np.zeros((4, 8), np.float32)
+    kernel(_parallel_yield, "*fp32 *fp32", target, M=4, N=8)[(1,)](x, o)
+    np.testing.assert_array_equal(o, np.cumsum(x, 0) - x)
 
 
 @TARGETS

@@ -22,6 +22,7 @@ from xdsl.dialects.builtin import (
     StringAttr,
     SymbolRefAttr,
     TensorType,
+    UnitAttr,
     i32,
 )
 from xdsl.dialects.utils import parse_func_op_like, print_func_op_like
@@ -119,7 +120,10 @@ class TTOp(IRDLOperation):
                 break
         # `key = value` keywords; a trailing `loc(...)` belongs to the op parser.
         while parser._current_token.text != "loc" and (key := parser.parse_optional_identifier()):
-            parser.parse_punctuation("=")
+            if parser.parse_optional_punctuation("=") is None:  # a bare flag: allow_reorder
+                attrs[key] = UnitAttr()
+                parser.parse_optional_punctuation(",")
+                continue
             value = parser.parse_optional_identifier()
             attrs[key] = StringAttr(value) if value else IntegerAttr(parser.parse_integer(), i32)
             parser.parse_optional_punctuation(",")

@@ -28,11 +28,13 @@ from xdsl.dialects.builtin import (
     DYNAMIC_INDEX,
     AnyFloat,
     ArrayAttr,
+    BFloat16Type,
     IntegerType,
     MemRefType,
     ModuleOp,
     StringAttr,
     UnitAttr,
+    bf16,
 )
 from xdsl.ir import Attribute, Block, Operation, Region, SSAValue
 
@@ -81,7 +83,18 @@ _UNSUPPORTED = {
 
 
 def _code(t: Attribute) -> str:
-    return "*" + _code(t.pointee) if isinstance(t, tt.PointerType) else str(t)
+    if isinstance(t, tt.PointerType):
+        return "*" + ("u16" if isinstance(t.pointee, BFloat16Type) else _code(t.pointee))
+    return str(t)
+
+
+def _launch_code(ir: str, given: str) -> str:
+    """The runtime's code for an argument: the IR type's (``*i8``), unsigned where the
+    triton signature says so (``*u8``: the IR's integers are signless)."""
+    base, kind = ir.lstrip("*"), given.lstrip("*k")
+    if kind.startswith("u") and kind != "u1" and base.startswith("i"):
+        return ir[: len(ir) - len(base)] + "u" + base[1:]
+    return ir
 
 
 class Lowering(Tiles, ScalarOps):
@@ -99,6 +112,7 @@ class Lowering(Tiles, ScalarOps):
         self.cur: tuple = (0, None, None)
         self.pending: list[Operation] = []  # tile stores sharing one element loop
         self.staged: list[SSAValue] = []  # tt.dot operands staged in shared memory
+        self.unfenced: list[SSAValue | None] = []  # where tile stores since a barrier went
         self.facts = Facts(func)
         self.keep = loads_to_keep(func, self.facts)
 
@@ -145,8 +159,8 @@ class Lowering(Tiles, ScalarOps):
                 self.stage(op)
         elif name == "tt.store" and is_tile(op.operands[0]):
             base = base_arg(op.operands[0])
-            same = any(base is None or base_arg(p.operands[0]) in (base, None)
-                       for p in self.pending)  # fmt: skip
+            earlier = [base_arg(p.operands[0]) for p in self.pending] + self.unfenced
+            same = any(base is None or b in (base, None) for b in earlier)
             if same or (
                 self.pending and count(self.pending[0].operands[0]) != count(op.operands[0])
             ):
@@ -198,6 +212,7 @@ class Lowering(Tiles, ScalarOps):
         if not self.pending:
             return
         stores, self.pending = self.pending, []
+        self.unfenced += [base_arg(op.operands[0]) for op in stores]
 
         def body(ix: Ix, _s: SSAValue) -> None:
             for op in stores:
@@ -205,6 +220,10 @@ class Lowering(Tiles, ScalarOps):
                 self.store_to(op, p, v, mask[0] if mask else None)
 
         self.each(count(stores[0].operands[0]), body)
+
+    def barrier(self) -> None:
+        super().barrier()
+        self.unfenced.clear()
 
     def on_thread0(self, fn) -> None:
         zero = self.cidx(0)
@@ -323,8 +342,10 @@ class Lowering(Tiles, ScalarOps):
         types: list[Attribute] = []
         for a in args:
             if isinstance(a.type, tt.PointerType):
-                types.append(MemRefType(a.type.pointee, [DYNAMIC_INDEX]))
-            elif isinstance(a.type, IntegerType | AnyFloat):
+                pointee = a.type.pointee
+                bits = isinstance(pointee, BFloat16Type)  # bf16 memory: its bit patterns
+                types.append(MemRefType(IntegerType(16) if bits else pointee, [DYNAMIC_INDEX]))
+            elif isinstance(a.type, IntegerType | AnyFloat) and a.type != bf16:
                 types.append(a.type)
             else:
                 raise self.error(self.func, f"kernel argument type {a.type} is not supported yet")
@@ -338,7 +359,11 @@ class Lowering(Tiles, ScalarOps):
         names = [n for n, c in self.sig.params if c != "constexpr"]
         if len(names) != len(args):
             names = [f"arg{i}" for i in range(len(args))]
-        kernel.attributes["xpu.arg_types"] = ArrayAttr([StringAttr(_code(a.type)) for a in args])
+        codes = [_code(a.type) for a in args]
+        given = [c for _, c in self.sig.params if c != "constexpr"]
+        if len(given) == len(codes):
+            codes = [_launch_code(c, g) for c, g in zip(codes, given, strict=True)]
+        kernel.attributes["xpu.arg_types"] = ArrayAttr([StringAttr(c) for c in codes])
         kernel.attributes["xpu.arg_names"] = ArrayAttr([StringAttr(n) for n in names])
         kernel.attributes["xpu.loc"] = StringAttr(f"{self.sig.file}:{self.sig.line}:1")
         return kernel

@@ -14,7 +14,9 @@ from __future__ import annotations
 from xdsl.dialects import arith, gpu, memref
 from xdsl.dialects.builtin import (
     AnyFloat,
+    BFloat16Type,
     DenseIntOrFPElementsAttr,
+    FloatAttr,
     IntegerAttr,
     IntegerType,
     i32,
@@ -24,7 +26,16 @@ from xdsl.ir import Attribute, Operation, SSAValue
 
 from xpuc.dialects import tt
 from xpuc.dialects.arith_ext import IndexCastUIOp
-from xpuc.frontends.triton.tiles import INDEX, Ptr, Value, elem_type, zero_of
+from xpuc.frontends.triton.bf16 import from_bits, round_bf16, to_bits
+from xpuc.frontends.triton.tiles import (
+    INDEX,
+    Ptr,
+    Value,
+    elem_type,
+    low_type,
+    raw_type,
+    zero_of,
+)
 
 _DIMS = {"x": gpu.DimensionEnum.X, "y": gpu.DimensionEnum.Y, "z": gpu.DimensionEnum.Z}
 RENAMED = {"tt.precise_sqrt": "math.sqrt", "tt.precise_divf": "arith.divf"}
@@ -57,6 +68,8 @@ class ScalarOps:
             if not value.is_splat():
                 raise self.error(op, "a non-uniform constant tile is not supported yet")  # pyright: ignore
             value = value.get_attrs()[0]
+        if isinstance(value, FloatAttr) and low_type(value.type) != value.type:
+            value = FloatAttr(value.value.data, low_type(value.type))
         return self.emit(arith.ConstantOp(value)).results[0]  # pyright: ignore
 
     def load_from(self, op: Operation, p: Value, mask: Value | None, other: Value | None,
@@ -66,7 +79,8 @@ class ScalarOps:
             raise self.error(op, "'tt.load' of this pointer kind is not supported yet")  # pyright: ignore
 
         def read() -> list[SSAValue]:
-            return [self.emit(memref.LoadOp.get(p.base, [self.index(p)])).results[0]]  # pyright: ignore
+            got = self.emit(memref.LoadOp.get(p.base, [self.index(p)])).results[0]  # pyright: ignore
+            return [from_bits(self, got, t) if got.type != t else got]  # bf16 bits
 
         if mask is None:
             return read()[0]
@@ -79,6 +93,8 @@ class ScalarOps:
         if not isinstance(p, Ptr):
             raise self.error(op, "'tt.store' to this pointer kind is not supported yet")  # pyright: ignore
         v = self.scalar(op, value)
+        if p.base.type.element_type != v.type:  # pyright: ignore  # bf16 bits
+            v = to_bits(self, v)
 
         def write() -> list[SSAValue]:
             self.emit(memref.StoreOp.get(v, p.base, [self.index(p)]))  # pyright: ignore
@@ -93,6 +109,8 @@ class ScalarOps:
         """One ``tt.atomic_rmw`` / ``tt.atomic_cas`` on ``p``; the old value."""
         assert isinstance(p, Ptr)
         t = elem_type(op.results[0].type)
+        if t != raw_type(op.results[0].type):
+            raise self.error(op, f"'{op.name}' on bf16 is not supported yet")  # pyright: ignore
         where = [self.index(p)]
         if op.name == "tt.atomic_cas":
             from xpuc.dialects.xpu import AtomicCASOp
@@ -124,7 +142,14 @@ class ScalarOps:
         return self.emit(arith.SelectOp(uno, either, got)).results[0]  # pyright: ignore
 
     def scalar_op(self, op: Operation, args: list[Value]) -> list[Value]:
-        """``op`` applied to ``args`` (pure ops: no memory access)."""
+        """``op`` applied to ``args`` (pure ops: no memory access); bf16 results
+        rounded (:mod:`.bf16`)."""
+        got = self._scalar_op(op, args)
+        return [round_bf16(self, g) if isinstance(raw_type(r.type), BFloat16Type)
+                and not isinstance(g, Ptr) else g
+                for g, r in zip(got, op.results, strict=True)]  # fmt: skip
+
+    def _scalar_op(self, op: Operation, args: list[Value]) -> list[Value]:
         name = op.name
         emit = self.emit  # pyright: ignore
         types = [elem_type(r.type) for r in op.results]
@@ -166,10 +191,17 @@ class ScalarOps:
             full = emit(arith.MuliOp(a, b)).results[0]
             shift = emit(arith.ConstantOp(IntegerAttr(t.width.data, wide))).results[0]  # pyright: ignore
             return [emit(arith.TruncIOp(emit(arith.ShRUIOp(full, shift)), t)).results[0]]
-        if name == "tt.bitcast":
+        if name in ("tt.bitcast", "arith.bitcast"):
             if not isinstance(types[0], IntegerType | AnyFloat):
                 raise self.error(op, "'tt.bitcast' of pointers is not supported yet")  # pyright: ignore
+            src = raw_type(op.operands[0].type)
+            if isinstance(src, BFloat16Type):
+                return [to_bits(self, vals[0])]
+            if isinstance(raw_type(op.results[0].type), BFloat16Type):
+                return [from_bits(self, vals[0], types[0])]
             return [emit(arith.BitcastOp(vals[0], types[0])).results[0]]
+        if name in ("arith.extf", "arith.truncf") and vals[0].type == types[0]:
+            return [vals[0]]  # bf16 <-> f32: the same f32 (rounded after, for bf16)
         if name == "tt.fp_to_fp":
             src, dst = vals[0].type, types[0]
             rounding = op.attributes.get("rounding")
@@ -179,6 +211,8 @@ class ScalarOps:
             if not (isinstance(src, AnyFloat) and isinstance(dst, AnyFloat)) or any(
                 "f8" in str(x).lower() for x in (src, dst)):  # fmt: skip
                 raise self.error(op, f"'tt.fp_to_fp' from {src} to {dst} is not supported yet")  # pyright: ignore
+            if src == dst:
+                return [vals[0]]
             cls = arith.ExtFOp if dst.bitwidth > src.bitwidth else arith.TruncFOp  # pyright: ignore
             return [emit(cls(vals[0], dst)).results[0]]
         cls = self.ctx.get_optional_op(RENAMED.get(name, name))  # pyright: ignore

@@ -28,6 +28,7 @@ from math import prod
 from xdsl.dialects import arith, gpu, memref, scf
 from xdsl.dialects.builtin import (
     AnyFloat,
+    BFloat16Type,
     FloatAttr,
     IndexType,
     IntegerAttr,
@@ -36,6 +37,7 @@ from xdsl.dialects.builtin import (
     StringAttr,
     TensorType,
     UnitAttr,
+    f32,
     i8,
     i64,
 )
@@ -85,13 +87,19 @@ class Shifted:
     delta: SSAValue | None
 
 
-def elem_type(t: Attribute) -> Attribute:
+def raw_type(t: Attribute) -> Attribute:
+    """A tile's element type (a scalar's own type), as Triton has it."""
     return t.get_element_type() if isinstance(t, TensorType) else t
 
 
 def low_type(t: Attribute) -> Attribute:
-    """The type a scalar of Triton type ``t`` has in the lowered code."""
-    return t
+    """The type a scalar of Triton type ``t`` has in the lowered code (bf16: f32)."""
+    return f32 if isinstance(t, BFloat16Type) else t
+
+
+def elem_type(t: Attribute) -> Attribute:
+    """The lowered type of one element of ``t`` (a tile or a scalar)."""
+    return low_type(raw_type(t))
 
 
 def shape_of(v: SSAValue) -> tuple[int, ...]:

@@ -1,0 +1,133 @@
+"""Triton frontend: memory order and the lowering's own limits, checked against numpy.
+
+A tile is recomputed where it is used unless something could change it in between
+(``xpuc/frontends/triton/analysis.py``); these kernels are the cases where recomputing
+would be wrong, found in review, plus the located errors and the compile-size bound.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pytest
+from test_triton_ops import TARGETS, kernel, rng  # first: skips the module without triton
+from triton_common import tl, triton
+
+from xpuc.compiler.diagnostics import CompileError
+from xpuc.frontends.triton import compile, lower_kernel
+
+
+@triton.jit
+def _rotate_in_place(x_ptr, B: tl.constexpr):
+    o = tl.arange(0, B)
+    tl.store(x_ptr + (o + 128) % B, tl.load(x_ptr + o))
+
+
+@triton.jit
+def _transpose_in_place(x_ptr, B: tl.constexpr):
+    r = tl.arange(0, B)
+    p = x_ptr + r[:, None] * B + r[None, :]
+    tl.store(p, tl.trans(tl.load(p)))
+
+
+@TARGETS
+def test_a_store_into_the_argument_a_tile_was_loaded_from(target):
+    """The whole tile is loaded before the store, as in Triton."""
+    x = np.arange(256, dtype=np.float32)
+    kernel(_rotate_in_place, "*fp32", target, B=256)[(1,)](x)
+    np.testing.assert_array_equal(x, np.roll(np.arange(256, dtype=np.float32), 128))
+    x = rng().standard_normal((16, 16), dtype=np.float32)
+    want = x.T.copy()
+    kernel(_transpose_in_place, "*fp32", target, B=16)[(1,)](x)
+    np.testing.assert_array_equal(x, want)
+
+
+@triton.jit
+def _two_stores(a_ptr, b_ptr, out, B: tl.constexpr):
+    o = tl.arange(0, B)
+    tl.store(out + o, tl.load(a_ptr + o))
+    tl.store(out + (o ^ 1), tl.load(b_ptr + o))
+    tl.store(out + B + o, tl.load(a_ptr + o))
+    tl.store(out + B + (o + 128) % B, tl.load(b_ptr + o))
+
+
+@TARGETS
+def test_the_later_of_two_stores_to_one_place_wins(target):
+    a, b = np.arange(256, dtype=np.float32), -np.arange(1, 257, dtype=np.float32)
+    o = np.zeros(512, np.float32)
+    kernel(_two_stores, "*fp32 *fp32 *fp32", target, B=256)[(1,)](a, b, o)
+    np.testing.assert_array_equal(o[:256], b[np.arange(256) ^ 1])
+    np.testing.assert_array_equal(o[256:], np.roll(b, 128))
+
+
+@triton.jit
+def _masked_scalar_atomic(cnt):
+    old = tl.atomic_add(cnt, 1, mask=tl.program_id(0) < 0)
+    tl.store(cnt + 1, old + 5)
+
+
+@TARGETS
+def test_a_masked_off_scalar_atomic_reads_zero(target):
+    c = np.array([7, 99], np.int32)
+    kernel(_masked_scalar_atomic, "*i32", target)[(1,)](c)
+    assert c.tolist() == [7, 5]
+
+
+@triton.jit
+def _volatile(x_ptr, o_ptr, B: tl.constexpr):
+    o = tl.arange(0, B)
+    x = tl.load(x_ptr + o, volatile=True)
+    tl.store(o_ptr + o, x - tl.sum(x, 0) / B)
+
+
+def test_a_volatile_load_is_loaded_once():
+    sig = {"x_ptr": "*fp32", "o_ptr": "*fp32", "B": "constexpr"}
+    module, _ = lower_kernel(_volatile, sig, {"B": 128})
+    x_arg = next(op for op in module.walk() if op.name == "gpu.func").body.blocks[0].args[0]
+    loads = [op for op in module.walk() if op.name == "memref.load" and op.operands[0] is x_arg]
+    assert len(loads) == 1
+
+
+@triton.jit
+def _rebased(x_ptr, y_ptr, out, n, B: tl.constexpr):
+    offs = tl.arange(0, B)
+    p = x_ptr + offs
+    acc = tl.zeros([B], dtype=tl.float32)
+    for _ in range(n):
+        acc += tl.load(p)
+        p = y_ptr + offs
+    tl.store(out + offs, acc)
+
+
+@triton.jit
+def _rtz(x_ptr, o_ptr, B: tl.constexpr):
+    r = tl.arange(0, B)
+    tl.store(o_ptr + r, tl.load(x_ptr + r).to(tl.float16, fp_downcast_rounding="rtz"))
+
+
+@pytest.mark.parametrize("fn,sig,what", [
+    (_rebased, {"x_ptr": "*fp32", "y_ptr": "*fp32", "out": "*fp32", "n": "i32"},
+     r"'scf\.for' carrying a pointer tile into different arguments"),
+    (_rtz, {"x_ptr": "*fp32", "o_ptr": "*fp16"}, r"'tt\.fp_to_fp' rounding rtz"),
+])  # fmt: skip
+def test_unsupported_forms_are_located_errors(fn, sig, what):
+    with pytest.raises(CompileError) as e:
+        compile(fn, {**sig, "B": "constexpr"}, {"B": 64}, target="cpu")
+    assert re.match(rf".*test_triton_hazards\.py:\d+:\d+: error: {what}", str(e.value)), e.value
+
+
+@triton.jit
+def _deep(x_ptr, o_ptr, B: tl.constexpr):
+    r = tl.arange(0, B * B)
+    x = tl.load(x_ptr + r)
+    for _ in tl.static_range(12):  # each step reads x twice, one read through an index map
+        x = x * 0.5 + tl.reshape(tl.trans(tl.reshape(x, (B, B))), (B * B,))
+    tl.store(o_ptr + r, x)
+
+
+def test_index_maps_do_not_multiply_the_work():
+    """Values are remembered per element: 12 steps, not 2**12 loads."""
+    sig = {"x_ptr": "*fp32", "o_ptr": "*fp32", "B": "constexpr"}
+    module, _ = lower_kernel(_deep, sig, {"B": 8})
+    assert sum(op.name == "memref.load" for op in module.walk()) <= 4
