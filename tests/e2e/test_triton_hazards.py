@@ -62,6 +62,25 @@ def test_the_later_of_two_stores_to_one_place_wins(target):
 
 
 @triton.jit
+def _parallel_yield(x_ptr, o_ptr, M: tl.constexpr, N: tl.constexpr):
+    rm, rn = tl.arange(0, M), tl.arange(0, N)
+    row = tl.zeros((N,), tl.float32)
+    acc = tl.zeros((M, N), tl.float32)
+    for i in range(M):
+        acc += row[None, :] * (rm[:, None] == i)  # reads the row of the iteration before
+        row += tl.load(x_ptr + i * N + rn)
+    tl.store(o_ptr + rm[:, None] * N + rn[None, :], acc)
+
+
+@TARGETS
+def test_tiles_of_two_sizes_are_yielded_together(target):
+    x = np.arange(1, 5, dtype=np.float32)[:, None] * np.ones((4, 8), np.float32)
+    o = np.zeros((4, 8), np.float32)
+    kernel(_parallel_yield, "*fp32 *fp32", target, M=4, N=8)[(1,)](x, o)
+    np.testing.assert_array_equal(o, np.cumsum(x, 0) - x)
+
+
+@triton.jit
 def _masked_scalar_atomic(cnt):
     old = tl.atomic_add(cnt, 1, mask=tl.program_id(0) < 0)
     tl.store(cnt + 1, old + 5)
