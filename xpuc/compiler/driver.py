@@ -78,7 +78,10 @@ def parse_mlir(text: str, filename: str = "<mlir>") -> ModuleOp:
     return module
 
 
-def frontend(source: str, filename: str, language: str, opts: CompileOptions) -> ModuleOp:
+def frontend(source: str | ModuleOp, filename: str, language: str, opts: CompileOptions,
+             ) -> ModuleOp:  # fmt: skip
+    if isinstance(source, ModuleOp):  # the shared IR, built by a frontend in this process
+        return source.clone()
     if language == "cuda":
         from xpuc.frontends.cuda import parse_cuda
 
@@ -147,7 +150,7 @@ class _Clock:
 
 
 def compile(  # noqa: A001 - the library's verb, as in triton.compile
-    source: str,
+    source: str | ModuleOp,
     target: str | list[str] = "cpu",
     *,
     filename: str | None = None,
@@ -164,7 +167,8 @@ def compile(  # noqa: A001 - the library's verb, as in triton.compile
 ) -> Artifact | FatArtifact:
     """Compile kernel source text for one target.  Returns an :class:`Artifact`.
 
-    ``source`` may also be a ``@triton.jit`` function, compiled with ``signature``,
+    ``source`` may also be a shared-IR ``ModuleOp`` (a frontend's output; it is cloned,
+    not changed), or a ``@triton.jit`` function, compiled with ``signature``,
     ``constexprs`` and ``num_warps`` (see :func:`xpuc.triton.compile`).
 
     ``emit`` names the last output wanted (mlir, llvm, asm, obj, bin); by default the
@@ -175,7 +179,7 @@ def compile(  # noqa: A001 - the library's verb, as in triton.compile
     Several targets (``"nvptx:sm_90,amdgpu:gfx942,cpu"`` or a list) give a
     :class:`~xpuc.compiler.fat.FatArtifact` with one artifact per target.
     """
-    if not isinstance(source, str) and hasattr(source, "arg_names"):  # a @triton.jit function
+    if not isinstance(source, str | ModuleOp) and hasattr(source, "arg_names"):  # @triton.jit
         from xpuc.frontends.triton import compile as compile_triton
 
         if signature is None:
@@ -210,7 +214,7 @@ def compile(  # noqa: A001 - the library's verb, as in triton.compile
 
     art = Artifact(target=tgt.name, kernels=[], opt_level=opt_level)  # tags resolved
     clock = _Clock(art.timings)
-    art.stages["source"] = source
+    art.stages["source"] = _text(source) if isinstance(source, ModuleOp) else source
     ctx = make_context()
     pass_times: list = []
 

@@ -4,14 +4,13 @@
     k = TritonKernel.load(art, num_warps=4)
     k[(triton.cdiv(n, 1024),)](x, y, out, n)          # or k[lambda meta: ...](...)
 
-The import (:func:`~xpuc.frontends.triton.import_kernel`) and the elementwise lowering
-(:mod:`.lower`) give the shared IR as text; the compile driver takes it from there as an
-``.mlir`` source, through the same stages as any frontend's output.
+The import (:func:`~xpuc.frontends.triton.import_kernel`) and the lowering (:mod:`.lower`)
+give the shared IR; the compile driver takes the module from there, through the same
+stages as any frontend's output.
 """
 
 from __future__ import annotations
 
-import io
 from typing import Any
 
 from xpuc.compiler.artifact import Artifact
@@ -40,13 +39,10 @@ def compile(  # noqa: A001 - as xpuc.compile
     """Compile a ``@triton.jit`` kernel for ``target``; ``options`` go to ``xpuc.compile``
     (``emit``, ``opt_level``, ``pipeline``)."""
     from xpuc.compiler.driver import compile as compile_source
-    from xpuc.compiler.pipeline import print_module
 
     module, info = lower_kernel(fn, signature, constexprs, num_warps)
-    buf = io.StringIO()
-    print_module(module, buf)
     filename = f"{info.signature.file}.{info.signature.name}.mlir"
-    return compile_source(buf.getvalue(), target, filename=filename, language="mlir", **options)
+    return compile_source(module, target, filename=filename, language="mlir", **options)
 
 
 class TritonKernel:

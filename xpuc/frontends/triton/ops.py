@@ -61,16 +61,24 @@ class ScalarOps:
         return self.emit(arith.IndexCastOp(p.offset, INDEX)).results[0]  # pyright: ignore
 
     def constant(self, op: Operation) -> SSAValue:
+        known = self.__dict__.setdefault("_constants", {})  # a splat tile's value costs O(N)
+        if op not in known:
+            known[op] = self.constant_value(op)
+        return self.emit(arith.ConstantOp(known[op])).results[0]  # pyright: ignore
+
+    def constant_value(self, op: Operation) -> Attribute:
         value = op.properties.get("value")
         if value is None:
             value = op.attributes.get("value")
         if isinstance(value, DenseIntOrFPElementsAttr):
             if not value.is_splat():
                 raise self.error(op, "a non-uniform constant tile is not supported yet")  # pyright: ignore
-            value = value.get_attrs()[0]
+            t = value.get_element_type()
+            first = value.get_values()[0]
+            value = FloatAttr(first, t) if isinstance(t, AnyFloat) else IntegerAttr(first, t)  # pyright: ignore
         if isinstance(value, FloatAttr) and low_type(value.type) != value.type:
             value = FloatAttr(value.value.data, low_type(value.type))
-        return self.emit(arith.ConstantOp(value)).results[0]  # pyright: ignore
+        return value  # pyright: ignore
 
     def load_from(self, op: Operation, p: Value, mask: Value | None, other: Value | None,
                   t: Attribute) -> SSAValue:  # fmt: skip
