@@ -81,7 +81,6 @@ def lower_for(low, op: Operation) -> None:
         plan.append(m)
 
     def body(iv: SSAValue, args: list[SSAValue]) -> list[SSAValue]:
-        mark = len(low.staged)
         low.values[block.args[0]] = iv
         it = iter(args)
         for i, p in enumerate(plan):
@@ -109,7 +108,6 @@ def lower_for(low, op: Operation) -> None:
                 step_v = low.constant(s.owner) if is_tile(s) else low.scalar(op, low.values[s])
                 out.append(low.emit(arith.AddiOp(delta, step_v)).results[0])
         _fill_yields(low, fills, reads_itself=True)
-        low.unstage(mark, block)
         return out
 
     results = iter(low.slot_for(lb, ub, step, carried, body))
@@ -137,7 +135,6 @@ def lower_if(low, op: Operation) -> None:
 
     def branch(region) -> list[SSAValue]:
         block = region.blocks[0]
-        mark = len(low.staged)
         yield_op = low.lower_block(block)
         assert yield_op is not None
         fills, j = [], 0
@@ -152,7 +149,6 @@ def lower_if(low, op: Operation) -> None:
             low.put_slot(slots[j], _carry(low, op, got))
             j += 1
         _fill_yields(low, fills, reads_itself=False)
-        low.unstage(mark, block)
         return []
 
     other = (lambda: branch(op.regions[1])) if op.regions[1].blocks else None
@@ -175,7 +171,6 @@ def lower_while(low, op: Operation) -> None:
     firsts: list = [None] * len(fwd)
 
     def lower_before() -> list[SSAValue]:
-        mark = len(low.staged)
         for a, s, like in zip(before.args, slots, inits, strict=True):
             low.values[a] = _uncarry(low, like, low.get_slot(s, _slot_type(low, a)))
         cond = low.lower_block(before)
@@ -183,11 +178,9 @@ def lower_while(low, op: Operation) -> None:
         for j, (s, v) in enumerate(zip(fwd, cond.operands[1:], strict=True)):
             firsts[j] = low.values[v]
             low.put_slot(s, _carry(low, op, low.values[v]))
-        low.unstage(mark, before)
         return [low.scalar(op, low.values[cond.operands[0]])]
 
     def lower_after() -> list[SSAValue]:
-        mark = len(low.staged)
         for a, s, like in zip(after.args, fwd, firsts, strict=True):
             low.values[a] = _uncarry(low, like, low.get_slot(s, _slot_type(low, a)))
         y = low.lower_block(after)
@@ -195,7 +188,6 @@ def lower_while(low, op: Operation) -> None:
         for s, v, like in zip(slots, y.operands, inits, strict=True):
             _same_base(low, op, low.values[v], like)
             low.put_slot(s, _carry(low, op, low.values[v]))
-        low.unstage(mark, after)
         return []
 
     ops, (c,) = low.nested(lambda: _scoped(low, lower_before))

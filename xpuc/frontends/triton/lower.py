@@ -111,7 +111,7 @@ class Lowering(Tiles, ScalarOps):
         self.scopes: list[dict] = [{}]
         self.cur: tuple = (0, None, None)
         self.pending: list[Operation] = []  # tile stores sharing one element loop
-        self.staged: list[SSAValue] = []  # tt.dot operands staged in shared memory
+        self.dot_operands: dict[Operation, list] = {}  # tt.dot -> its staged a and b
         self.unfenced: list[SSAValue | None] = []  # where tile stores since a barrier went
         self.facts = Facts(func)
         self.keep = loads_to_keep(func, self.facts)
@@ -239,32 +239,25 @@ class Lowering(Tiles, ScalarOps):
         self.tilemap[v] = m
 
     def stage(self, dot: Operation) -> None:
-        """Compute ``dot``'s operands once, into shared memory, where it stands: each
-        element is read by a whole row or column of the result (``tt.dot`` at ``(m, n)``
-        reads ``a[m, :]`` and ``b[:, n]``), so recomputing them there would repeat their
-        loads and arithmetic ``N`` (or ``M``) times."""
-        staged = []
-        for v in dict.fromkeys(dot.operands[:2]):  # a and b may be one tile
+        """Compute ``dot``'s operands once, widened to the accumulator's type, into shared
+        memory, where it stands: each element is read by a whole row or column of the
+        result (``tt.dot`` at ``(m, n)`` reads ``a[m, :]`` and ``b[:, n]``), so computing
+        them there would repeat their loads, arithmetic and conversions ``N`` (or ``M``)
+        times.  Only this dot reads the buffers (its uses come after it, in its region)."""
+        t = elem_type(dot.operands[2].type)
+        staged: list[Buffered | None] = []
+        todo = []
+        for v in dot.operands[:2]:
             owner = v.owner
-            if v in self.tilemap or (isinstance(owner, Operation) and owner.name in (
-                    "tt.splat", "arith.constant")):  # fmt: skip
+            if isinstance(owner, Operation) and owner.name in ("tt.splat", "arith.constant"):
+                staged.append(None)
                 continue
-            staged.append((v, self.new_buffer(v, False)))
-        if staged:
-            self.fill([(count(v), [(m, lambda ix, v=v: self.at(v, ix))]) for v, m in staged])
-        for v, m in staged:
-            self.tilemap[v] = m
-            self.staged.append(v)
-
-    def unstage(self, mark: int, block: Block) -> None:
-        """Forget the staged operands defined outside ``block`` (its region is done: the
-        staging ran only there)."""
-        for v in self.staged[mark:]:
-            owner = v.owner
-            op = owner if isinstance(owner, Operation) else owner.parent_op()  # pyright: ignore
-            if op is None or not block.parent_op().is_ancestor(op) or op is block.parent_op():  # pyright: ignore
-                self.tilemap.pop(v, None)
-        del self.staged[mark:]
+            m = self.new_buffer(v, False, elem=t)
+            staged.append(m)
+            todo.append((count(v), [(m, lambda ix, v=v: self.widen(dot, self.at(v, ix), t))]))
+        if todo:
+            self.fill(todo)
+        self.dot_operands[dot] = staged
 
     # -- tiles at an index ----------------------------------------------------------------
     def lower_at(self, op: Operation, v: SSAValue, ix: Ix) -> Value:
@@ -308,26 +301,35 @@ class Lowering(Tiles, ScalarOps):
         got = self.scalar_op(op, [self.at(x, ix) for x in op.operands])
         return got[list(op.results).index(v)]
 
+    def widen(self, op: Operation, v: Value, t: Attribute) -> SSAValue:
+        """``v`` in the accumulator type ``t`` of ``op`` (a ``tt.dot``)."""
+        x = self.scalar(op, v)
+        if x.type == t:
+            return x
+        if isinstance(t, AnyFloat) and isinstance(x.type, AnyFloat):
+            return self.emit(arith.ExtFOp(x, t)).results[0]
+        if isinstance(t, IntegerType) and isinstance(x.type, IntegerType):
+            return self.emit(arith.ExtSIOp(x, t)).results[0]
+        raise self.error(op, f"'tt.dot' of {x.type} into {t} is not supported yet")
+
     def dot_at(self, op: Operation, ix: Ix) -> SSAValue:
-        """``c[.., m, n] + sum_k a[.., m, k] * b[.., k, n]`` in ``c``'s element type."""
+        """``c[.., m, n] + sum_k a[.., m, k] * b[.., k, n]`` in ``c``'s element type, ``a``
+        and ``b`` read where :meth:`stage` put them."""
         a, b, c = op.operands
-        shape = shape_of(op.results[0])
-        d = self.dims(ix, shape)
+        d = self.dims(ix, shape_of(op.results[0]))
         t = elem_type(c.type)
         acc = self.scalar(op, self.at(c, ix))
+        staged = self.dot_operands.get(op, [None, None])
 
-        def widen(x: SSAValue) -> SSAValue:
-            if x.type == t:
-                return x
-            if isinstance(t, AnyFloat) and isinstance(x.type, AnyFloat):
-                return self.emit(arith.ExtFOp(x, t)).results[0]
-            if isinstance(t, IntegerType) and isinstance(x.type, IntegerType):
-                return self.emit(arith.ExtSIOp(x, t)).results[0]
-            raise self.error(op, f"'tt.dot' of {x.type} into {t} is not supported yet")
+        def operand(i: int, where: Ix) -> SSAValue:
+            m = staged[i]
+            if m is not None:
+                return self.scalar(op, self.at_mapped(op.operands[i], m, where))
+            return self.widen(op, self.at(op.operands[i], where), t)
 
         def step(k: SSAValue, args: list[SSAValue]) -> list[SSAValue]:
-            x = widen(self.scalar(op, self.at(a, Ix(None, (*d[:-1], k)))))
-            y = widen(self.scalar(op, self.at(b, Ix(None, (*d[:-2], k, d[-1])))))
+            x = operand(0, Ix(None, (*d[:-1], k)))
+            y = operand(1, Ix(None, (*d[:-2], k, d[-1])))
             if isinstance(t, AnyFloat):
                 return [self.emit(arith.AddfOp(args[0], self.emit(arith.MulfOp(x, y)))).results[0]]
             return [self.emit(arith.AddiOp(args[0], self.emit(arith.MuliOp(x, y)))).results[0]]

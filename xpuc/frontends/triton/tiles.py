@@ -339,9 +339,11 @@ class Tiles:
         return Ptr(p.base, self.emit(arith.AddiOp(a, b)).results[0])
 
     # -- buffers --------------------------------------------------------------------------
-    def new_buffer(self, v: SSAValue, private: bool, base: SSAValue | None = None) -> Buffered:
+    def new_buffer(self, v: SSAValue, private: bool, base: SSAValue | None = None,
+                   elem: Attribute | None = None) -> Buffered:  # fmt: skip
+        """Storage for tile ``v`` (its elements as ``elem``, when given)."""
         shape = shape_of(v)
-        elem = elem_type(v.type)
+        elem = elem or elem_type(v.type)
         stored = i64 if base is not None else (i8 if elem == IntegerType(1) else elem)
         n = prod(shape)
         if private:

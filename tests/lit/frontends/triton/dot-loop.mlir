@@ -5,10 +5,10 @@
 // (32 threads) owns the 16x16 accumulator, 8 elements per thread in private slots; the
 // pointer tiles are their initial tiles plus an i32 carried by the loop (in a slot, as
 // the loop holds barriers); each iteration stages the a and b tiles in shared memory,
-// between barriers, and tt.dot at (m, n) is a loop over k reading them there.
+// widened to f32, between barriers, and tt.dot at (m, n) is a loop over k reading them.
 
-// CHECK:         "memref.global"() <{sym_name = "[[A:[^"]+]]", type = memref<256xf16, 3 : i64>
-// CHECK:         "memref.global"() <{sym_name = "[[B:[^"]+]]", type = memref<256xf16, 3 : i64>
+// CHECK:         "memref.global"() <{sym_name = "[[A:[^"]+]]", type = memref<256xf32, 3 : i64>
+// CHECK:         "memref.global"() <{sym_name = "[[B:[^"]+]]", type = memref<256xf32, 3 : i64>
 // CHECK-LABEL:   "gpu.func"
 // CHECK:         %[[ACC:[^ ]+]] = memref.alloca() : memref<8xf32>
 // CHECK:         %[[DA:[^ ]+]] = memref.alloca() : memref<1xi32>
@@ -24,9 +24,11 @@
 // CHECK:             %[[E:[^ ]+]] = arith.addi %{{.*}}, %[[TID]] : index
 // CHECK:             arith.addi %{{.*}}, %[[OFF]] : i32
 // CHECK:             %[[X:[^ ]+]] = memref.load %{{.*}} : memref<?xf16>
+// CHECK:             %[[XF:[^ ]+]] = arith.extf %[[X]] : f16 to f32
 // CHECK:             %[[Y:[^ ]+]] = memref.load %{{.*}} : memref<?xf16>
-// CHECK:             memref.store %[[X]], %[[SA]][%[[E]]]
-// CHECK:             memref.store %[[Y]], %[[SB]][%[[E]]]
+// CHECK:             %[[YF:[^ ]+]] = arith.extf %[[Y]] : f16 to f32
+// CHECK:             memref.store %[[XF]], %[[SA]][%[[E]]]
+// CHECK:             memref.store %[[YF]], %[[SB]][%[[E]]]
 // CHECK:           "gpu.barrier"
 // CHECK:           scf.for %[[S:[^ ]+]] = %{{.*}} to %{{.*}} step
 // CHECK:             %[[E2:[^ ]+]] = arith.addi %{{.*}}, %[[TID]] : index
@@ -34,10 +36,10 @@
 // CHECK:             %[[N:[^ ]+]] = arith.remui %[[E2]], %{{.*}} : index
 // CHECK:             %[[C:[^ ]+]] = memref.load %[[ACC]][%[[S]]] : memref<8xf32>
 // CHECK:             %[[DOT:[^ ]+]] = scf.for %[[K:[^ ]+]] = %{{.*}} iter_args(%[[SUM:[^ ]+]] = %[[C]]) -> (f32) {
-// CHECK:               %[[A:[^ ]+]] = memref.load %[[SA]]
-// CHECK:               %[[AF:[^ ]+]] = arith.extf %[[A]] : f16 to f32
-// CHECK:               %[[B:[^ ]+]] = memref.load %[[SB]]
-// CHECK:               %[[BF:[^ ]+]] = arith.extf %[[B]] : f16 to f32
+// CHECK:               %[[AF:[^ ]+]] = memref.load %[[SA]]
+// CHECK-NOT:           arith.extf
+// CHECK:               %[[BF:[^ ]+]] = memref.load %[[SB]]
+// CHECK-NOT:           arith.extf
 // CHECK:               %[[P:[^ ]+]] = arith.mulf %[[AF]], %[[BF]] : f32
 // CHECK:               %[[NEW:[^ ]+]] = arith.addf %[[SUM]], %[[P]] : f32
 // CHECK:               scf.yield %[[NEW]] : f32
