@@ -150,3 +150,49 @@ def test_index_maps_do_not_multiply_the_work():
     sig = {"x_ptr": "*fp32", "o_ptr": "*fp32", "B": "constexpr"}
     module, _ = lower_kernel(_deep, sig, {"B": 8})
     assert sum(op.name == "memref.load" for op in module.walk()) <= 4
+
+
+@triton.jit
+def _early_exits(x_ptr, o_ptr, n, B: tl.constexpr):
+    pid = tl.program_id(0)
+    if pid * B >= n:
+        return
+    o = pid * B + tl.arange(0, B)
+    x = tl.load(x_ptr + o, mask=o < n, other=0.0)
+    if pid == 1:
+        tl.store(o_ptr + o, -x, mask=o < n)
+        return
+    tl.store(o_ptr + o, x - tl.sum(x, 0), mask=o < n)  # a reduction: barriers after a return
+
+
+@TARGETS
+def test_early_returns(target):
+    x = rng().standard_normal(100, dtype=np.float32)
+    o = np.full(140, 7.0, np.float32)
+    kernel(_early_exits, "*fp32 *fp32 i32", target, B=32)[(5,)](x, o, 100)
+    want = np.concatenate([b - b.sum() for b in np.split(np.pad(x, (0, 28)), 4)])[:100]
+    want[32:64] = -x[32:64]
+    np.testing.assert_allclose(o[:100], want, rtol=1e-5, atol=1e-5)
+    assert (o[100:] == 7).all()
+
+
+@triton.jit
+def _reduce_in_a_branch(x_ptr, o_ptr, n, B: tl.constexpr):
+    pid = tl.program_id(0)
+    o = pid * B + tl.arange(0, B)
+    x = tl.load(x_ptr + o, mask=o < n, other=0.0)
+    if pid == 1:
+        tl.store(o_ptr + o, -x, mask=o < n)
+    else:  # barriers on one side of a uniform branch
+        tl.store(o_ptr + o, x - tl.sum(x, 0), mask=o < n)
+
+
+@TARGETS
+def test_a_reduction_inside_a_branch(target):
+    x = rng().standard_normal(100, dtype=np.float32)
+    o = np.full(140, 7.0, np.float32)
+    kernel(_reduce_in_a_branch, "*fp32 *fp32 i32", target, B=32)[(4,)](x, o, 100)
+    want = np.concatenate([b - b.sum() for b in np.split(np.pad(x, (0, 28)), 4)])[:100]
+    want[32:64] = -x[32:64]
+    np.testing.assert_allclose(o[:100], want, rtol=1e-5, atol=1e-5)
+    assert (o[100:] == 7).all()

@@ -73,7 +73,7 @@ _TT = {
     "tt.return", "tt.get_program_id", "tt.get_num_programs", "tt.store", "tt.reduce",
     "tt.reduce.return", "tt.scan", "tt.scan.return", "tt.atomic_rmw", "tt.atomic_cas",
     "ttg.barrier", "tt.debug_barrier", "scf.for", "scf.yield", "scf.if", "scf.while",
-    "scf.condition",
+    "scf.condition", "cf.br", "cf.cond_br",
 }  # fmt: skip
 _UNSUPPORTED = {
     "tt.extern_elementwise": "calls into a device library",
@@ -113,6 +113,7 @@ class Lowering(Tiles, ScalarOps):
         self.pending: list[Operation] = []  # tile stores sharing one element loop
         self.dot_operands: dict[Operation, list] = {}  # tt.dot -> its staged a and b
         self.unfenced: list[SSAValue | None] = []  # where tile stores since a barrier went
+        self.jumps = 0
         self.facts = Facts(func)
         self.keep = loads_to_keep(func, self.facts)
 
@@ -141,9 +142,35 @@ class Lowering(Tiles, ScalarOps):
             if op.name in ("scf.yield", "scf.condition"):
                 self.flush()
                 return op
+            if op.name in ("cf.br", "cf.cond_br"):
+                self.flush()
+                self.jump(op)
+                return None
             self.walk_op(op)
         self.flush()
         return None
+
+    def jump(self, op: Operation) -> None:
+        """``cf.br`` / ``cf.cond_br`` (what an early ``return`` in a kernel leaves in TTIR):
+        the successors are emitted in place, under an ``scf.if`` on the (uniform)
+        condition, so a block reached on two paths is emitted twice."""
+        self.jumps += 1
+        if self.jumps > 64:
+            raise self.error(op, f"'{op.name}': control flow this branchy is not supported yet")
+        if op.name == "cf.br":
+            self.enter(op, op.successors[0], op.operands)
+            return
+        then, other = op.successors
+        self.if_(self.scalar(op, self.values[op.cond]),  # pyright: ignore
+                 lambda: [self.enter(op, then, op.then_arguments), []][1],  # pyright: ignore
+                 lambda: [self.enter(op, other, op.else_arguments), []][1])  # pyright: ignore  # fmt: skip
+
+    def enter(self, op: Operation, block: Block, args) -> None:
+        for a, v in zip(block.args, args, strict=True):
+            if is_tile(v):
+                raise self.error(op, f"'{op.name}' passing a tile is not supported yet")
+            self.values[a] = self.values[v]
+        self.lower_block(block)
 
     def walk_op(self, op: Operation) -> None:
         name = op.name

@@ -151,7 +151,11 @@ class Tiles:
     def if_(self, cond: SSAValue, then: Callable[[], list[SSAValue]],
             other: Callable[[], list[SSAValue]] | None = None,
             types: list[Attribute] | None = None) -> list[SSAValue]:  # fmt: skip
-        """``scf.if`` whose branches are emitted by ``then``/``other`` (yielded values)."""
+        """``scf.if`` whose branches are emitted by ``then``/``other`` (yielded values).
+
+        A branch holding a barrier (``cond`` is then uniform: a Triton scalar) becomes a
+        loop running once or not at all, ``scf.for %i = 0 to (cond ? 1 : 0)``: targets
+        split a block's threads at barriers in loops, not in branches."""
         self.scopes.append({})
         a, got = self.nested(then)
         self.scopes.pop()
@@ -162,6 +166,15 @@ class Tiles:
             b, alt = self.nested(other)
             self.scopes.pop()
             b.append(scf.YieldOp(*alt))  # pyright: ignore
+        if not types and any(isinstance(o, gpu.BarrierOp) for x in (a, b or [])
+                             for op in x for o in op.walk()):  # fmt: skip
+            one, zero = self.cidx(1), self.cidx(0)
+            for ops, taken in ((a, (one, zero)), (b, (zero, one))):
+                if ops is not None:
+                    trips = self.emit(arith.SelectOp(cond, *taken)).results[0]
+                    body = Block([*ops[:-1], scf.YieldOp()], arg_types=[INDEX])
+                    self.emit(scf.ForOp(zero, trips, one, [], body))
+            return []
         return list(self.emit(scf.IfOp(cond, types or [], a, b)).results)
 
     def for_(self, lb: SSAValue, ub: SSAValue, step: SSAValue, inits: list[SSAValue],
