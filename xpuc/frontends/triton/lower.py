@@ -88,6 +88,13 @@ def _code(t: Attribute) -> str:
     return str(t)
 
 
+STAGE_BYTES = 32 * 1024  # the most shared memory one tt.dot's staged operands take
+
+
+def _bytes(t: Attribute) -> int:
+    return (t.bitwidth if isinstance(t, AnyFloat) else t.width.data) // 8  # pyright: ignore
+
+
 def _launch_code(ir: str, given: str) -> str:
     """The runtime's code for an argument: the IR type's (``*i8``), unsigned where the
     triton signature says so (``*u8``: the IR's integers are signless)."""
@@ -270,18 +277,26 @@ class Lowering(Tiles, ScalarOps):
         memory, where it stands: each element is read by a whole row or column of the
         result (``tt.dot`` at ``(m, n)`` reads ``a[m, :]`` and ``b[:, n]``), so computing
         them there would repeat their loads, arithmetic and conversions ``N`` (or ``M``)
-        times.  Only this dot reads the buffers (its uses come after it, in its region)."""
+        times.  Only this dot reads the buffers (its uses come after it, in its region).
+        Operands over :data:`STAGE_BYTES` widened are staged in their own type; over it
+        even so, they are recomputed (the static shared memory of a GPU block is small)."""
         t = elem_type(dot.operands[2].type)
-        staged: list[Buffered | None] = []
-        todo = []
+        todo, staged = [], []
+        uniform = ("tt.splat", "arith.constant")
+        inputs = [v for v in dot.operands[:2]
+                  if not (isinstance(v.owner, Operation) and v.owner.name in uniform)]  # fmt: skip
+        wide = sum(count(v) * _bytes(t) for v in inputs) <= STAGE_BYTES
+        if not wide and sum(count(v) * _bytes(elem_type(v.type)) for v in inputs) > STAGE_BYTES:
+            inputs = []
         for v in dot.operands[:2]:
-            owner = v.owner
-            if isinstance(owner, Operation) and owner.name in ("tt.splat", "arith.constant"):
+            if v not in inputs:
                 staged.append(None)
                 continue
-            m = self.new_buffer(v, False, elem=t)
+            m = self.new_buffer(v, False, elem=t if wide else None)
             staged.append(m)
-            todo.append((count(v), [(m, lambda ix, v=v: self.widen(dot, self.at(v, ix), t))]))
+            todo.append(
+                (count(v), [(m, lambda ix, v=v, e=m.elem: self.widen(dot, self.at(v, ix), e))])
+            )
         if todo:
             self.fill(todo)
         self.dot_operands[dot] = staged
@@ -350,9 +365,8 @@ class Lowering(Tiles, ScalarOps):
 
         def operand(i: int, where: Ix) -> SSAValue:
             m = staged[i]
-            if m is not None:
-                return self.scalar(op, self.at_mapped(op.operands[i], m, where))
-            return self.widen(op, self.at(op.operands[i], where), t)
+            got = self.at(op.operands[i], where) if m is None else self.at_mapped(a, m, where)
+            return self.widen(op, got, t)
 
         def step(k: SSAValue, args: list[SSAValue]) -> list[SSAValue]:
             x = operand(0, Ix(None, (*d[:-1], k)))
