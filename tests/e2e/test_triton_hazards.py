@@ -196,3 +196,39 @@ def test_a_reduction_inside_a_branch(target):
     want[32:64] = -x[32:64]
     np.testing.assert_allclose(o[:100], want, rtol=1e-5, atol=1e-5)
     assert (o[100:] == 7).all()
+
+
+@triton.jit
+def _big_matmul(a_ptr, b_ptr, c_ptr, M, N, K,
+                BM: tl.constexpr, BN: tl.constexpr, BK: tl.constexpr):  # fmt: skip
+    rm = tl.program_id(0) * BM + tl.arange(0, BM)
+    rn = tl.program_id(1) * BN + tl.arange(0, BN)
+    rk = tl.arange(0, BK)
+    acc = tl.zeros((BM, BN), tl.float32)
+    for k in range(0, K, BK):
+        a = tl.load(a_ptr + rm[:, None] * K + (k + rk)[None, :],
+                    mask=(rm[:, None] < M) & ((k + rk)[None, :] < K), other=0.0)  # fmt: skip
+        b = tl.load(b_ptr + (k + rk)[:, None] * N + rn[None, :],
+                    mask=((k + rk)[:, None] < K) & (rn[None, :] < N), other=0.0)  # fmt: skip
+        acc = tl.dot(a, b, acc)
+    tl.store(c_ptr + rm[:, None] * N + rn[None, :], acc, mask=(rm[:, None] < M) & (rn[None, :] < N))
+
+
+@pytest.mark.parametrize("target", ["cpu", "nvptx:sm_90"])
+def test_a_dot_too_big_to_stage_widened(target):
+    """128x64 and 64x256 fp16 operands: 96 KiB as fp32, 48 KiB as fp16, over the 32 KiB
+    staging budget either way, so they are recomputed; the kernel fits a GPU block."""
+    consts = {"BM": 128, "BN": 256, "BK": 64}
+    if target.startswith("nvptx"):
+        sig = dict.fromkeys(_big_matmul.arg_names, "i32") | dict.fromkeys(consts, "constexpr")
+        sig |= {"a_ptr": "*fp16", "b_ptr": "*fp16", "c_ptr": "*fp32"}
+        art = compile(_big_matmul, sig, consts, target=target, emit="asm", num_warps=8)
+        assert ".shared" not in str(art.stages["asm"])
+        return
+    a = rng().standard_normal((130, 70)).astype(np.float16)
+    b = rng(1).standard_normal((70, 140)).astype(np.float16)
+    c = np.zeros((130, 140), np.float32)
+    k = kernel(_big_matmul, "*fp16 *fp16 *fp32 i32 i32 i32", target, 8, **consts)
+    k[(2, 1)](a, b, c, 130, 140, 70)
+    np.testing.assert_allclose(c, a.astype(np.float32) @ b.astype(np.float32), rtol=1e-3,
+                               atol=1e-3)  # fmt: skip
