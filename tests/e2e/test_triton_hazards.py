@@ -232,3 +232,25 @@ def test_a_dot_too_big_to_stage_widened(target):
     k[(2, 1)](a, b, c, 130, 140, 70)
     np.testing.assert_allclose(c, a.astype(np.float32) @ b.astype(np.float32), rtol=1e-3,
                                atol=1e-3)  # fmt: skip
+
+
+@triton.jit
+def _infinities(x_ptr, o_ptr, n, B: tl.constexpr):
+    offs = tl.arange(0, B)
+    x = tl.load(x_ptr + offs)
+    m = -float("inf")  # a scalar -inf and tiles of -inf and +inf: all printed as hex bits
+    for s in range(0, n, B):
+        y = tl.load(x_ptr + s + offs, mask=s + offs < n, other=-float("inf"))
+        m = tl.maximum(m, tl.max(y, 0))
+    lo = tl.min(tl.where(offs < n, x, float("inf")), 0)
+    hi = tl.max(tl.where(offs < n, x, -float("inf")), 0)
+    tl.store(o_ptr, lo * 10.0 + hi)
+    tl.store(o_ptr + 1, m)
+
+
+@TARGETS
+def test_float_constants_triton_prints_as_bits(target):
+    x = np.array([3, -2, 5, 1, 9, 9, 9, 9], np.float32)
+    o = np.zeros(2, np.float32)
+    kernel(_infinities, "*fp32 *fp32 i32", target, B=8)[(1,)](x, o, 4)
+    assert o.tolist() == [-2 * 10 + 5, 5]

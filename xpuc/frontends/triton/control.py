@@ -19,7 +19,7 @@ from xdsl.dialects.builtin import IntegerAttr, i64
 from xdsl.ir import Block, Operation, SSAValue
 
 from xpuc.dialects import tt
-from xpuc.frontends.triton.analysis import count, is_tile, shift_of
+from xpuc.frontends.triton.analysis import base_arg, count, is_tile, shift_of
 from xpuc.frontends.triton.tiles import Buffered, Ptr, Shifted, elem_type, low_type
 
 
@@ -108,6 +108,8 @@ def lower_for(low, op: Operation) -> None:
                 step_v = low.constant(s.owner) if is_tile(s) else low.scalar(op, low.values[s])
                 out.append(low.emit(arith.AddiOp(delta, step_v)).results[0])
         _fill_yields(low, fills, reads_itself=True)
+        if _stores_twice(op):
+            low.barrier()  # this iteration's later store before the next one's earlier
         return out
 
     results = iter(low.slot_for(lb, ub, step, carried, body))
@@ -123,6 +125,13 @@ def lower_for(low, op: Operation) -> None:
 
 def _slot_type(low, v: SSAValue):
     return i64 if isinstance(v.type, tt.PointerType) else low_type(v.type)
+
+
+def _stores_twice(loop: Operation) -> bool:
+    """Whether ``loop``'s body stores into one argument more than once (or somewhere not
+    known), so the next iteration's stores must wait for this one's."""
+    bases = [base_arg(o.operands[0]) for o in loop.walk() if o.name == "tt.store"]
+    return None in bases or len(set(bases)) < len(bases)
 
 
 def lower_if(low, op: Operation) -> None:
@@ -188,6 +197,8 @@ def lower_while(low, op: Operation) -> None:
         for s, v, like in zip(slots, y.operands, inits, strict=True):
             _same_base(low, op, low.values[v], like)
             low.put_slot(s, _carry(low, op, low.values[v]))
+        if _stores_twice(op):
+            low.barrier()
         return []
 
     ops, (c,) = low.nested(lambda: _scoped(low, lower_before))

@@ -21,6 +21,7 @@ from xdsl.dialects.builtin import (
     LocationAttr,
     ModuleOp,
     NameLoc,
+    StringAttr,
     TensorType,
 )
 from xdsl.ir import Operation
@@ -125,29 +126,36 @@ def check_ops(text: str, ctx: Context, kernel_file: str | None) -> None:
 
 
 _HEX_DENSE = re.compile(
-    r"(%[\w.$-]+) = arith\.constant dense<(0x[0-9A-Fa-f]+)> : tensor<(?:\d+x)+(f16|f32|f64)>"
+    r"(= arith\.constant )dense<(0x[0-9A-Fa-f]+)>( : tensor<(?:\d+x)+(f16|bf16|f32|f64)>)"
 )
+_HEX_KEY = "xpuc.hex_float"
 _FLOAT_FMT = {"f16": ("<H", "<e"), "f32": ("<I", "<f"), "f64": ("<Q", "<d")}
 
 
-def _fix_hex_floats(text: str, module: ModuleOp) -> None:
-    """xDSL reads ``dense<0xFF800000> : tensor<..xf32>`` (triton's -inf, nan, ...) as the
-    integer's value; put back the float those bits spell (a scalar hex literal is fine)."""
-    found = {m[1][1:]: (m[2], m[3]) for m in _HEX_DENSE.finditer(text)}
-    if not found:
-        return
+def _mark_hex_floats(text: str) -> str:
+    """Tag each float tile constant triton prints as bits (``dense<0xFF800000>``, its
+    -inf, nan, ...) with those bits, so that :func:`_fix_hex_floats` finds its op."""
+    return _HEX_DENSE.sub(rf'\1{{{_HEX_KEY} = "\2"}} dense<\2>\3', text)
+
+
+def _fix_hex_floats(module: ModuleOp) -> None:
+    """xDSL reads ``dense<0xFF800000> : tensor<..xf32>`` as the integer's value; put back
+    the float those bits spell (a scalar hex literal is read right)."""
     for op in module.walk():
-        r = op.results[0] if op.name == "arith.constant" and op.results else None
-        if r is None or r.name_hint not in found:
+        bits = op.attributes.pop(_HEX_KEY, None)
+        if not isinstance(bits, StringAttr) or not op.results:
             continue
-        bits, ft = found[r.name_hint]
-        ifmt, ffmt = _FLOAT_FMT[ft]
-        value = struct.unpack(ffmt, struct.pack(ifmt, int(bits, 16)))[0]
-        t = r.type
+        t = op.results[0].type
         assert isinstance(t, TensorType)
+        ft = str(t.get_element_type())
+        n = int(bits.data, 16)
+        if ft == "bf16":  # the upper half of an f32
+            value = struct.unpack("<f", struct.pack("<I", n << 16))[0]
+        else:
+            ifmt, ffmt = _FLOAT_FMT[ft]
+            value = struct.unpack(ffmt, struct.pack(ifmt, n))[0]
         attr = DenseIntOrFPElementsAttr.from_list(t, [value])  # pyright: ignore
-        key = "value" if "value" in op.properties else None
-        if key:
+        if "value" in op.properties:
             op.properties["value"] = attr
         else:
             op.attributes["value"] = attr
@@ -155,14 +163,14 @@ def _fix_hex_floats(text: str, module: ModuleOp) -> None:
 
 def parse_ttir(text: str, kernel_file: str | None = None) -> ModuleOp:
     """Parse and verify triton's pretty-printed TTIR; ops keep their locations."""
-    expanded = expand_loc_aliases(text)
+    expanded = _mark_hex_floats(expand_loc_aliases(text))
     ctx = import_context()
     check_ops(expanded, ctx, kernel_file)
     try:
         module = Parser(ctx, expanded, "ttir").parse_module()
     except ParseError as e:
         raise XpucError(f"xpuc cannot parse triton's TTIR:\n{e}") from None
-    _fix_hex_floats(expanded, module)
+    _fix_hex_floats(module)
     try:
         module.verify()
     except VerifyException as e:
