@@ -254,3 +254,29 @@ def test_float_constants_triton_prints_as_bits(target):
     o = np.zeros(2, np.float32)
     kernel(_infinities, "*fp32 *fp32 i32", target, B=8)[(1,)](x, o, 4)
     assert o.tolist() == [-2 * 10 + 5, 5]
+
+
+@triton.jit
+def _returns_and_joins(x_ptr, o_ptr, n, R: tl.constexpr, B: tl.constexpr):
+    offs = tl.arange(0, B)
+    x = tl.load(x_ptr + offs)
+    p = x_ptr + offs
+    for _ in range(2):  # a pointer tile the loop shifts, used blocks later
+        p += B
+    s = 0.0
+    for i in tl.static_range(R):  # blocks where paths meet again after a possible return
+        if n > i:
+            if n == i + 100:
+                return
+            s = s + tl.sum(x, 0) * 0.0 + 1.0
+    tl.store(o_ptr + offs, tl.load(p) + s)
+
+
+@TARGETS
+@pytest.mark.parametrize("n", [3, 101])
+def test_early_returns_where_paths_meet(target, n):
+    x = rng().standard_normal(96, dtype=np.float32)
+    o = np.full(32, 7.0, np.float32)
+    kernel(_returns_and_joins, "*fp32 *fp32 i32", target, R=4, B=32)[(1,)](x, o, n)
+    want = o.copy() if n == 101 else x[64:] + 3
+    np.testing.assert_allclose(o, want, rtol=1e-6)

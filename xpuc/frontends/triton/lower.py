@@ -52,6 +52,7 @@ from xpuc.frontends.triton.analysis import (
     loads_to_keep,
 )
 from xpuc.frontends.triton.atomics import lower_atomic
+from xpuc.frontends.triton.cfg import lower_cfg
 from xpuc.frontends.triton.ops import ScalarOps
 from xpuc.frontends.triton.reduce import reduce_axis, reduce_scalar, scan
 from xpuc.frontends.triton.source import KernelSignature
@@ -120,7 +121,7 @@ class Lowering(Tiles, ScalarOps):
         self.pending: list[Operation] = []  # tile stores sharing one element loop
         self.dot_operands: dict[Operation, list] = {}  # tt.dot -> its staged a and b
         self.unfenced: list[SSAValue | None] = []  # where tile stores since a barrier went
-        self.jumps = 0
+        self.first_arg: dict[SSAValue, Value] = {}  # a block argument's first incoming value
         self.facts = Facts(func)
         self.keep = loads_to_keep(func, self.facts)
 
@@ -149,35 +150,12 @@ class Lowering(Tiles, ScalarOps):
             if op.name in ("scf.yield", "scf.condition"):
                 self.flush()
                 return op
-            if op.name in ("cf.br", "cf.cond_br"):
+            if op.name in ("cf.br", "cf.cond_br"):  # for lower_cfg
                 self.flush()
-                self.jump(op)
-                return None
+                return op
             self.walk_op(op)
         self.flush()
         return None
-
-    def jump(self, op: Operation) -> None:
-        """``cf.br`` / ``cf.cond_br`` (what an early ``return`` in a kernel leaves in TTIR):
-        the successors are emitted in place, under an ``scf.if`` on the (uniform)
-        condition, so a block reached on two paths is emitted twice."""
-        self.jumps += 1
-        if self.jumps > 64:
-            raise self.error(op, f"'{op.name}': control flow this branchy is not supported yet")
-        if op.name == "cf.br":
-            self.enter(op, op.successors[0], op.operands)
-            return
-        then, other = op.successors
-        self.if_(self.scalar(op, self.values[op.cond]),  # pyright: ignore
-                 lambda: [self.enter(op, then, op.then_arguments), []][1],  # pyright: ignore
-                 lambda: [self.enter(op, other, op.else_arguments), []][1])  # pyright: ignore  # fmt: skip
-
-    def enter(self, op: Operation, block: Block, args) -> None:
-        for a, v in zip(block.args, args, strict=True):
-            if is_tile(v):
-                raise self.error(op, f"'{op.name}' passing a tile is not supported yet")
-            self.values[a] = self.values[v]
-        self.lower_block(block)
 
     def walk_op(self, op: Operation) -> None:
         name = op.name
@@ -396,7 +374,10 @@ class Lowering(Tiles, ScalarOps):
         for a, new in zip(args, entry.args, strict=True):
             self.values[a] = Ptr(new, None) if isinstance(a.type, tt.PointerType) else new
         self.tid = self.emit(gpu.ThreadIdOp(gpu.DimensionAttr(gpu.DimensionEnum.X))).results[0]
-        self.lower_block(self.func.body.blocks[0])
+        if len(self.func.body.blocks) > 1:  # early returns
+            lower_cfg(self, self.func.body)
+        else:
+            self.lower_block(self.func.body.blocks[0])
         entry.add_ops([*self.prologue, *self.ops, gpu.ReturnOp([])])
         kernel = gpu.FuncOp(self.sig.name, (types, []), Region(entry), kernel=True)
         names = [n for n, c in self.sig.params if c != "constexpr"]
