@@ -130,7 +130,8 @@ def _uses(v: SSAValue):
 class Facts:
     """Program order, effects and per-value answers for one ``tt.func``."""
 
-    def __init__(self, func: Operation):
+    def __init__(self, func: Operation, threads: int):
+        self.threads = threads
         self.order: dict[Operation, int] = {}
         for op in func.walk():
             self.order[op] = len(self.order)
@@ -204,8 +205,10 @@ class Facts:
         name = user.name
         if name in EFFECTS or name in ("scf.yield", "scf.condition"):
             return True
-        if name == "tt.reduce":
-            return len(v.type.get_shape()) == 1  # pyright: ignore
+        if name == "tt.reduce":  # the thread owning a result element owns what it folds
+            shape = v.type.get_shape()  # pyright: ignore  # when T divides the inner size
+            axis = user.properties["axis"].value.data  # pyright: ignore
+            return len(shape) == 1 or prod(shape[axis + 1 :]) % self.threads == 0
         if name == "tt.dot":
             return i == 2 and self.private(user.results[0])
         if name == "scf.for":

@@ -122,7 +122,7 @@ class Lowering(Tiles, ScalarOps):
         self.dot_operands: dict[Operation, list] = {}  # tt.dot -> its staged a and b
         self.unfenced: list[SSAValue | None] = []  # where tile stores since a barrier went
         self.first_arg: dict[SSAValue, Value] = {}  # a block argument's first incoming value
-        self.facts = Facts(func)
+        self.facts = Facts(func, self.threads)
         self.keep = loads_to_keep(func, self.facts)
 
     def error(self, op: Operation, message: str) -> CompileError:

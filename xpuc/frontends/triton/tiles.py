@@ -260,20 +260,49 @@ class Tiles:
         if (got := self.recall(key)) is not None:
             return got  # pyright: ignore
         out, stride = [], prod(shape)
+        own = ix.flat is self.cur[1]  # e = s*T + tid: split the index over s and tid
         for d in shape:
             stride //= d
             if d == 1:
                 out.append(self.cidx(0))
-                continue
-            v = ix.flat
-            if stride > 1:
-                v = self.emit(arith.DivUIOp(v, self.cidx(stride))).results[0]
-            if d * stride < prod(shape):
-                v = self.emit(arith.RemUIOp(v, self.cidx(d))).results[0]
-            out.append(v)
+            elif own:
+                out.append(self._digit(stride, d, prod(shape)))
+            else:
+                v = ix.flat
+                if stride > 1:
+                    v = self.emit(arith.DivUIOp(v, self.cidx(stride))).results[0]
+                if d * stride < prod(shape):
+                    v = self.emit(arith.RemUIOp(v, self.cidx(d))).results[0]
+                out.append(v)
         self.scopes[-1][key] = tuple(out)
         self.scopes[-1][("flat", tuple(out), shape)] = ix.flat
         return tuple(out)
+
+    def _digit(self, stride: int, size: int, total: int) -> SSAValue:
+        """``(e // stride) % size`` for the element loop's ``e = s*T + tid`` (``tid < T``),
+        computed from ``s`` and ``tid`` apart where ``T`` and ``stride`` divide one
+        another: cheaper, and on the cpu target affine in the thread (so vectorizable)."""
+        _, e, s = self.cur
+        t, big = self.threads, size * stride < total  # big: the % is needed for e
+
+        def div(v: SSAValue, n: int) -> SSAValue:
+            return v if n == 1 else self.emit(arith.DivUIOp(v, self.cidx(n))).results[0]
+
+        def rem(v: SSAValue, n: int) -> SSAValue:
+            return self.emit(arith.RemUIOp(v, self.cidx(n))).results[0]
+
+        if stride % t == 0:  # e // stride = s // (stride / T)
+            v = div(s, stride // t)
+            return rem(v, size) if big else v
+        if t % stride == 0:  # e // stride = s * (T / stride) + tid // stride
+            hi = t // stride
+            low = div(self.tid, stride)
+            if hi % size == 0:  # the s part is a multiple of size
+                return rem(low, size) if hi > size else low
+            v = self.emit(arith.AddiOp(self.emit(arith.MuliOp(s, self.cidx(hi))), low))
+            return rem(v.results[0], size) if big else v.results[0]
+        v = div(e, stride)
+        return rem(v, size) if big else v
 
     def flat(self, ix: Ix, shape: tuple[int, ...]) -> SSAValue:
         if ix.flat is not None:
@@ -338,9 +367,11 @@ class Tiles:
         if not m.private:
             return self.flat(ix, m.shape)
         n, e, s = self.cur
-        if ix.flat is not e or n != prod(m.shape):  # the analysis rules this out
-            raise AssertionError("a private tile read at an element another thread owns")
-        return s
+        if ix.flat is e and n == prod(m.shape):
+            return s
+        # another element this thread owns (the analysis says so: a reduction along an
+        # axis whose inner size T divides): its slot
+        return self.emit(arith.DivUIOp(self.flat(ix, m.shape), self.cidx(self.threads))).results[0]
 
     def add_offset(self, p: Ptr, off: SSAValue) -> Ptr:
         if p.offset is None:

@@ -31,9 +31,7 @@
 // CHECK:             memref.store %[[YF]], %[[SB]][%[[E]]]
 // CHECK:           "gpu.barrier"
 // CHECK:           scf.for %[[S:[^ ]+]] = %{{.*}} to %{{.*}} step
-// CHECK:             %[[E2:[^ ]+]] = arith.addi %{{.*}}, %[[TID]] : index
-// CHECK:             %[[M:[^ ]+]] = arith.divui %[[E2]], %{{.*}} : index
-// CHECK:             %[[N:[^ ]+]] = arith.remui %[[E2]], %{{.*}} : index
+// CHECK:             %[[N:[^ ]+]] = arith.remui %[[TID]], %{{.*}} : index
 // CHECK:             %[[C:[^ ]+]] = memref.load %[[ACC]][%[[S]]] : memref<8xf32>
 // CHECK:             %[[DOT:[^ ]+]] = scf.for %[[K:[^ ]+]] = %{{.*}} iter_args(%[[SUM:[^ ]+]] = %[[C]]) -> (f32) {
 // CHECK:               %[[AF:[^ ]+]] = memref.load %[[SA]]

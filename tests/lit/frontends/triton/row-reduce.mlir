@@ -4,7 +4,7 @@
 // (a row softmax, kernel in the comment at the end).  Each result element (a row) is
 // owned by one thread, which folds the row; as other threads read the results (through
 // broadcast), they go to shared memory, between barriers.  The final store runs over the
-// 256 elements, two per thread.
+// 256 elements, two per thread: element s*128 + t is at row 2s + t/64, column t%64.
 
 // CHECK:         "memref.global"() <{sym_name = "[[MAX:[^"]+]]", type = memref<4xf32, 3 : i64>
 // CHECK:         "memref.global"() <{sym_name = "[[SUM:[^"]+]]", type = memref<4xf32, 3 : i64>
@@ -28,8 +28,11 @@
 // CHECK:             arith.addf
 // CHECK:           memref.store %{{.*}}, %[[SB]][%[[TID]]]
 // CHECK:         "gpu.barrier"
-// CHECK:         scf.for %{{.*}} = %{{.*}} to %[[TWO:[^ ]+]] step
-// CHECK:           %[[ROW:[^ ]+]] = arith.divui
+// CHECK:         scf.for %[[S:[^ ]+]] = %{{.*}} to %[[TWO:[^ ]+]] step
+// CHECK:           %[[HALF:[^ ]+]] = arith.divui %[[TID]], %{{.*}} : index
+// CHECK:           %[[ROW2:[^ ]+]] = arith.muli %[[S]], %{{.*}} : index
+// CHECK:           %[[ROW:[^ ]+]] = arith.addi %[[ROW2]], %[[HALF]] : index
+// CHECK:           %[[COL:[^ ]+]] = arith.remui %[[TID]], %{{.*}} : index
 // CHECK:           memref.load %[[MB]][%[[ROW]]]
 // CHECK:           math.exp
 // CHECK:           memref.load %[[SB]][%[[ROW]]]
