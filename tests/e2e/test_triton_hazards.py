@@ -280,3 +280,29 @@ def test_early_returns_where_paths_meet(target, n):
     kernel(_returns_and_joins, "*fp32 *fp32 i32", target, R=4, B=32)[(1,)](x, o, n)
     want = o.copy() if n == 101 else x[64:] + 3
     np.testing.assert_allclose(o, want, rtol=1e-6)
+
+
+@triton.jit
+def _while_tiles(x_ptr, o_ptr, n, B: tl.constexpr):
+    r = tl.arange(0, B)
+    x = tl.load(x_ptr + r)
+    acc = tl.zeros([B, B], tl.float32)
+    i = 0
+    while i < n:  # tiles carried by scf.while: one read through broadcasts (shared memory)
+        acc += x[:, None] * x[None, :]
+        x = x * 2
+        i += 1
+    tl.store(o_ptr + r[:, None] * B + r[None, :], acc)
+    tl.store(o_ptr + B * B + r, x)
+
+
+@TARGETS
+@pytest.mark.parametrize("n", [0, 3])
+def test_tiles_carried_by_a_while_loop(target, n):
+    x = rng().integers(-3, 4, 16).astype(np.float32)
+    o = np.zeros(16 * 17, np.float32)
+    kernel(_while_tiles, "*fp32 *fp32 i32", target, B=16)[(1,)](x, o, n)
+    np.testing.assert_array_equal(
+        o[:256].reshape(16, 16), sum(4**i for i in range(n)) * np.outer(x, x)
+    )
+    np.testing.assert_array_equal(o[256:], x * 2**n)

@@ -418,19 +418,7 @@ def _print(x_ptr, B: tl.constexpr):
     tl.device_print("x", tl.load(x_ptr + tl.arange(0, B)))
 
 
-@triton.jit
-def _while_tile(x_ptr, B: tl.constexpr):
-    r = tl.arange(0, B)
-    x = tl.load(x_ptr + r)
-    i = 0
-    while i < 3:
-        x = x * 2
-        i += 1
-    tl.store(x_ptr + r, x)
-
-
-@pytest.mark.parametrize("fn,op", [(_while_tile, "scf.while"),
-                                   (_inline_asm, "tt.elementwise_inline_asm"),
+@pytest.mark.parametrize("fn,op", [(_inline_asm, "tt.elementwise_inline_asm"),
                                    (_descriptor, "tt.make_tensor_descriptor"),
                                    (_histogram_op, "tt.histogram"),
                                    (_print, "tt.print")])  # fmt: skip

@@ -168,35 +168,59 @@ def lower_if(low, op: Operation) -> None:
 
 
 def lower_while(low, op: Operation) -> None:
-    """``scf.while`` over scalars, its values in slots (its body may hold barriers)."""
-    if any(is_tile(v) for v in [*op.operands, *op.results]):
-        raise low.error(op, "'scf.while' carrying tiles is not supported yet")
-    inits = [low.values[v] for v in op.operands]
+    """``scf.while``: scalars in slots (its body may hold barriers), tiles in buffers (one
+    set for the ``before`` region's arguments, one for the ``after`` region's, which are
+    also the results)."""
+    inits = list(op.operands)
     before, after = op.regions[0].blocks[0], op.regions[1].blocks[0]
-    slots = [low.slot(_slot_type(low, a)) for a in before.args]
-    fwd = [low.slot(_slot_type(low, a)) for a in after.args]
-    for s, v in zip(slots, inits, strict=True):
-        low.put_slot(s, _carry(low, op, v))
-    firsts: list = [None] * len(fwd)
+    if any(is_tile(a) and isinstance(a.type.element_type, tt.PointerType)  # pyright: ignore
+           for a in [*before.args, *after.args]):  # fmt: skip
+        raise low.error(op, "'scf.while' carrying a pointer tile is not supported yet")
+    bbuf = {a: _buffer(low, op, a, low.facts.private(a)) for a in before.args if is_tile(a)}
+    abuf = {a: _buffer(low, op, a, low.facts.private(a) and low.facts.private(r))
+            for a, r in zip(after.args, op.results, strict=True) if is_tile(a)}  # fmt: skip
+    slots = {a: low.slot(_slot_type(low, a)) for a in before.args if a not in bbuf}
+    fwd = {a: low.slot(_slot_type(low, a)) for a in after.args if a not in abuf}
+    firsts: dict = {}
+    for a, v in zip(before.args, inits, strict=True):
+        if a in slots:
+            low.put_slot(slots[a], _carry(low, op, low.values[v]))
+    _fill_yields(low, [(bbuf[a], v) for a, v in zip(before.args, inits, strict=True)
+                       if a in bbuf], reads_itself=False)  # fmt: skip
+
+    def bind(args, buffers, where, likes) -> None:
+        for a in args:
+            if a in buffers:
+                low.tilemap[a] = buffers[a]
+            else:
+                low.values[a] = _uncarry(low, likes[a], low.get_slot(where[a], _slot_type(low, a)))
+
+    def store(args, values, buffers, where, likes=None) -> None:
+        for a, v in zip(args, values, strict=True):
+            if a in buffers:
+                continue
+            if likes is None:
+                firsts[a] = low.values[v]
+            else:
+                _same_base(low, op, low.values[v], likes[a])
+            low.put_slot(where[a], _carry(low, op, low.values[v]))
+        _fill_yields(low, [(buffers[a], v) for a, v in zip(args, values, strict=True)
+                           if a in buffers], reads_itself=False)  # fmt: skip
+
+    start = {a: low.values[v] for a, v in zip(before.args, inits, strict=True) if a in slots}
 
     def lower_before() -> list[SSAValue]:
-        for a, s, like in zip(before.args, slots, inits, strict=True):
-            low.values[a] = _uncarry(low, like, low.get_slot(s, _slot_type(low, a)))
+        bind(before.args, bbuf, slots, start)
         cond = low.lower_block(before)
         assert cond is not None
-        for j, (s, v) in enumerate(zip(fwd, cond.operands[1:], strict=True)):
-            firsts[j] = low.values[v]
-            low.put_slot(s, _carry(low, op, low.values[v]))
+        store(after.args, cond.operands[1:], abuf, fwd)
         return [low.scalar(op, low.values[cond.operands[0]])]
 
     def lower_after() -> list[SSAValue]:
-        for a, s, like in zip(after.args, fwd, firsts, strict=True):
-            low.values[a] = _uncarry(low, like, low.get_slot(s, _slot_type(low, a)))
+        bind(after.args, abuf, fwd, firsts)
         y = low.lower_block(after)
         assert y is not None
-        for s, v, like in zip(slots, y.operands, inits, strict=True):
-            _same_base(low, op, low.values[v], like)
-            low.put_slot(s, _carry(low, op, low.values[v]))
+        store(before.args, y.operands, bbuf, slots, start)
         if _stores_twice(op):
             low.barrier()
         return []
@@ -206,8 +230,11 @@ def lower_while(low, op: Operation) -> None:
     ops, _ = low.nested(lambda: _scoped(low, lower_after))
     a_block = Block([*ops, scf.YieldOp()])
     low.emit(scf.WhileOp([], [], [b_block], [a_block]))
-    for r, s, like in zip(op.results, fwd, firsts, strict=True):
-        low.values[r] = _uncarry(low, like, low.get_slot(s, _slot_type(low, r)))
+    for a, r in zip(after.args, op.results, strict=True):
+        if a in abuf:
+            low.tilemap[r] = abuf[a]
+        else:
+            low.values[r] = _uncarry(low, firsts[a], low.get_slot(fwd[a], _slot_type(low, r)))
 
 
 def _scoped(low, fn):
