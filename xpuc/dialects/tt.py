@@ -14,35 +14,36 @@ from collections.abc import Sequence
 from typing import ClassVar
 
 from xdsl.dialects.builtin import (
-    BoolAttr,
-    FunctionType,
     IntAttr,
     IntegerAttr,
     IntegerType,
     StringAttr,
-    SymbolRefAttr,
     TensorType,
     UnitAttr,
     i32,
 )
-from xdsl.dialects.utils import parse_func_op_like, print_func_op_like
 from xdsl.ir import Attribute, Dialect, Operation, ParametrizedAttribute, TypeAttribute
 from xdsl.irdl import (
     IRDLOperation,
     irdl_attr_definition,
     irdl_op_definition,
-    opt_prop_def,
     param_def,
-    prop_def,
-    region_def,
     traits_def,
     var_operand_def,
     var_result_def,
 )
 from xdsl.parser import AttrParser, Parser
 from xdsl.printer import Printer
-from xdsl.traits import IsolatedFromAbove, IsTerminator, SymbolOpInterface
+from xdsl.traits import IsTerminator
 from xdsl.utils.exceptions import VerifyException
+
+from xpuc.dialects.tt_regions import (
+    BarrierOp,
+    CallOp,
+    FuncOp,
+    ReduceOp,
+    ScanOp,
+)
 
 
 @irdl_attr_definition
@@ -155,9 +156,10 @@ class TTOp(IRDLOperation):
             c = parser.parse_type()
             return [a, b, c], [c]
         first = parser.parse_type()
-        if cls.FORMAT == "arrow":
+        if cls.FORMAT in ("arrow", "join", "split"):  # `%a[, %b] : T -> R`
             parser.parse_punctuation("->")
-            return [first], [parser.parse_type()]
+            result = parser.parse_type()
+            return [first] * n, [result] * (2 if cls.FORMAT == "split" else 1)
         if cls.FORMAT == "same":
             return [first] * n, [first]
         types = [first]  # "ptr": `: T[, U]`; masks are i1 of T's shape, `other` is the pointee
@@ -200,7 +202,7 @@ class TTOp(IRDLOperation):
             printer.print_attribute(outs[0])
         elif fmt == "dot":
             printer.print_string(f"{ins[0]} * {ins[1]} -> {outs[0]}")
-        elif fmt == "arrow":
+        elif fmt in ("arrow", "join", "split"):
             printer.print_string(f"{ins[0]} -> {outs[0]}")
         else:
             printer.print_attribute(ins[0])
@@ -280,6 +282,9 @@ BitcastOp = _op("tt.bitcast", "arrow", "Reinterpret bits. " + _ARROW)
 FpToFpOp = _op("tt.fp_to_fp", "arrow", "Float conversion with ``rounding``. " + _ARROW)
 IntToPtrOp = _op("tt.int_to_ptr", "arrow", "Integer to pointer. " + _ARROW)
 PtrToIntOp = _op("tt.ptr_to_int", "arrow", "Pointer to integer. " + _ARROW)
+JoinOp = _op("tt.join", "join", "Pair two tiles along a new last dimension of 2.")
+SplitOp = _op("tt.split", "split", "Split a last dimension of 2 into two tiles.")
+CatOp = _op("tt.cat", "join", "Concatenate two tiles along the first dimension.")
 MakeRangeOp = _op("tt.make_range", "result", "``{start, end} : tensor<Nxi32>``: start..end-1.")
 DotOp = _op("tt.dot", "dot", "``%a, %b, %c : A * B -> C``: c + a @ b.")
 PreciseSqrtOp = _op("tt.precise_sqrt", "same", "Correctly rounded square root.")
@@ -294,6 +299,39 @@ ReturnOp = _op("tt.return", "opt", "Return from a ``tt.func``.", terminator=True
 ReduceReturnOp = _op("tt.reduce.return", "opt", "Yield of a reduce body.", terminator=True)
 ScanReturnOp = _op("tt.scan.return", "opt", "Yield of a scan body.", terminator=True)
 DebugBarrierOp = _op("tt.debug_barrier", "none", "Barrier of the whole program instance.")
+
+
+@irdl_op_definition
+class GatherOp(TTOp):
+    """``tt.gather %src[%idx] {axis} : (S, I) -> R``: ``src`` with the index along
+    ``axis`` taken from ``idx``."""
+
+    name = "tt.gather"
+
+    @classmethod
+    def parse(cls, parser: Parser) -> Operation:
+        src = parser.parse_unresolved_operand()
+        parser.parse_punctuation("[")
+        idx = parser.parse_unresolved_operand()
+        parser.parse_punctuation("]")
+        attrs = parser.parse_optional_attr_dict()
+        parser.parse_punctuation(":")
+        ftype = parser.parse_function_type()
+        operands = parser.resolve_operands([src, idx], list(ftype.inputs), parser.pos)
+        return cls.create(operands=operands, result_types=list(ftype.outputs), attributes=attrs)
+
+    def print(self, printer: Printer) -> None:
+        printer.print_string(" ")
+        printer.print_operand(self.args[0])
+        printer.print_string("[")
+        printer.print_operand(self.args[1])
+        printer.print_string("]")
+        printer.print_op_attributes(dict(self.attributes))
+        printer.print_string(" : ")
+        printer.print_function_type([a.type for a in self.args], [r.type for r in self.res])
+
+    def verify_(self) -> None:
+        pass
 
 
 class _ProgramOp(TTOp):
@@ -323,120 +361,11 @@ GetProgramIdOp = _program_op("GetProgramIdOp", "tt.get_program_id")
 GetNumProgramsOp = _program_op("GetNumProgramsOp", "tt.get_num_programs")
 
 
-@irdl_op_definition
-class FuncOp(IRDLOperation):
-    """``tt.func [public|private] @name(args) [-> results] {body}``, as ``func.func``."""
-
-    name = "tt.func"
-    body = region_def()
-    sym_name = prop_def(StringAttr)
-    function_type = prop_def(FunctionType)
-    sym_visibility = opt_prop_def(StringAttr)
-    traits = traits_def(IsolatedFromAbove(), SymbolOpInterface())
-
-    @classmethod
-    def parse(cls, parser: Parser) -> FuncOp:
-        vis = parser.parse_optional_visibility_keyword()
-        name, ins, outs, region, extra, _, _ = parse_func_op_like(
-            parser, reserved_attr_names=("sym_name", "function_type", "sym_visibility")
-        )
-        props: dict[str, Attribute] = {
-            "sym_name": StringAttr(name), "function_type": FunctionType.from_lists(ins, outs),
-        }  # fmt: skip
-        if vis is not None:
-            props["sym_visibility"] = vis
-        attrs = extra.data if extra is not None else {}
-        return cls.create(properties=props, regions=[region], attributes=dict(attrs))
-
-    def print(self, printer: Printer) -> None:
-        if self.sym_visibility:
-            printer.print_string(f" {self.sym_visibility.data}")
-        print_func_op_like(
-            printer, self.sym_name, self.function_type, self.body, self.attributes,
-            reserved_attr_names=("sym_name", "function_type", "sym_visibility"),
-        )  # fmt: skip
-
-
-@irdl_op_definition
-class CallOp(IRDLOperation):
-    """``tt.call @callee(%args) : (Ts) -> Rs``."""
-
-    name = "tt.call"
-    args = var_operand_def()
-    res = var_result_def()
-    callee = prop_def(SymbolRefAttr)
-
-    @classmethod
-    def parse(cls, parser: Parser) -> CallOp:
-        callee = parser.parse_symbol_name()
-        operands = parser.parse_op_args_list()
-        attrs = parser.parse_optional_attr_dict()
-        parser.parse_punctuation(":")
-        ftype = parser.parse_function_type()
-        return cls.create(
-            operands=parser.resolve_operands(operands, ftype.inputs.data, parser.pos),
-            result_types=ftype.outputs.data,
-            properties={"callee": SymbolRefAttr(callee)},
-            attributes=attrs,
-        )
-
-    def print(self, printer: Printer) -> None:
-        printer.print_string(f" {self.callee}(")
-        printer.print_list(self.args, printer.print_operand)
-        printer.print_string(") : ")
-        printer.print_function_type([a.type for a in self.args], [r.type for r in self.res])
-
-
-class _CombineOp(IRDLOperation):
-    """Generic form only: ``"tt.reduce"(%srcs) <{axis}> ({combine body}) : (Ts) -> Rs``."""
-
-    srcs = var_operand_def()
-    axis = prop_def(IntegerAttr)
-    combineOp = region_def()  # noqa: N815 - triton's name for the region
-    result = var_result_def()
-
-    def verify_(self) -> None:
-        if len(self.srcs) != len(self.result) or not self.srcs:
-            raise VerifyException(f"'{self.name}' needs as many results as (>0) operands")
-        rank = len(_shape(self.srcs[0].type))
-        if not 0 <= self.axis.value.data < rank:
-            raise VerifyException(f"'{self.name}' axis {self.axis.value.data} of a rank {rank}")
-
-
-@irdl_op_definition
-class ReduceOp(_CombineOp):
-    name = "tt.reduce"
-
-
-@irdl_op_definition
-class ScanOp(_CombineOp):
-    name = "tt.scan"
-    reverse = opt_prop_def(BoolAttr)
-
-
-@irdl_op_definition
-class BarrierOp(IRDLOperation):
-    """``ttg.barrier all`` (or ``local|global_read|...``): what ``tl.debug_barrier()``
-    emits in triton >= 3.6; a workgroup barrier over the named address spaces."""
-
-    name = "ttg.barrier"
-    spaces = prop_def(StringAttr)
-
-    @classmethod
-    def parse(cls, parser: Parser) -> BarrierOp:
-        words = [parser.parse_identifier()]
-        while parser.parse_optional_punctuation("|"):
-            words.append(parser.parse_identifier())
-        return cls.create(properties={"spaces": StringAttr("|".join(words))})
-
-    def print(self, printer: Printer) -> None:
-        printer.print_string(f" {self.spaces.data}")
-
-
 TT = Dialect(
     "tt",
     [
-        FuncOp, ReturnOp, CallOp, GetProgramIdOp, GetNumProgramsOp, MakeRangeOp, SplatOp,
+        FuncOp, ReturnOp, CallOp, JoinOp, SplitOp, CatOp, GatherOp, GetProgramIdOp,
+        GetNumProgramsOp, MakeRangeOp, SplatOp,
         BroadcastOp, ExpandDimsOp, ReshapeOp, TransOp, BitcastOp, FpToFpOp, IntToPtrOp,
         PtrToIntOp, AddPtrOp, LoadOp, StoreOp, DotOp, ReduceOp, ReduceReturnOp, ScanOp,
         ScanReturnOp, AtomicRMWOp, AtomicCASOp, DebugBarrierOp, ExternElementwiseOp,

@@ -35,7 +35,7 @@ from xdsl.ir import Block, Operation, SSAValue
 LAZY_TT = {
     "tt.splat", "tt.broadcast", "tt.expand_dims", "tt.reshape", "tt.trans", "tt.make_range",
     "tt.addptr", "tt.load", "tt.dot", "tt.bitcast", "tt.fp_to_fp", "tt.precise_sqrt",
-    "tt.precise_divf", "tt.mulhiui", "tt.clampf",
+    "tt.precise_divf", "tt.mulhiui", "tt.clampf", "tt.join", "tt.split", "tt.cat", "tt.gather",
 }  # fmt: skip
 EFFECTS = {"tt.store", "tt.atomic_rmw", "tt.atomic_cas"}
 LOOPS = ("scf.for", "scf.while")
