@@ -9,7 +9,9 @@ whole block as ``convert-simt-to-loops`` does for the cpu target:
   ``xpu.warp_sync``): lanes must see each other's values in lockstep;
 - a barrier that part of a block may not reach (after an early ``return``, inside
   ``if (threadIdx.x < 32)``): xpuc defines it as CUDA does (threads that left are not
-  waited for), OpenCL leaves it undefined and PoCL miscompiles it.
+  waited for), OpenCL leaves it undefined and PoCL miscompiles it;
+- barriers under uniform branches, where a frontend says so (``xpu.barriers_in_branches``
+  on the kernel): PoCL 3.1 miscompiles some of those too.
 
 Whether a barrier is reached by the whole block is a uniformity analysis: a value is
 uniform when it is computed from constants, kernel arguments, block ids and sizes,
@@ -163,8 +165,16 @@ def _syncing(funcs: dict[str, func.FuncOp]) -> set[str]:
         found |= more
 
 
+BRANCH_BARRIERS = "xpu.barriers_in_branches"
+
+
 def loop_reason(kernel: gpu.FuncOp, funcs: dict[str, func.FuncOp]) -> str | None:
     """Why ``kernel`` must run as loops (one work-item a block), or None."""
+    if BRANCH_BARRIERS in kernel.attributes:
+        # a frontend's fact: barriers under (uniform) branches, e.g. the Triton
+        # frontend's early returns; PoCL 3.1 miscompiles such kernels (with loopvec,
+        # masked stores after the branch run unmasked; with cbs, other ones)
+        return "has barriers under branches"
     reached = reachable(kernel, funcs)
     for fn in [kernel, *reached]:
         warp = next((o for o in fn.walk() if isinstance(o, WARP_OPS)), None)

@@ -131,6 +131,7 @@ class Facts:
     """Program order, effects and per-value answers for one ``tt.func``."""
 
     def __init__(self, func: Operation, threads: int):
+        self.func = func
         self.threads = threads
         self.order: dict[Operation, int] = {}
         for op in func.walk():
@@ -158,6 +159,28 @@ class Facts:
                 out.append(user)
         return out
 
+    def _top(self, op: Operation) -> Block | None:
+        """The kernel-level block holding ``op`` (several with early returns)."""
+        while op.parent_op() is not None and op.parent_op() is not self.func:
+            op = op.parent_op()  # pyright: ignore
+        return op.parent_block()
+
+    def may_precede(self, a: Operation, b: Operation) -> bool:
+        """Whether ``a`` can run before ``b``: not when they are in kernel-level blocks
+        on exclusive paths (after an early return's branch)."""
+        start, goal = self._top(a), self._top(b)
+        seen, todo = set(), [start]
+        while todo:
+            blk = todo.pop()
+            if blk is goal:
+                return True
+            if blk is None or blk in seen:
+                continue
+            seen.add(blk)
+            last = blk.last_op
+            todo += list(last.successors) if last is not None else []
+        return False
+
     def _loops(self, op: Operation) -> list[Operation]:
         out, p = [], op.parent_op()
         while p is not None:
@@ -182,7 +205,7 @@ class Facts:
             if s.name in EFFECTS and (base is None or base_arg(s.operands[0]) in (base, None)):
                 return True
             for e in self.effects:
-                if at < self.order[e] < self.order[s]:
+                if at < self.order[e] < self.order[s] and self.may_precede(e, s):
                     return True
         around = set(self._loops(load))
         for s in sinks:

@@ -19,7 +19,7 @@ from xdsl.dialects.builtin import IntegerAttr, IntegerType
 from xdsl.ir import Block, Operation, Region, SSAValue
 
 from xpuc.frontends.triton.analysis import is_tile
-from xpuc.frontends.triton.control import _carry, _slot_type, _uncarry
+from xpuc.frontends.triton.control import _carry, _same_base, _slot_type, _uncarry
 from xpuc.frontends.triton.tiles import Shifted
 
 _BOOL = IntegerType(1)
@@ -127,6 +127,7 @@ def lower_cfg(low, region: Region) -> None:
             if is_tile(v):
                 raise low.error(op, f"'{op.name}' passing a tile is not supported yet")
             low.first_arg.setdefault(a, low.values[v])
+            _same_base(low, op, low.values[v], low.first_arg[a])
             low.put_slot(args[a], _carry(low, op, low.values[v]))
         low.put_slot(reached[dest], low.emit(arith.ConstantOp(IntegerAttr(1, _BOOL))).results[0])
         return []
@@ -140,6 +141,22 @@ def lower_cfg(low, region: Region) -> None:
             low.if_(cond, lambda: enter(op, then, op.then_arguments),  # pyright: ignore
                     lambda: enter(op, other, op.else_arguments))  # pyright: ignore  # fmt: skip
 
-    block(blocks[0])
+    # where tile stores went since a barrier, along each path (so a barrier in a block
+    # another path skips does not count, and exclusive paths do not fence each other)
+    unfenced: dict[Block, list] = {}
+    preds: dict[Block, list[Block]] = {b: [] for b in blocks}
+    for b in blocks:
+        for s in b.last_op.successors if b.last_op is not None else ():
+            preds[s].append(b)
+
+    def run(b: Block) -> list[SSAValue]:
+        low.unfenced = [x for p in preds[b] for x in unfenced.get(p, [])] if preds[b] else (
+            low.unfenced)  # fmt: skip
+        block(b)
+        unfenced[b] = list(low.unfenced)
+        return []
+
+    run(blocks[0])
     for b in blocks[1:]:
-        low.if_(low.get_slot(reached[b], _BOOL), lambda b=b: block(b))
+        low.if_(low.get_slot(reached[b], _BOOL), lambda b=b: run(b))
+    low.unfenced = [x for v in unfenced.values() for x in v]

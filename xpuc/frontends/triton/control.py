@@ -19,7 +19,7 @@ from xdsl.dialects.builtin import IntegerAttr, i64
 from xdsl.ir import Block, Operation, SSAValue
 
 from xpuc.dialects import tt
-from xpuc.frontends.triton.analysis import base_arg, count, is_tile, shift_of
+from xpuc.frontends.triton.analysis import count, is_tile, shift_of
 from xpuc.frontends.triton.tiles import Buffered, Ptr, Shifted, elem_type, low_type
 
 
@@ -128,10 +128,10 @@ def _slot_type(low, v: SSAValue):
 
 
 def _stores_twice(loop: Operation) -> bool:
-    """Whether ``loop``'s body stores into one argument more than once (or somewhere not
-    known), so the next iteration's stores must wait for this one's."""
-    bases = [base_arg(o.operands[0]) for o in loop.walk() if o.name == "tt.store"]
-    return None in bases or len(set(bases)) < len(bases)
+    """Whether ``loop``'s body stores tiles, so the next iteration's stores must wait for
+    this one's (another thread's store of the next iteration may go where this one's
+    did: the later store wins, as in program order)."""
+    return any(o.name == "tt.store" and is_tile(o.operands[0]) for o in loop.walk())
 
 
 def lower_if(low, op: Operation) -> None:

@@ -115,6 +115,7 @@ class Lowering(TileRules, Tiles, ScalarOps):
         self.dot_operands: dict[Operation, list] = {}  # tt.dot -> its staged a and b
         self.unfenced: list[SSAValue | None] = []  # where tile stores since a barrier went
         self.first_arg: dict[SSAValue, Value] = {}  # a block argument's first incoming value
+        self.stored_inside: list[list] = []  # per open region: where its tile stores went
         self.facts = Facts(func, self.threads)
         self.keep = loads_to_keep(func, self.facts)
 
@@ -217,7 +218,10 @@ class Lowering(TileRules, Tiles, ScalarOps):
         if not self.pending:
             return
         stores, self.pending = self.pending, []
-        self.unfenced += [base_arg(op.operands[0]) for op in stores]
+        bases = [base_arg(op.operands[0]) for op in stores]
+        self.unfenced += bases
+        for inside in self.stored_inside:
+            inside += bases
 
         def body(ix: Ix, _s: SSAValue) -> None:
             for op in stores:
@@ -229,6 +233,18 @@ class Lowering(TileRules, Tiles, ScalarOps):
     def barrier(self) -> None:
         super().barrier()
         self.unfenced.clear()
+
+    def nested(self, fn):
+        """A region (a branch, a loop body) may not run, or its barriers may not: after
+        it, what was unfenced before is still, plus what it stored."""
+        saved = list(self.unfenced)
+        self.stored_inside.append([])
+        try:
+            got = super().nested(fn)
+        finally:
+            inside = self.stored_inside.pop()
+        self.unfenced = saved + inside
+        return got
 
     def on_thread0(self, fn) -> None:
         zero = self.cidx(0)
@@ -276,6 +292,8 @@ class Lowering(TileRules, Tiles, ScalarOps):
         kernel.attributes["xpu.arg_types"] = ArrayAttr([StringAttr(c) for c in codes])
         kernel.attributes["xpu.arg_names"] = ArrayAttr([StringAttr(n) for n in names])
         kernel.attributes["xpu.loc"] = StringAttr(f"{self.sig.file}:{self.sig.line}:1")
+        if getattr(self, "branch_barriers", False):  # see xpuc/targets/opencl_modes.py
+            kernel.attributes["xpu.barriers_in_branches"] = UnitAttr()
         return kernel
 
     def ptr_base(self, v: SSAValue) -> SSAValue:

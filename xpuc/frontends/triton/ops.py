@@ -71,10 +71,11 @@ class ScalarOps:
         if value is None:
             value = op.attributes.get("value")
         if isinstance(value, DenseIntOrFPElementsAttr):
-            if not value.is_splat():
-                raise self.error(op, "a non-uniform constant tile is not supported yet")  # pyright: ignore
             t = value.get_element_type()
-            first = value.get_values()[0]
+            values = value.get_values()
+            first = values[0]
+            if any(v != first and not (v != v and first != first) for v in values):  # NaN
+                raise self.error(op, "a non-uniform constant tile is not supported yet")  # pyright: ignore
             value = FloatAttr(first, t) if isinstance(t, AnyFloat) else IntegerAttr(first, t)  # pyright: ignore
         if isinstance(value, FloatAttr) and low_type(value.type) != value.type:
             value = FloatAttr(value.value.data, low_type(value.type))

@@ -26,21 +26,24 @@ class TileRules:
         result (``tt.dot`` at ``(m, n)`` reads ``a[m, :]`` and ``b[:, n]``), so computing
         them there would repeat their loads, arithmetic and conversions ``N`` (or ``M``)
         times.  Only this dot reads the buffers (its uses come after it, in its region).
-        Operands over :data:`STAGE_BYTES` widened are staged in their own type; over it
-        even so, they are recomputed (the static shared memory of a GPU block is small)."""
+        All the kernel's staged operands share :data:`STAGE_BYTES` (the static shared
+        memory of a GPU block is small): an operand is staged widened while that fits,
+        else in its own type, else not at all (recomputed where the dot reads it)."""
         t = elem_type(dot.operands[2].type)
         todo, staged = [], []
         uniform = ("tt.splat", "arith.constant")
-        inputs = [v for v in dot.operands[:2]
-                  if not (isinstance(v.owner, Operation) and v.owner.name in uniform)]  # fmt: skip
-        wide = sum(count(v) * _bytes(t) for v in inputs) <= STAGE_BYTES
-        if not wide and sum(count(v) * _bytes(elem_type(v.type)) for v in inputs) > STAGE_BYTES:
-            inputs = []
         for v in dot.operands[:2]:
-            if v not in inputs:
+            own = elem_type(v.type)
+            left = STAGE_BYTES - self.__dict__.setdefault("staged_bytes", 0)
+            if isinstance(v.owner, Operation) and v.owner.name in uniform:
                 staged.append(None)
                 continue
-            m = self.new_buffer(v, False, elem=t if wide else None)
+            elem = t if count(v) * _bytes(t) <= left else own
+            if count(v) * _bytes(elem) > left:
+                staged.append(None)
+                continue
+            self.staged_bytes += count(v) * _bytes(elem)
+            m = self.new_buffer(v, False, elem=elem)
             staged.append(m)
             todo.append(
                 (count(v), [(m, lambda ix, v=v, e=m.elem: self.widen(dot, self.at(v, ix), e))])

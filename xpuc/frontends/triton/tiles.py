@@ -168,6 +168,7 @@ class Tiles:
             b.append(scf.YieldOp(*alt))  # pyright: ignore
         if not types and any(isinstance(o, gpu.BarrierOp) for x in (a, b or [])
                              for op in x for o in op.walk()):  # fmt: skip
+            self.branch_barriers = True
             one, zero = self.cidx(1), self.cidx(0)
             for ops, taken in ((a, (one, zero)), (b, (zero, one))):
                 if ops is not None:
