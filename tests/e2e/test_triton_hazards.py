@@ -308,3 +308,20 @@ def test_tiles_carried_by_a_while_loop(target, n):
         o[:256].reshape(16, 16), sum(4**i for i in range(n)) * np.outer(x, x)
     )
     np.testing.assert_array_equal(o[256:], x * 2**n)
+
+
+@triton.jit
+def _reduce_3d(x_ptr, A: tl.constexpr, B: tl.constexpr, C: tl.constexpr):
+    r = (tl.arange(0, A)[:, None, None] * B + tl.arange(0, B)[None, :, None]) * C
+    r = r + tl.arange(0, C)[None, None, :]
+    x = tl.load(x_ptr + r)
+    tl.store(x_ptr + r, x * 0 + (tl.max(x, 2) * 1000 + tl.sum(x, 2))[:, :, None])
+
+
+def test_an_llvm_assertion_does_not_end_the_process():
+    """LLVM's loop vectorizer asserts (and aborts) on this kernel's cpu loops: the
+    optimizer runs in a forked child, and again without the loop vectorizer."""
+    x = rng().integers(-5, 5, (4, 2, 128)).astype(np.float32)
+    want = np.broadcast_to((x.max(2) * 1000 + x.sum(2))[:, :, None], x.shape)
+    kernel(_reduce_3d, "*fp32", "cpu", 1, A=4, B=2, C=128)[(1,)](x)
+    np.testing.assert_array_equal(x, want)

@@ -13,6 +13,7 @@ logic of its own.
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,6 +31,7 @@ from xpuc.compiler.pipeline import PipelineOptions, build_passes, print_module, 
 from xpuc.dialects.registry import make_context
 from xpuc.passes.memory_effects import written_args
 from xpuc.targets.limits import shared_bytes
+from xpuc.targets.llvm.isolate import isolated
 from xpuc.targets.llvm.translate import Translator, parallel_loop_metadata
 from xpuc.targets.registry import get_target
 
@@ -255,7 +257,7 @@ def compile(  # noqa: A001 - the library's verb, as in triton.compile
     with clock("link device libraries"):
         tgt.link(ref)
     with clock(f"LLVM -O{opt_level}"):
-        tgt.optimize(ref, opt_level)
+        ref = optimize_isolated(tgt, ref, opt_level)
     art.stages["llir"] = str(ref)
     if last <= STAGES.index("llir"):
         return _done(art, pass_times)
@@ -284,6 +286,31 @@ def _text(module: ModuleOp) -> str:
     buf = io.StringIO()
     print_module(module, buf)
     return buf.getvalue()
+
+
+def optimize_isolated(tgt, ref: llvm.ModuleRef, opt_level: int) -> llvm.ModuleRef:
+    """``tgt.optimize`` in a forked child (:mod:`xpuc.targets.llvm.isolate`): LLVM's
+    optimizer can abort the process on an internal assertion (its loop vectorizer's
+    cost models disagreeing, seen on some reduction loops on the cpu target).  When the
+    child dies, the optimization runs again without the loop vectorizer, which is what
+    failed so far.  Only CPU targets, where loops are vectorized (a GPU module carries
+    libdevice, too big to pass back and forth cheaply)."""
+    if opt_level <= 0 or not hasattr(os, "fork") or tgt.family != "cpu":
+        tgt.optimize(ref, opt_level)
+        return ref
+    text = str(ref)
+
+    def run(vectorize: bool) -> str:
+        mod = llvm.parse_assembly(text)
+        tgt.loop_vectorize = vectorize
+        tgt.optimize(mod, opt_level)
+        return str(mod)
+
+    try:
+        out = isolated(lambda: run(True), "LLVM optimization")
+    except TargetError:
+        out = isolated(lambda: run(False), "LLVM optimization (loop vectorizer off)")
+    return llvm.parse_assembly(out)
 
 
 def compile_file(path: str | Path, target: str | list[str] = "cpu", **kwargs):

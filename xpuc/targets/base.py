@@ -141,7 +141,7 @@ class Target:
             return
         tm = self.target_machine(opt_level)
         pto = llvm.create_pipeline_tuning_options(speed_level=min(opt_level, 3))
-        pto.loop_vectorization = opt_level >= 2
+        pto.loop_vectorization = opt_level >= 2 and getattr(self, "loop_vectorize", True)
         pto.slp_vectorization = opt_level >= 2
         pb = llvm.create_pass_builder(tm, pto)
         pm = pb.getModulePassManager()
