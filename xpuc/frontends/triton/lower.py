@@ -56,6 +56,7 @@ from xpuc.frontends.triton.cfg import lower_cfg
 from xpuc.frontends.triton.ops import ScalarOps
 from xpuc.frontends.triton.reduce import reduce_axis, reduce_scalar, scan
 from xpuc.frontends.triton.source import KernelSignature
+from xpuc.frontends.triton.storage import Storage
 from xpuc.frontends.triton.tile_rules import TileRules
 from xpuc.frontends.triton.tiles import (
     BaseMismatch,
@@ -98,7 +99,7 @@ def _launch_code(ir: str, given: str) -> str:
     return ir
 
 
-class Lowering(TileRules, Tiles, ScalarOps):
+class Lowering(TileRules, Storage, Tiles, ScalarOps):
     def __init__(self, func: tt.FuncOp, sig: KernelSignature, num_warps: int):
         self.func = func
         self.sig = sig
