@@ -117,6 +117,9 @@ class Lowering(TileRules, Storage, Tiles, ScalarOps):
         self.unfenced: list[SSAValue | None] = []  # where tile stores since a barrier went
         self.first_arg: dict[SSAValue, Value] = {}  # a block argument's first incoming value
         self.stored_inside: list[list] = []  # per open region: where its tile stores went
+        self.constants: dict[Operation, Attribute] = {}  # arith.constant -> its scalar value
+        self.staged_bytes = 0  # shared memory taken by staged tt.dot operands
+        self.branch_barriers = False  # a barrier under a (uniform) branch was emitted
         self.facts = Facts(func, self.threads)
         self.keep = loads_to_keep(func, self.facts)
 
@@ -293,7 +296,7 @@ class Lowering(TileRules, Storage, Tiles, ScalarOps):
         kernel.attributes["xpu.arg_types"] = ArrayAttr([StringAttr(c) for c in codes])
         kernel.attributes["xpu.arg_names"] = ArrayAttr([StringAttr(n) for n in names])
         kernel.attributes["xpu.loc"] = StringAttr(f"{self.sig.file}:{self.sig.line}:1")
-        if getattr(self, "branch_barriers", False):  # see xpuc/targets/opencl_modes.py
+        if self.branch_barriers:  # see xpuc/targets/opencl_modes.py
             kernel.attributes["xpu.barriers_in_branches"] = UnitAttr()
         return kernel
 

@@ -61,7 +61,7 @@ class ScalarOps:
         return self.emit(arith.IndexCastOp(p.offset, INDEX)).results[0]  # pyright: ignore
 
     def constant(self, op: Operation) -> SSAValue:
-        known = self.__dict__.setdefault("_constants", {})  # a splat tile's value costs O(N)
+        known = self.constants  # pyright: ignore  # a splat tile's value costs O(N) to read
         if op not in known:
             known[op] = self.constant_value(op)
         return self.emit(arith.ConstantOp(known[op])).results[0]  # pyright: ignore

@@ -34,7 +34,7 @@ class TileRules:
         uniform = ("tt.splat", "arith.constant")
         for v in dot.operands[:2]:
             own = elem_type(v.type)
-            left = STAGE_BYTES - self.__dict__.setdefault("staged_bytes", 0)
+            left = STAGE_BYTES - self.staged_bytes  # pyright: ignore
             if isinstance(v.owner, Operation) and v.owner.name in uniform:
                 staged.append(None)
                 continue
