@@ -1,0 +1,104 @@
+"""TVM frontend, first slice: TE-built PrimFuncs compiled by xpuc and run against numpy."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+tvm = pytest.importorskip("tvm", reason="the TVM frontend needs apache-tvm installed")
+from tvm import te, tirx  # noqa: E402
+
+from xpuc.compiler.diagnostics import XpucError  # noqa: E402
+from xpuc.frontends import tvm as xt  # noqa: E402
+
+TARGETS = pytest.mark.parametrize("target", ["cpu", "opencl"])
+
+
+def run(func, target, *arrays):
+    if target == "opencl":
+        import xpuc.runtime.opencl as rt
+
+        if rt.missing_reason():
+            pytest.skip(f"opencl: {rt.missing_reason()}")
+    xt.load(xt.compile(func, target))(*arrays)
+
+
+@TARGETS
+def test_elementwise_with_branches_and_casts(target):
+    A = te.placeholder((37, 45), name="A")
+    B = te.compute((37, 45), lambda i, j: tirx.if_then_else(
+        A[i, j] > 0, A[i, j] * 2, tirx.Select(A[i, j] < -1, -1.0, A[i, j])), name="B")  # fmt: skip
+    Ci = te.compute((37, 45), lambda i, j: (B[i, j] * 10).astype("int32"), name="C")
+    a = np.random.default_rng(0).standard_normal((37, 45)).astype(np.float32)
+    c = np.zeros((37, 45), np.int32)
+    run(te.create_prim_func([A, Ci]), target, a, c)
+    b = np.where(a > 0, a * 2, np.where(a < -1, -1.0, a)).astype(np.float32)
+    np.testing.assert_array_equal(c, (b * np.float32(10)).astype(np.int32))
+
+
+@TARGETS
+def test_matmul_reduction_with_init(target):
+    n, m, k = 33, 17, 29
+    A, B = te.placeholder((n, k), name="A"), te.placeholder((k, m), name="B")
+    r = te.reduce_axis((0, k), name="r")
+    C = te.compute((n, m), lambda i, j: te.sum(A[i, r] * B[r, j], axis=r), name="C")
+    rng = np.random.default_rng(1)
+    a, b = rng.standard_normal((n, k), np.float32), rng.standard_normal((k, m), np.float32)
+    c = np.full((n, m), 7.0, np.float32)
+    run(te.create_prim_func([A, B, C]), target, a, b, c)
+    np.testing.assert_allclose(c, a @ b, rtol=1e-5, atol=1e-5)
+
+
+@TARGETS
+def test_stages_through_an_intermediate_buffer(target):
+    A = te.placeholder((8, 4), name="A")
+    k = te.reduce_axis((0, 4), name="k")
+    S = te.compute((8,), lambda i: te.max(A[i, k], axis=k), name="S")
+    E = te.compute((8, 4), lambda i, j: te.exp(A[i, j] - S[i]), name="E")
+    a = np.random.default_rng(2).standard_normal((8, 4)).astype(np.float32)
+    e = np.zeros((8, 4), np.float32)
+    run(te.create_prim_func([A, E]), target, a, e)
+    np.testing.assert_allclose(e, np.exp(a - a.max(1, keepdims=True)), rtol=1e-6)
+
+
+@TARGETS
+def test_integer_floor_division(target):
+    A = te.placeholder((16,), name="A", dtype="int32")
+    B = te.compute((16,), lambda i: tirx.floordiv(A[i], 3) * 100 + tirx.floormod(A[i], -3)
+                   + tirx.truncdiv(A[i], 4) * 10000, name="B")  # fmt: skip
+    a = np.arange(-8, 8, dtype=np.int32)
+    b = np.zeros(16, np.int32)
+    run(te.create_prim_func([A, B]), target, a, b)
+    np.testing.assert_array_equal(
+        b, (a // 3) * 100 + a % -3 + np.trunc(a / 4).astype(np.int32) * 10000
+    )
+
+
+def test_ptx_for_a_reduction_is_accepted_by_ptxas():
+    from xpuc.targets.tools import find_ptxas
+
+    if find_ptxas() is None:
+        pytest.skip("ptxas not found")
+    A, B = te.placeholder((64, 64), name="A"), te.placeholder((64, 64), name="B")
+    r = te.reduce_axis((0, 64), name="r")
+    C = te.compute((64, 64), lambda i, j: te.sum(A[i, r] * B[r, j], axis=r), name="C")
+    art = xt.compile(te.create_prim_func([A, B, C]), "nvptx:sm_90", emit="bin")
+    assert ".entry main_0" in str(art.stages["asm"]) and art.stages["bin"][:4] == b"\x7fELF"
+
+
+def test_symbolic_shapes_are_a_clear_error():
+    n = tirx.Var("n", "int32")
+    A = te.placeholder((n,), name="A")
+    B = te.compute((n,), lambda i: A[i] + 1, name="B")
+    with pytest.raises(XpucError, match="symbolic: dynamic shapes are not supported yet"):
+        xt.compile(te.create_prim_func([A, B]), "cpu")
+
+
+def test_wrong_arrays_are_a_clear_error():
+    A = te.placeholder((4,), name="A")
+    B = te.compute((4,), lambda i: A[i] + 1, name="B")
+    k = xt.load(xt.compile(te.create_prim_func([A, B]), "cpu"))
+    with pytest.raises(XpucError, match="expected 2 arrays"):
+        k(np.zeros(4, np.float32))
+    with pytest.raises(XpucError, match=r"buffer B: expected shape \(4,\)"):
+        k(np.zeros(4, np.float32), np.zeros(5, np.float32))

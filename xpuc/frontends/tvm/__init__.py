@@ -1,0 +1,102 @@
+"""TVM frontend (issue 7, first slice): TensorIR ``PrimFunc``\\ s onto every xpuc target.
+
+    import tvm
+    from tvm import te
+    A = te.placeholder((n,), name="A"); B = te.compute((n,), lambda i: A[i] * 2, name="B")
+    prog = xpuc.tvm.compile(te.create_prim_func([A, B]), target="cpu")
+    prog(a, b)                               # numpy arrays, one per parameter buffer
+
+The PrimFunc's TIR is walked through TVM's Python API (``tvm.tirx``, apache-tvm
+``>=0.27,<0.28``; see :mod:`.lower` for what is taken and how it maps onto threads).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from xpuc.compiler.diagnostics import XpucError
+from xpuc.frontends.tvm.exprs import TirError
+from xpuc.frontends.tvm.lower import BLOCK, BufferSpec, Stage, lower_prim_func
+
+SUPPORTED = (0, 27)
+
+
+def require_tvm():
+    try:
+        import tvm
+    except ImportError:
+        raise XpucError("the TVM frontend needs apache-tvm: pip install 'xpuc[tvm]'") from None
+    version = tuple(int(x) for x in tvm.__version__.split(".")[:2])
+    if version != SUPPORTED:
+        raise XpucError(f"apache-tvm {tvm.__version__} is installed; xpuc's TVM frontend takes "
+                        "0.27.x (TIR's Python API changes between releases)")  # fmt: skip
+    return tvm
+
+
+def prim_funcs(obj: Any) -> list[tuple[str, Any]]:
+    """(name, PrimFunc) pairs of a PrimFunc or an IRModule."""
+    tvm = require_tvm()
+    if isinstance(obj, tvm.tirx.PrimFunc):
+        name = obj.attrs["global_symbol"] if obj.attrs and "global_symbol" in obj.attrs else "main"
+        return [(str(name), obj)]
+    if isinstance(obj, tvm.IRModule):
+        return [(gv.name_hint, f) for gv, f in obj.functions.items()
+                if isinstance(f, tvm.tirx.PrimFunc)]  # fmt: skip
+    raise XpucError(f"expected a tvm PrimFunc or IRModule, got {type(obj).__name__}")
+
+
+class TVMKernel:
+    """A compiled PrimFunc: call it with one numpy array per parameter buffer; the
+    stages run in order, intermediates allocated here."""
+
+    def __init__(self, module: Any, stages: list[Stage], specs: list[BufferSpec]):
+        self.module = module
+        self.stages = stages
+        self.specs = specs
+
+    def __call__(self, *arrays: np.ndarray) -> None:
+        params = [s for s in self.specs if s.param]
+        if len(arrays) != len(params):
+            raise XpucError(f"expected {len(params)} arrays ({', '.join(s.name for s in params)})"
+                            f", got {len(arrays)}")  # fmt: skip
+        for a, s in zip(arrays, params, strict=True):
+            if not isinstance(a, np.ndarray) or a.size != int(np.prod(s.shape)):
+                got = getattr(a, "shape", type(a).__name__)
+                raise XpucError(f"buffer {s.name}: expected shape {s.shape}, got {got}")
+        it = iter(arrays)
+        buffers = [next(it) if s.param else np.zeros(s.shape, np.dtype(s.dtype))
+                   for s in self.specs]  # fmt: skip
+        for st in self.stages:
+            grid = max(-(-st.threads // BLOCK), 1)
+            getattr(self.module, st.kernel)[grid, min(BLOCK, max(st.threads, 1))](*buffers)
+
+
+def compile(obj: Any, target: str = "cpu", name: str | None = None, **options: Any):  # noqa: A001
+    """Compile a PrimFunc (or an IRModule's one PrimFunc, or the one called ``name``) for
+    ``target``; returns the :class:`~xpuc.compiler.artifact.Artifact` and, as
+    ``.tvm``, the stages and buffers :func:`load` needs."""
+    from xpuc.compiler.driver import compile as compile_module
+
+    funcs = prim_funcs(obj)
+    if name is not None:
+        funcs = [f for f in funcs if f[0] == name]
+    if len(funcs) != 1:
+        raise XpucError(f"expected one PrimFunc{f' named {name}' if name else ''}, "
+                        f"found {len(funcs)}")  # fmt: skip
+    fname, func = funcs[0]
+    module, stages, specs = lower_prim_func(func, fname)
+    art = compile_module(module, target, filename=f"{fname}.tir", language="mlir", **options)
+    art.tvm = (stages, specs)  # pyright: ignore
+    return art
+
+
+def load(art) -> TVMKernel:
+    import xpuc
+
+    stages, specs = art.tvm
+    return TVMKernel(xpuc.load(art), stages, specs)
+
+
+__all__ = ["TVMKernel", "TirError", "compile", "load", "prim_funcs", "require_tvm"]

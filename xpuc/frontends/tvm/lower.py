@@ -1,0 +1,327 @@
+"""TVM frontend: a TensorIR ``PrimFunc`` -> SIMT-level shared IR, one kernel per stage.
+
+A PrimFunc's root block holds its stages in order (one loop nest per ``te.compute``) and
+its intermediate buffers.  Stages depend on each other through global memory, so each
+becomes a ``gpu.func`` of its own, launched in order (:class:`~.launch.TVMKernel`); an
+intermediate buffer is an argument the launcher allocates.  Every kernel takes every
+buffer, as ``memref<?xT>`` (row-major, flattened).
+
+**Default mapping** (an unscheduled PrimFunc): a stage's outer loops whose variables
+feed only spatial block iterators (``T.axis.spatial``; not a reduction's) become the
+threads of a 1-D grid: thread ``g = block_id * 256 + thread_id`` runs the iteration
+``g`` of their flattened nest, the rest of the nest serially (reduction loops
+included).  A stage without such loops runs on one thread.
+
+**Blocks**: iterator bindings are values; ``T.init()`` runs where every reduction
+iterator is at the start of its domain; the block predicate guards the body; buffers a
+block allocates are per-thread ``memref.alloca``.  Unsupported nodes are a
+:class:`~.exprs.TirError` naming them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from math import prod
+
+from xdsl.dialects import arith, gpu, memref, scf
+from xdsl.dialects.builtin import (
+    DYNAMIC_INDEX,
+    ArrayAttr,
+    IndexType,
+    MemRefType,
+    ModuleOp,
+    StringAttr,
+    UnitAttr,
+    i1,
+)
+from xdsl.ir import Attribute, Block, Operation, Region, SSAValue
+
+from xpuc.frontends.tvm.exprs import Exprs, TirError, dtype_of, ir_type
+
+INDEX = IndexType()
+BLOCK = 256
+_CODES = {"float16": "f16", "float32": "f32", "float64": "f64", "bool": "i1", "int8": "i8",
+          "int16": "i16", "int32": "i32", "int64": "i64", "uint8": "u8", "uint16": "u16",
+          "uint32": "u32", "uint64": "u64"}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class BufferSpec:
+    name: str
+    shape: tuple[int, ...]
+    dtype: str
+    param: bool  # a PrimFunc parameter (else an intermediate the launcher allocates)
+
+
+@dataclass(frozen=True)
+class Stage:
+    kernel: str
+    threads: int  # iterations of the nest's parallel loops
+
+
+def _static(e, what: str) -> int:
+    if type(e).__name__ != "IntImm":
+        raise TirError(f"{what} {e} is symbolic: dynamic shapes are not supported yet")
+    return int(e.value)
+
+
+_CHILDREN = ("seq", "body", "block", "then_case", "else_case", "init", "a", "b", "value",
+             "args", "condition", "true_value", "false_value", "indices", "iter_values",
+             "predicate", "min", "extent")  # fmt: skip
+
+
+def _walk(node, fn) -> None:
+    """Call ``fn`` on ``node`` and every TIR node under it (statements and expressions)."""
+    fn(node)
+    for name in _CHILDREN:
+        child = getattr(node, name, None) if not isinstance(node, int | float | str) else None
+        if child is None or isinstance(child, int | float | str):
+            continue
+        if isinstance(child, list | tuple) or type(child).__name__ == "Array":
+            for c in child:
+                _walk(c, fn)
+        else:
+            _walk(child, fn)
+
+
+def _is_const(e) -> bool:
+    return type(e).__name__ == "IntImm"
+
+
+def _uses(expr, var) -> bool:
+    found = []
+    _walk(expr, lambda n: found.append(type(n).__name__ == "Var" and n.same_as(var)))
+    return any(found)
+
+
+class TirLowering(Exprs):
+    def __init__(self, func, name: str):
+        self.func = func
+        self.name = name
+        root = func.body
+        if type(root).__name__ != "SBlockRealize":
+            raise TirError("a PrimFunc whose body is not a root block is not supported yet")
+        self.root = root.block
+        self.buffers = [*func.params, *self.root.alloc_buffers]
+        self.specs = [
+            BufferSpec(str(b.name), tuple(_static(d, f"shape of {b.name}") for d in b.shape),
+                       str(b.dtype), i < len(func.params))
+            for i, b in enumerate(self.buffers)
+        ]  # fmt: skip
+        for s in self.specs:
+            ir_type(s.dtype)
+
+    # -- environment ------------------------------------------------------------------
+    def emit(self, op: Operation) -> Operation:
+        self.ops.append(op)
+        return op
+
+    def lookup(self, var) -> SSAValue:
+        for v, val in reversed(self.env):
+            if v.same_as(var):
+                return val
+        raise TirError(f"TIR variable '{var}' is not bound")
+
+    def bind(self, var, val: SSAValue) -> None:
+        self.env.append((var, val))
+
+    def memref_of(self, buf) -> tuple[SSAValue, tuple]:
+        for b, m, shape in reversed(self.mems):
+            if b.same_as(buf):
+                return m, shape
+        raise TirError(f"buffer '{buf.name}' is not one the kernel can reach")
+
+    def flat_index(self, buf, indices) -> tuple[SSAValue, SSAValue]:
+        m, shape = self.memref_of(buf)
+        acc = None
+        for i, (idx, d) in enumerate(zip(indices, shape, strict=True)):
+            v = self.expr(idx)
+            if v.type != INDEX:
+                v = self.emit(arith.IndexCastOp(v, INDEX)).results[0]
+            if i == 0:
+                acc = v
+                continue
+            acc = self.emit(arith.MuliOp(acc, self.idx(d))).results[0]
+            acc = self.emit(arith.AddiOp(acc, v)).results[0]
+        return m, acc if acc is not None else self.idx(0)
+
+    def idx(self, n: int) -> SSAValue:
+        return self.emit(arith.ConstantOp.from_int_and_width(n, INDEX)).results[0]
+
+    def load(self, e) -> SSAValue:
+        m, at = self.flat_index(getattr(e, "buffer", None) or e.source, e.indices)
+        return self.emit(memref.LoadOp.get(m, [at])).results[0]
+
+    def nested(self, fn) -> list[Operation]:
+        outer, self.ops = self.ops, []
+        mark = len(self.env)
+        fn()
+        inner, self.ops = self.ops, outer
+        del self.env[mark:]
+        return inner
+
+    def if_value(self, cond: SSAValue, then, other, t: Attribute) -> SSAValue:
+        vals = []
+        a = self.nested(lambda: vals.append(then()))
+        b = self.nested(lambda: vals.append(other()))
+        return self.emit(scf.IfOp(cond, [t], [*a, scf.YieldOp(vals[0])],
+                                  [*b, scf.YieldOp(vals[1])])).results[0]  # fmt: skip
+
+    # -- statements -------------------------------------------------------------------
+    def stmt(self, s) -> None:  # noqa: C901 - one case per TIR node
+        kind = type(s).__name__
+        if kind == "SeqStmt":
+            for x in s.seq:
+                self.stmt(x)
+        elif kind == "For":
+            self.loop(s)
+        elif kind == "SBlockRealize":
+            self.block(s)
+        elif kind == "BufferStore":
+            m, at = self.flat_index(s.buffer, s.indices)
+            self.emit(memref.StoreOp.get(self.expr(s.value), m, [at]))
+        elif kind == "IfThenElse":
+            c = self.expr(s.condition)
+            then = self.nested(lambda: self.stmt(s.then_case))
+            other = self.nested(lambda: self.stmt(s.else_case)) if s.else_case is not None else None
+            self.emit(scf.IfOp(c, [], [*then, scf.YieldOp()],
+                               [*other, scf.YieldOp()] if other is not None else None))  # fmt: skip
+        elif kind in ("LetStmt", "Bind"):
+            self.bind(s.var, self.expr(s.value))
+            if getattr(s, "body", None) is not None:
+                self.stmt(s.body)
+        elif kind == "Evaluate" and type(s.value).__name__ == "IntImm":
+            pass
+        else:
+            raise TirError(f"TIR statement {kind} is not supported yet")
+
+    def loop(self, s) -> None:
+        lo = self.expr(s.min)
+        n = self.expr(s.extent)
+        lo_i, n_i = (self.emit(arith.IndexCastOp(v, INDEX)).results[0] for v in (lo, n))
+        hi = self.emit(arith.AddiOp(lo_i, n_i)).results[0]
+        body = Block(arg_types=[INDEX])
+
+        def inner() -> None:
+            self.bind(s.loop_var, self.emit(arith.IndexCastOp(body.args[0], lo.type)).results[0])
+            self.stmt(s.body)
+
+        ops = self.nested(inner)
+        body.add_ops([*ops, scf.YieldOp()])
+        self.emit(scf.ForOp(lo_i, hi, self.idx(1), [], body))
+
+    def block(self, realize) -> None:
+        blk = realize.block
+        if len(blk.match_buffers):
+            raise TirError(f"block '{blk.name_hint}': match_buffer is not supported yet")
+
+        def body() -> None:
+            for iv, value in zip(blk.iter_vars, realize.iter_values, strict=True):
+                self.bind(iv.var, self.expr(value))
+            for b in blk.alloc_buffers:
+                shape = tuple(_static(d, f"shape of {b.name}") for d in b.shape)
+                op = memref.AllocaOp.get(ir_type(str(b.dtype)), shape=[max(prod(shape), 1)])
+                self.emit(op)
+                self.mems.append((b, op.results[0], shape))
+            if blk.init is not None:
+                first = None
+                for iv in blk.iter_vars:
+                    if int(iv.iter_type) != 2:  # CommReduce
+                        continue
+                    c = self.binary("EQ", self.lookup(iv.var), self.expr(iv.dom.min), "int")
+                    first = c if first is None else self.emit(arith.AndIOp(first, c)).results[0]
+                init = self.nested(lambda: self.stmt(blk.init))
+                if first is None:
+                    self.ops += init
+                else:
+                    self.emit(scf.IfOp(first, [], [*init, scf.YieldOp()]))
+            self.stmt(blk.body)
+
+        pred = realize.predicate
+        if type(pred).__name__ == "IntImm" and int(pred.value) == 1:
+            mark = len(self.env)
+            body()
+            del self.env[mark:]
+        else:
+            c = self.expr(pred)
+            ops = self.nested(body)
+            self.emit(scf.IfOp(c, [], [*ops, scf.YieldOp()]))
+
+    # -- kernels ----------------------------------------------------------------------
+    def stages(self) -> list:
+        body = self.root.body
+        return list(body.seq) if type(body).__name__ == "SeqStmt" else [body]
+
+    def parallel_loops(self, stmt) -> list:
+        """The outer loops of ``stmt`` whose variables feed only spatial iterators."""
+        loops = []
+        while (type(stmt).__name__ == "For" and _is_const(stmt.extent) and _is_const(stmt.min)
+               and self.spatial(stmt.loop_var, stmt.body)):  # fmt: skip
+            loops.append(stmt)
+            stmt = stmt.body
+        return loops
+
+    def spatial(self, var, body) -> bool:
+        ok = [True]
+
+        def visit(node) -> None:
+            if type(node).__name__ != "SBlockRealize":
+                return
+            for iv, value in zip(node.block.iter_vars, node.iter_values, strict=True):
+                if int(iv.iter_type) != 0 and _uses(value, var):  # not DataPar
+                    ok[0] = False
+
+        _walk(body, visit)
+        return ok[0]
+
+    def kernel(self, stmt, index: int) -> tuple[gpu.FuncOp, Stage]:
+        types = [MemRefType(ir_type(s.dtype), [DYNAMIC_INDEX]) for s in self.specs]
+        entry = Block(arg_types=types)
+        self.ops, self.env = [], []
+        self.mems = [(b, a, s.shape) for b, a, s in zip(self.buffers, entry.args, self.specs,
+                                                        strict=True)]  # fmt: skip
+        loops = self.parallel_loops(stmt)
+        extents = [int(f.extent.value) for f in loops]
+        total = prod(extents)
+        bid = self.emit(gpu.BlockIdOp(gpu.DimensionAttr(gpu.DimensionEnum.X))).results[0]
+        tid = self.emit(gpu.ThreadIdOp(gpu.DimensionAttr(gpu.DimensionEnum.X))).results[0]
+        g = self.emit(arith.AddiOp(self.emit(arith.MuliOp(bid, self.idx(BLOCK))), tid)).results[0]
+        inside = self.emit(arith.CmpiOp(g, self.idx(total), "ult")).results[0]
+
+        def run() -> None:
+            rest, inner = g, stmt
+            for f, n in reversed(list(zip(loops, extents, strict=True))):
+                v = self.emit(arith.RemUIOp(rest, self.idx(n))).results[0] if n != total else rest
+                rest = self.emit(arith.DivUIOp(rest, self.idx(n))).results[0]
+                t = ir_type(dtype_of(f.loop_var))
+                at = self.emit(arith.AddiOp(v, self.idx(int(f.min.value)))).results[0]
+                self.bind(f.loop_var, self.emit(arith.IndexCastOp(at, t)).results[0])
+            for _ in loops:
+                inner = inner.body
+            self.stmt(inner)
+
+        ops = self.nested(run)
+        self.emit(scf.IfOp(inside, [], [*ops, scf.YieldOp()]))
+        entry.add_ops([*self.ops, gpu.ReturnOp([])])
+        name = f"{self.name}_{index}"
+        kernel = gpu.FuncOp(name, (types, []), Region(entry), kernel=True)
+        codes = ["*" + _CODES[s.dtype] for s in self.specs]
+        kernel.attributes["xpu.arg_types"] = ArrayAttr([StringAttr(c) for c in codes])
+        kernel.attributes["xpu.arg_names"] = ArrayAttr([StringAttr(s.name) for s in self.specs])
+        return kernel, Stage(name, total)
+
+
+def lower_prim_func(func, name: str) -> tuple[ModuleOp, list[Stage], list[BufferSpec]]:
+    low = TirLowering(func, name)
+    kernels, stages = [], []
+    for i, s in enumerate(low.stages()):
+        k, st = low.kernel(s, i)
+        kernels.append(k)
+        stages.append(st)
+    gmod = gpu.ModuleOp(StringAttr("kernels"), Region(Block(kernels)))
+    module = ModuleOp([gmod], attributes={"gpu.container_module": UnitAttr()})
+    module.verify()
+    return module, stages, low.specs
+
+
+_ = i1
