@@ -102,3 +102,26 @@ def test_wrong_arrays_are_a_clear_error():
         k(np.zeros(4, np.float32))
     with pytest.raises(XpucError, match=r"buffer B: expected shape \(4,\)"):
         k(np.zeros(4, np.float32), np.zeros(5, np.float32))
+
+
+def test_the_cli_compiles_a_prim_func_of_a_python_file(tmp_path):
+    import subprocess
+    import sys
+
+    src = tmp_path / "ops.py"
+    src.write_text(
+        "from tvm import te\n"
+        "A = te.placeholder((64,), name='A')\n"
+        "B = te.compute((64,), lambda i: A[i] * 3, name='B')\n"
+        "triple = te.create_prim_func([A, B])\n"
+    )  # fmt: skip
+    cli = [sys.executable, "-m", "xpuc.compiler.cli", "compile", str(src)]
+    out = tmp_path / "k.cl"
+    proc = subprocess.run([*cli, "--kernel", "triple", "--target", "opencl", "-o", str(out)],
+                          capture_output=True, text=True)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert "__kernel void" in out.read_text()
+    bad = subprocess.run([*cli, "--kernel", "nope", "--target", "cpu"], capture_output=True,
+                         text=True)  # fmt: skip
+    assert bad.returncode == 1 and "defines no 'nope'" in bad.stderr
+    assert "Traceback" not in bad.stderr

@@ -33,7 +33,8 @@ def _instance(kernel: str | list[str] | None) -> list[str]:
 
 
 def _add_source_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("file", help="kernel source (.cu, .mlir, or .py with @triton.jit kernels)")
+    p.add_argument("file", help="kernel source (.cu, .mlir, or .py with @triton.jit kernels "
+                                "or TVM PrimFuncs)")  # fmt: skip
     p.add_argument("--target", "-t", default="cpu", help="target, e.g. cpu or nvptx:sm_90")
     p.add_argument("-I", dest="include", action="append", default=[], metavar="DIR")
     p.add_argument("-D", dest="define", action="append", default=[], metavar="NAME[=VAL]")
@@ -98,8 +99,39 @@ def _compile_triton(args, emit: str | None):
                           emit=emit, opt_level=3 if args.opt is None else args.opt)  # fmt: skip
 
 
+def _compile_tvm(args, emit: str | None):
+    """A PrimFunc (or IRModule) of a .py file that builds it with TVM: --kernel NAME."""
+    import runpy
+
+    from xpuc.frontends.tvm import compile as tvm_compile
+
+    names = args.kernel if isinstance(args.kernel, list) else [args.kernel] if args.kernel else []
+    if len(names) != 1:
+        raise XpucError(f"{args.file}: a TVM file needs one --kernel NAME")
+    try:
+        scope = runpy.run_path(args.file)
+    except Exception as e:  # the user's file: report, no traceback
+        raise XpucError(f"{args.file}: running it failed: {type(e).__name__}: {e}") from None
+    if names[0] not in scope:
+        raise XpucError(f"{args.file} defines no '{names[0]}'")
+    return tvm_compile(scope[names[0]], args.target, emit=emit,
+                       opt_level=3 if args.opt is None else args.opt)  # fmt: skip
+
+
+def _uses_tvm(path: str) -> bool:
+    import re
+
+    try:
+        text = open(path).read()
+    except OSError as e:
+        raise XpucError(f"{path}: cannot read: {e.strerror}") from None
+    return re.search(r"^\s*(import tvm|from tvm\b)", text, re.MULTILINE) is not None
+
+
 def _compile(args, emit: str | None):
     if args.file.endswith(".py"):
+        if args.signature is None and _uses_tvm(args.file):
+            return _compile_tvm(args, emit)
         return _compile_triton(args, emit)
     from xpuc.compiler.driver import compile_file
     from xpuc.compiler.pipeline import PipelineOptions
