@@ -125,3 +125,26 @@ def test_the_cli_compiles_a_prim_func_of_a_python_file(tmp_path):
                          text=True)  # fmt: skip
     assert bad.returncode == 1 and "defines no 'nope'" in bad.stderr
     assert "Traceback" not in bad.stderr
+
+
+@TARGETS
+def test_a_prim_func_scheduled_onto_threads_runs_as_written(target):
+    from tvm import s_tir
+
+    n, m, k = 64, 48, 40
+    A, B = te.placeholder((n, k), name="A"), te.placeholder((k, m), name="B")
+    r = te.reduce_axis((0, k), name="r")
+    C = te.compute((n, m), lambda i, j: te.sum(A[i, r] * B[r, j], axis=r), name="C")
+    sch = s_tir.Schedule(te.create_prim_func([A, B, C]))
+    i, j, _ = sch.get_loops(sch.get_sblock("C"))
+    bi, ti = sch.split(i, factors=[None, 16])
+    bj, tj = sch.split(j, factors=[None, 16])
+    sch.reorder(bi, bj, ti, tj)
+    for loop, tag in ((bi, "blockIdx.y"), (bj, "blockIdx.x"), (ti, "threadIdx.y"),
+                      (tj, "threadIdx.x")):  # fmt: skip
+        sch.bind(loop, tag)
+    rng = np.random.default_rng(4)
+    a, b = rng.standard_normal((n, k), np.float32), rng.standard_normal((k, m), np.float32)
+    c = np.zeros((n, m), np.float32)
+    run(sch.mod["main"], target, a, b, c)
+    np.testing.assert_allclose(c, a @ b, rtol=1e-5, atol=1e-5)

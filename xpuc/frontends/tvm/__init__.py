@@ -18,7 +18,7 @@ import numpy as np
 
 from xpuc.compiler.diagnostics import XpucError
 from xpuc.frontends.tvm.exprs import TirError
-from xpuc.frontends.tvm.lower import BLOCK, BufferSpec, Stage, lower_prim_func
+from xpuc.frontends.tvm.lower import BufferSpec, Stage, lower_prim_func
 
 SUPPORTED = (0, 27)
 
@@ -69,8 +69,7 @@ class TVMKernel:
         buffers = [next(it) if s.param else np.zeros(s.shape, np.dtype(s.dtype))
                    for s in self.specs]  # fmt: skip
         for st in self.stages:
-            grid = max(-(-st.threads // BLOCK), 1)
-            getattr(self.module, st.kernel)[grid, min(BLOCK, max(st.threads, 1))](*buffers)
+            getattr(self.module, st.kernel)[st.grid, st.block](*buffers)
 
 
 def compile(obj: Any, target: str = "cpu", name: str | None = None, **options: Any):  # noqa: A001

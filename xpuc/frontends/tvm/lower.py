@@ -39,6 +39,9 @@ from xdsl.ir import Attribute, Block, Operation, Region, SSAValue
 from xpuc.frontends.tvm.exprs import Exprs, TirError, dtype_of, ir_type
 
 INDEX = IndexType()
+_TAGS = {f"{k}.{d}": (cls, getattr(gpu.DimensionEnum, d.upper()))
+         for k, cls in (("blockIdx", gpu.BlockIdOp), ("threadIdx", gpu.ThreadIdOp))
+         for d in "xyz"}  # fmt: skip
 BLOCK = 256
 _CODES = {"float16": "f16", "float32": "f32", "float64": "f64", "bool": "i1", "int8": "i8",
           "int16": "i16", "int32": "i32", "int64": "i64", "uint8": "u8", "uint16": "u16",
@@ -56,7 +59,8 @@ class BufferSpec:
 @dataclass(frozen=True)
 class Stage:
     kernel: str
-    threads: int  # iterations of the nest's parallel loops
+    grid: tuple[int, int, int]
+    block: tuple[int, int, int]
 
 
 def _static(e, what: str) -> int:
@@ -196,6 +200,9 @@ class TirLowering(Exprs):
             raise TirError(f"TIR statement {kind} is not supported yet")
 
     def loop(self, s) -> None:
+        if int(s.kind) == 4:  # bound to blockIdx / threadIdx: this thread's index, once
+            self.bound(s)
+            return
         lo = self.expr(s.min)
         n = self.expr(s.extent)
         lo_i, n_i = (self.emit(arith.IndexCastOp(v, INDEX)).results[0] for v in (lo, n))
@@ -210,6 +217,29 @@ class TirLowering(Exprs):
         body.add_ops([*ops, scf.YieldOp()])
         self.emit(scf.ForOp(lo_i, hi, self.idx(1), [], body))
 
+    def bound(self, s) -> None:
+        tag = str(s.thread_binding.thread_tag)
+        if tag not in _TAGS:
+            raise TirError(f"loop bound to '{tag}' is not supported yet")
+        cls, dim = _TAGS[tag]
+        extent = _static(s.extent, f"extent of the loop bound to {tag}")
+        i = self.emit(cls(gpu.DimensionAttr(dim))).results[0]
+        at = self.emit(arith.AddiOp(i, self.idx(_static(s.min, "loop start")))).results[0]
+
+        def inner() -> None:
+            self.bind(
+                s.loop_var,
+                self.emit(arith.IndexCastOp(at, ir_type(dtype_of(s.loop_var)))).results[0],
+            )
+            self.stmt(s.body)
+
+        ops = self.nested(inner)
+        if extent < self.launch[tag]:  # the same index bound with a larger extent elsewhere
+            inside = self.emit(arith.CmpiOp(i, self.idx(extent), "ult")).results[0]
+            self.emit(scf.IfOp(inside, [], [*ops, scf.YieldOp()]))
+        else:
+            self.ops += ops
+
     def block(self, realize) -> None:
         blk = realize.block
         if len(blk.match_buffers):
@@ -219,6 +249,9 @@ class TirLowering(Exprs):
             for iv, value in zip(blk.iter_vars, realize.iter_values, strict=True):
                 self.bind(iv.var, self.expr(value))
             for b in blk.alloc_buffers:
+                if str(b.scope()) not in ("global", "local"):
+                    raise TirError(f"buffer '{b.name}' in scope '{b.scope()}' is not "
+                                   "supported yet")  # fmt: skip
                 shape = tuple(_static(d, f"shape of {b.name}") for d in b.shape)
                 op = memref.AllocaOp.get(ir_type(str(b.dtype)), shape=[max(prod(shape), 1)])
                 self.emit(op)
@@ -280,6 +313,13 @@ class TirLowering(Exprs):
         self.ops, self.env = [], []
         self.mems = [(b, a, s.shape) for b, a, s in zip(self.buffers, entry.args, self.specs,
                                                         strict=True)]  # fmt: skip
+        self.launch = self.bindings(stmt)
+        if self.launch:  # scheduled: as written
+            self.stmt(stmt)
+            entry.add_ops([*self.ops, gpu.ReturnOp([])])
+            grid = tuple(self.launch.get(f"blockIdx.{d}", 1) for d in "xyz")
+            block = tuple(self.launch.get(f"threadIdx.{d}", 1) for d in "xyz")
+            return self.finish(entry, types, index, grid, block)  # pyright: ignore
         loops = self.parallel_loops(stmt)
         extents = [int(f.extent.value) for f in loops]
         total = prod(extents)
@@ -303,12 +343,29 @@ class TirLowering(Exprs):
         ops = self.nested(run)
         self.emit(scf.IfOp(inside, [], [*ops, scf.YieldOp()]))
         entry.add_ops([*self.ops, gpu.ReturnOp([])])
+        grid = (max(-(-total // BLOCK), 1), 1, 1)
+        return self.finish(entry, types, index, grid, (min(BLOCK, total), 1, 1))
+
+    def bindings(self, stmt) -> dict[str, int]:
+        """The launch extent of each thread index the stage's loops are bound to."""
+        found: dict[str, int] = {}
+
+        def visit(node) -> None:
+            if type(node).__name__ == "For" and int(node.kind) == 4:
+                tag = str(node.thread_binding.thread_tag)
+                n = _static(node.extent, f"extent of the loop bound to {tag}")
+                found[tag] = max(found.get(tag, 1), n)
+
+        _walk(stmt, visit)
+        return found
+
+    def finish(self, entry: Block, types, index: int, grid, block) -> tuple[gpu.FuncOp, Stage]:
         name = f"{self.name}_{index}"
         kernel = gpu.FuncOp(name, (types, []), Region(entry), kernel=True)
         codes = ["*" + _CODES[s.dtype] for s in self.specs]
         kernel.attributes["xpu.arg_types"] = ArrayAttr([StringAttr(c) for c in codes])
         kernel.attributes["xpu.arg_names"] = ArrayAttr([StringAttr(s.name) for s in self.specs])
-        return kernel, Stage(name, total)
+        return kernel, Stage(name, grid, block)
 
 
 def lower_prim_func(func, name: str) -> tuple[ModuleOp, list[Stage], list[BufferSpec]]:
