@@ -10,6 +10,7 @@ from tvm import te, tirx  # noqa: E402
 
 from xpuc.compiler.diagnostics import XpucError  # noqa: E402
 from xpuc.frontends import tvm as xt  # noqa: E402
+from xpuc.frontends.tvm.lower import lower_prim_func  # noqa: E402
 
 TARGETS = pytest.mark.parametrize("target", ["cpu", "opencl"])
 
@@ -148,3 +149,42 @@ def test_a_prim_func_scheduled_onto_threads_runs_as_written(target):
     c = np.zeros((n, m), np.float32)
     run(sch.mod["main"], target, a, b, c)
     np.testing.assert_allclose(c, a @ b, rtol=1e-5, atol=1e-5)
+
+
+@TARGETS
+def test_a_scheduled_matmul_staging_tiles_in_shared_memory(target):
+    """cache_read into 'shared' at the k loop: per-block shared buffers, and barriers
+    between the threads' writes and reads (and before the next k step's writes)."""
+    from tvm import s_tir
+
+    n = 64
+    A, B = te.placeholder((n, n), name="A"), te.placeholder((n, n), name="B")
+    r = te.reduce_axis((0, n), name="r")
+    C = te.compute((n, n), lambda i, j: te.sum(A[i, r] * B[r, j], axis=r), name="C")
+    sch = s_tir.Schedule(te.create_prim_func([A, B, C]))
+    blk = sch.get_sblock("C")
+    i, j, k = sch.get_loops(blk)
+    bi, ti = sch.split(i, factors=[None, 16])
+    bj, tj = sch.split(j, factors=[None, 16])
+    ko, _ = sch.split(k, factors=[None, 16])
+    sch.reorder(bi, bj, ti, tj, ko)
+    for loop, tag in ((bi, "blockIdx.y"), (bj, "blockIdx.x"), (ti, "threadIdx.y"),
+                      (tj, "threadIdx.x")):  # fmt: skip
+        sch.bind(loop, tag)
+    for operand in (0, 1):
+        tile = sch.cache_read(blk, operand, "shared")
+        sch.compute_at(tile, ko)
+        fo, fi = sch.split(sch.fuse(*sch.get_loops(tile)[-2:]), factors=[None, 16])
+        _, ffi = sch.split(fo, factors=[None, 16])
+        sch.bind(ffi, "threadIdx.y")
+        sch.bind(fi, "threadIdx.x")
+    module, _, _ = __import__("xpuc.frontends.tvm.lower", fromlist=["x"]).lower_prim_func(
+        sch.mod["main"], "mm"
+    )
+    text = str(module)
+    assert text.count("memref<4096xf32, 3 : i64>") >= 2 and "gpu.barrier" in text
+    rng = np.random.default_rng(5)
+    a, b = rng.standard_normal((n, n), np.float32), rng.standard_normal((n, n), np.float32)
+    c = np.zeros((n, n), np.float32)
+    run(sch.mod["main"], target, a, b, c)
+    np.testing.assert_allclose(c, a @ b, rtol=1e-4, atol=1e-4)

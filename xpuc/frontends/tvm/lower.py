@@ -28,11 +28,13 @@ from xdsl.dialects.builtin import (
     DYNAMIC_INDEX,
     ArrayAttr,
     IndexType,
+    IntegerAttr,
     MemRefType,
     ModuleOp,
     StringAttr,
     UnitAttr,
     i1,
+    i64,
 )
 from xdsl.ir import Attribute, Block, Operation, Region, SSAValue
 
@@ -88,6 +90,12 @@ def _walk(node, fn) -> None:
             _walk(child, fn)
 
 
+def _source(load):
+    """The buffer a ``BufferLoad`` (0.27: ``TensorLoad``, ``.source``) reads."""
+    buf = getattr(load, "buffer", None)
+    return buf if buf is not None else load.source
+
+
 def _is_const(e) -> bool:
     return type(e).__name__ == "IntImm"
 
@@ -106,7 +114,14 @@ class TirLowering(Exprs):
         if type(root).__name__ != "SBlockRealize":
             raise TirError("a PrimFunc whose body is not a root block is not supported yet")
         self.root = root.block
-        self.buffers = [*func.params, *self.root.alloc_buffers]
+        local = [b for b in self.root.alloc_buffers if str(b.scope()) not in ("global", "")]
+        self.shared = [b for b in local if str(b.scope()) == "shared"]
+        if len(local) > len(self.shared):
+            raise TirError(f"buffers in scope '{local[0].scope()}' at the root are not "
+                           "supported yet")  # fmt: skip
+        self.buffers = [*func.params, *(b for b in self.root.alloc_buffers
+                                        if str(b.scope()) in ("global", ""))]  # fmt: skip
+        self.globals: list[Operation] = []
         self.specs = [
             BufferSpec(str(b.name), tuple(_static(d, f"shape of {b.name}") for d in b.shape),
                        str(b.dtype), i < len(func.params))
@@ -153,7 +168,7 @@ class TirLowering(Exprs):
         return self.emit(arith.ConstantOp.from_int_and_width(n, INDEX)).results[0]
 
     def load(self, e) -> SSAValue:
-        m, at = self.flat_index(getattr(e, "buffer", None) or e.source, e.indices)
+        m, at = self.flat_index(_source(e), e.indices)
         return self.emit(memref.LoadOp.get(m, [at])).results[0]
 
     def nested(self, fn) -> list[Operation]:
@@ -175,7 +190,9 @@ class TirLowering(Exprs):
     def stmt(self, s) -> None:  # noqa: C901 - one case per TIR node
         kind = type(s).__name__
         if kind == "SeqStmt":
-            for x in s.seq:
+            for i, x in enumerate(s.seq):
+                if i and self.launch and self.conflict(s.seq[i - 1], x):
+                    self.emit(gpu.BarrierOp())  # the block's threads share the buffer
                 self.stmt(x)
         elif kind == "For":
             self.loop(s)
@@ -212,6 +229,8 @@ class TirLowering(Exprs):
         def inner() -> None:
             self.bind(s.loop_var, self.emit(arith.IndexCastOp(body.args[0], lo.type)).results[0])
             self.stmt(s.body)
+            if self.launch and self.conflict(s.body, s.body):  # the next iteration's writes
+                self.emit(gpu.BarrierOp())
 
         ops = self.nested(inner)
         body.add_ops([*ops, scf.YieldOp()])
@@ -313,6 +332,14 @@ class TirLowering(Exprs):
         self.ops, self.env = [], []
         self.mems = [(b, a, s.shape) for b, a, s in zip(self.buffers, entry.args, self.specs,
                                                         strict=True)]  # fmt: skip
+        for b in self.shared:  # per block: shared memory
+            shape = tuple(_static(d, f"shape of {b.name}") for d in b.shape)
+            t = MemRefType(ir_type(str(b.dtype)), [prod(shape)], memory_space=IntegerAttr(3, i64))
+            name = f"__tvm_{self.name}_{index}_{b.name}"
+            glob = memref.GlobalOp.get(StringAttr(name), t, UnitAttr(), StringAttr("private"),
+                                       None, alignment=16)  # fmt: skip
+            self.globals.append(glob)
+            self.mems.append((b, self.emit(memref.GetGlobalOp(name, t)).results[0], shape))
         self.launch = self.bindings(stmt)
         if self.launch:  # scheduled: as written
             self.stmt(stmt)
@@ -346,6 +373,35 @@ class TirLowering(Exprs):
         grid = (max(-(-total // BLOCK), 1), 1, 1)
         return self.finish(entry, types, index, grid, (min(BLOCK, total), 1, 1))
 
+    def shared_access(self, stmt) -> tuple[set[int], set[int]]:
+        """Which shared buffers (their positions) ``stmt`` reads and writes."""
+        reads: set[int] = set()
+        writes: set[int] = set()
+
+        def visit(node) -> None:
+            kind = type(node).__name__
+            if kind == "BufferStore":
+                buf = node.buffer
+            elif kind in ("TensorLoad", "BufferLoad"):
+                buf = _source(node)
+            else:
+                return
+            if buf is None:
+                return
+            for i, b in enumerate(self.shared):
+                if b.same_as(buf):
+                    (writes if kind == "BufferStore" else reads).add(i)
+
+        _walk(stmt, visit)
+        return reads, writes
+
+    def conflict(self, first, then) -> bool:
+        """Whether ``then`` must wait for the block's threads to finish ``first``: one
+        writes shared memory the other reads or writes."""
+        r1, w1 = self.shared_access(first)
+        r2, w2 = self.shared_access(then)
+        return bool(w1 & (r2 | w2) or r1 & w2)
+
     def bindings(self, stmt) -> dict[str, int]:
         """The launch extent of each thread index the stage's loops are bound to."""
         found: dict[str, int] = {}
@@ -375,7 +431,7 @@ def lower_prim_func(func, name: str) -> tuple[ModuleOp, list[Stage], list[Buffer
         k, st = low.kernel(s, i)
         kernels.append(k)
         stages.append(st)
-    gmod = gpu.ModuleOp(StringAttr("kernels"), Region(Block(kernels)))
+    gmod = gpu.ModuleOp(StringAttr("kernels"), Region(Block([*low.globals, *kernels])))
     module = ModuleOp([gmod], attributes={"gpu.container_module": UnitAttr()})
     module.verify()
     return module, stages, low.specs
