@@ -178,9 +178,7 @@ def test_a_scheduled_matmul_staging_tiles_in_shared_memory(target):
         _, ffi = sch.split(fo, factors=[None, 16])
         sch.bind(ffi, "threadIdx.y")
         sch.bind(fi, "threadIdx.x")
-    module, _, _ = __import__("xpuc.frontends.tvm.lower", fromlist=["x"]).lower_prim_func(
-        sch.mod["main"], "mm"
-    )
+    module, _, _ = lower_prim_func(sch.mod["main"], "mm")
     text = str(module)
     assert text.count("memref<4096xf32, 3 : i64>") >= 2 and "gpu.barrier" in text
     rng = np.random.default_rng(5)
