@@ -87,12 +87,21 @@ def test_ptx_for_a_reduction_is_accepted_by_ptxas():
     assert ".entry main_0" in str(art.stages["asm"]) and art.stages["bin"][:4] == b"\x7fELF"
 
 
-def test_symbolic_shapes_are_a_clear_error():
-    n = tirx.Var("n", "int32")
-    A = te.placeholder((n,), name="A")
-    B = te.compute((n,), lambda i: A[i] + 1, name="B")
-    with pytest.raises(XpucError, match="symbolic: dynamic shapes are not supported yet"):
-        xt.compile(te.create_prim_func([A, B]), "cpu")
+@TARGETS
+def test_symbolic_shapes_are_kernel_arguments(target):
+    n, m = tirx.Var("n", "int32"), tirx.Var("m", "int64")
+    A = te.placeholder((n, m), name="A")
+    k = te.reduce_axis((0, m), name="k")
+    S = te.compute((n,), lambda i: te.sum(A[i, k], axis=k), name="S")
+    B = te.compute((n, m), lambda i, j: A[i, j] - S[i], name="B")
+    a = np.random.default_rng(6).standard_normal((5, 7)).astype(np.float32)
+    b = np.zeros((5, 7), np.float32)
+    run(te.create_prim_func([A, B]), target, a, b)  # n = 5, m = 7 from the arrays
+    np.testing.assert_allclose(b, a - a.sum(1, keepdims=True), rtol=1e-5, atol=1e-6)
+    if target == "cpu":
+        k2 = xt.load(xt.compile(te.create_prim_func([A, B]), "cpu"))
+        with pytest.raises(XpucError, match="n is 4 here, 5 elsewhere"):
+            k2(np.zeros((5, 7), np.float32), np.zeros((4, 7), np.float32))
 
 
 def test_wrong_arrays_are_a_clear_error():
@@ -178,7 +187,7 @@ def test_a_scheduled_matmul_staging_tiles_in_shared_memory(target):
         _, ffi = sch.split(fo, factors=[None, 16])
         sch.bind(ffi, "threadIdx.y")
         sch.bind(fi, "threadIdx.x")
-    module, _, _ = lower_prim_func(sch.mod["main"], "mm")
+    module, _, _, _ = lower_prim_func(sch.mod["main"], "mm")
     text = str(module)
     assert text.count("memref<4096xf32, 3 : i64>") >= 2 and "gpu.barrier" in text
     rng = np.random.default_rng(5)

@@ -53,6 +53,10 @@ class CPUHooks(LLVMHooks):
     def function(self, t: Translator, fn: ir.Function, op) -> None:
         if "xpu.kernel" in op.attributes:
             fn.attributes.add("nounwind")
+            # Optimized on its own, called once per block by the launch wrapper: LLVM's
+            # loop vectorizer miscompiled some kernels inlined into the wrapper (a load
+            # b[tid % 8] after a[tid] read as b[tid]; tests/e2e/test_cpu_vectorize.py).
+            fn.attributes.add("noinline")
             stack = op.attributes.get("xpu.stack_bytes")
             if stack is not None:  # [per block, per thread], for the runtime
                 arr = ir.ArrayType(I64, 2)

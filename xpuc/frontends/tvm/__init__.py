@@ -18,7 +18,7 @@ import numpy as np
 
 from xpuc.compiler.diagnostics import XpucError
 from xpuc.frontends.tvm.exprs import TirError
-from xpuc.frontends.tvm.lower import BufferSpec, Stage, lower_prim_func
+from xpuc.frontends.tvm.lower import BLOCK, BufferSpec, Stage, lower_prim_func
 
 SUPPORTED = (0, 27)
 
@@ -51,25 +51,42 @@ class TVMKernel:
     """A compiled PrimFunc: call it with one numpy array per parameter buffer; the
     stages run in order, intermediates allocated here."""
 
-    def __init__(self, module: Any, stages: list[Stage], specs: list[BufferSpec]):
+    def __init__(self, module: Any, stages: list[Stage], specs: list[BufferSpec],
+                 sym: list[str] | None = None):  # fmt: skip
         self.module = module
         self.stages = stages
         self.specs = specs
+        self.sym = list(sym or [])
 
     def __call__(self, *arrays: np.ndarray) -> None:
         params = [s for s in self.specs if s.param]
         if len(arrays) != len(params):
             raise XpucError(f"expected {len(params)} arrays ({', '.join(s.name for s in params)})"
                             f", got {len(arrays)}")  # fmt: skip
+        sizes: dict[str, int] = {}
         for a, s in zip(arrays, params, strict=True):
-            if not isinstance(a, np.ndarray) or a.size != int(np.prod(s.shape)):
-                got = getattr(a, "shape", type(a).__name__)
-                raise XpucError(f"buffer {s.name}: expected shape {s.shape}, got {got}")
+            if not isinstance(a, np.ndarray):
+                raise XpucError(f"buffer {s.name}: expected a numpy array, got {type(a).__name__}")
+            shape = a.shape if any(isinstance(d, str) for d in s.shape) else (a.size,)
+            want = s.shape if len(shape) > 1 or len(s.shape) == 1 else (int(np.prod(s.shape)),)
+            if len(shape) != len(want):
+                raise XpucError(f"buffer {s.name}: expected shape {s.shape}, got {a.shape}")
+            for d, n in zip(want, shape, strict=True):
+                if isinstance(d, str) and sizes.setdefault(d, n) != n:
+                    raise XpucError(f"buffer {s.name}: {d} is {n} here, {sizes[d]} elsewhere")
+                if not isinstance(d, str) and d != n:
+                    raise XpucError(f"buffer {s.name}: expected shape {s.shape}, got {a.shape}")
         it = iter(arrays)
-        buffers = [next(it) if s.param else np.zeros(s.shape, np.dtype(s.dtype))
+        buffers = [next(it) if s.param else
+                   np.zeros(tuple(sizes.get(d, d) for d in s.shape), np.dtype(s.dtype))
                    for s in self.specs]  # fmt: skip
+        scalars = [sizes[n] for n in self.sym]
         for st in self.stages:
-            getattr(self.module, st.kernel)[st.grid, st.block](*buffers)
+            grid, block = st.grid, st.block
+            if st.threads is not None:  # the default mapping: one thread per iteration
+                total = int(np.prod([sizes.get(d, d) for d in st.threads]))
+                grid, block = (max(-(-total // BLOCK), 1), 1, 1), (min(BLOCK, max(total, 1)), 1, 1)
+            getattr(self.module, st.kernel)[grid, block](*buffers, *scalars)
 
 
 def compile(obj: Any, target: str = "cpu", name: str | None = None, **options: Any):  # noqa: A001
@@ -85,17 +102,17 @@ def compile(obj: Any, target: str = "cpu", name: str | None = None, **options: A
         raise XpucError(f"expected one PrimFunc{f' named {name}' if name else ''}, "
                         f"found {len(funcs)}")  # fmt: skip
     fname, func = funcs[0]
-    module, stages, specs = lower_prim_func(func, fname)
+    module, stages, specs, sym = lower_prim_func(func, fname)
     art = compile_module(module, target, filename=f"{fname}.tir", language="mlir", **options)
-    art.tvm = (stages, specs)  # pyright: ignore
+    art.tvm = (stages, specs, sym)  # pyright: ignore
     return art
 
 
 def load(art) -> TVMKernel:
     import xpuc
 
-    stages, specs = art.tvm
-    return TVMKernel(xpuc.load(art), stages, specs)
+    stages, specs, sym = art.tvm
+    return TVMKernel(xpuc.load(art), stages, specs, sym)
 
 
 __all__ = ["TVMKernel", "TirError", "compile", "load", "prim_funcs", "require_tvm"]

@@ -53,7 +53,7 @@ _CODES = {"float16": "f16", "float32": "f32", "float64": "f64", "bool": "i1", "i
 @dataclass(frozen=True)
 class BufferSpec:
     name: str
-    shape: tuple[int, ...]
+    shape: tuple[int | str, ...]  # a str: a symbolic dimension (a kernel argument)
     dtype: str
     param: bool  # a PrimFunc parameter (else an intermediate the launcher allocates)
 
@@ -63,6 +63,18 @@ class Stage:
     kernel: str
     grid: tuple[int, int, int]
     block: tuple[int, int, int]
+    threads: tuple[int | str, ...] | None = None  # default mapping: the parallel extents
+
+
+def _dim(e, what: str) -> int | str:
+    """A buffer dimension or loop extent: a number, or a symbolic variable's name."""
+    kind = type(e).__name__
+    if kind == "IntImm":
+        return int(e.value)
+    if kind == "Var":
+        return str(e.name)
+    raise TirError(f"{what} {e}: only numbers and plain variables are supported as "
+                   "dimensions yet")  # fmt: skip
 
 
 def _static(e, what: str) -> int:
@@ -114,6 +126,10 @@ class TirLowering(Exprs):
         if type(root).__name__ != "SBlockRealize":
             raise TirError("a PrimFunc whose body is not a root block is not supported yet")
         self.root = root.block
+        for p in func.params:
+            if "Buffer" not in type(getattr(p, "ty", None)).__name__:
+                raise TirError(f"parameter '{p}' is a scalar: scalar parameters are not "
+                               "supported yet")  # fmt: skip
         local = [b for b in self.root.alloc_buffers if str(b.scope()) not in ("global", "")]
         self.shared = [b for b in local if str(b.scope()) == "shared"]
         if len(local) > len(self.shared):
@@ -123,10 +139,19 @@ class TirLowering(Exprs):
                                         if str(b.scope()) in ("global", ""))]  # fmt: skip
         self.globals: list[Operation] = []
         self.specs = [
-            BufferSpec(str(b.name), tuple(_static(d, f"shape of {b.name}") for d in b.shape),
+            BufferSpec(str(b.name), tuple(_dim(d, f"shape of {b.name}") for d in b.shape),
                        str(b.dtype), i < len(func.params))
             for i, b in enumerate(self.buffers)
         ]  # fmt: skip
+        self.sym: list = []  # symbolic dimensions, by first appearance in the parameters
+        for p in func.params:
+            for d in p.shape:
+                if type(d).__name__ == "Var" and not any(d.same_as(v) for v in self.sym):
+                    self.sym.append(d)
+        known = {str(v.name) for v in self.sym}
+        for s in self.specs:
+            if any(isinstance(d, str) and d not in known for d in s.shape):
+                raise TirError(f"buffer {s.name}: a dimension no parameter's shape gives")
         for s in self.specs:
             ir_type(s.dtype)
 
@@ -160,9 +185,16 @@ class TirLowering(Exprs):
             if i == 0:
                 acc = v
                 continue
-            acc = self.emit(arith.MuliOp(acc, self.idx(d))).results[0]
+            acc = self.emit(arith.MuliOp(acc, self.size(d))).results[0]
             acc = self.emit(arith.AddiOp(acc, v)).results[0]
         return m, acc if acc is not None else self.idx(0)
+
+    def size(self, d) -> SSAValue:
+        """A dimension (a number or a TIR expression) as an index."""
+        if isinstance(d, int):
+            return self.idx(d)
+        v = self.expr(d)
+        return self.emit(arith.IndexCastOp(v, INDEX)).results[0] if v.type != INDEX else v
 
     def idx(self, n: int) -> SSAValue:
         return self.emit(arith.ConstantOp.from_int_and_width(n, INDEX)).results[0]
@@ -280,7 +312,8 @@ class TirLowering(Exprs):
                 for iv in blk.iter_vars:
                     if int(iv.iter_type) != 2:  # CommReduce
                         continue
-                    c = self.binary("EQ", self.lookup(iv.var), self.expr(iv.dom.min), "int")
+                    lo = self.cast(self.expr(iv.dom.min), dtype_of(iv.var))
+                    c = self.binary("EQ", self.lookup(iv.var), lo, "int")
                     first = c if first is None else self.emit(arith.AndIOp(first, c)).results[0]
                 init = self.nested(lambda: self.stmt(blk.init))
                 if first is None:
@@ -307,8 +340,8 @@ class TirLowering(Exprs):
     def parallel_loops(self, stmt) -> list:
         """The outer loops of ``stmt`` whose variables feed only spatial iterators."""
         loops = []
-        while (type(stmt).__name__ == "For" and _is_const(stmt.extent) and _is_const(stmt.min)
-               and self.spatial(stmt.loop_var, stmt.body)):  # fmt: skip
+        while (type(stmt).__name__ == "For" and type(stmt.extent).__name__ in ("IntImm", "Var")
+               and _is_const(stmt.min) and self.spatial(stmt.loop_var, stmt.body)):  # fmt: skip
             loops.append(stmt)
             stmt = stmt.body
         return loops
@@ -328,10 +361,13 @@ class TirLowering(Exprs):
 
     def kernel(self, stmt, index: int) -> tuple[gpu.FuncOp, Stage]:
         types = [MemRefType(ir_type(s.dtype), [DYNAMIC_INDEX]) for s in self.specs]
+        types += [ir_type(dtype_of(v)) for v in self.sym]
         entry = Block(arg_types=types)
         self.ops, self.env = [], []
-        self.mems = [(b, a, s.shape) for b, a, s in zip(self.buffers, entry.args, self.specs,
-                                                        strict=True)]  # fmt: skip
+        for v, a in zip(self.sym, entry.args[len(self.specs) :], strict=True):
+            self.bind(v, a)
+        args = entry.args[: len(self.buffers)]
+        self.mems = [(b, a, tuple(b.shape)) for b, a in zip(self.buffers, args, strict=True)]
         for b in self.shared:  # per block: shared memory
             shape = tuple(_static(d, f"shape of {b.name}") for d in b.shape)
             t = MemRefType(ir_type(str(b.dtype)), [prod(shape)], memory_space=IntegerAttr(3, i64))
@@ -348,18 +384,21 @@ class TirLowering(Exprs):
             block = tuple(self.launch.get(f"threadIdx.{d}", 1) for d in "xyz")
             return self.finish(entry, types, index, grid, block)  # pyright: ignore
         loops = self.parallel_loops(stmt)
-        extents = [int(f.extent.value) for f in loops]
-        total = prod(extents)
+        extents = [_dim(f.extent, "loop extent") for f in loops]
+        sizes = [self.size(f.extent) for f in loops]
+        total = self.idx(1)
+        for n in sizes:
+            total = self.emit(arith.MuliOp(total, n)).results[0]
         bid = self.emit(gpu.BlockIdOp(gpu.DimensionAttr(gpu.DimensionEnum.X))).results[0]
         tid = self.emit(gpu.ThreadIdOp(gpu.DimensionAttr(gpu.DimensionEnum.X))).results[0]
         g = self.emit(arith.AddiOp(self.emit(arith.MuliOp(bid, self.idx(BLOCK))), tid)).results[0]
-        inside = self.emit(arith.CmpiOp(g, self.idx(total), "ult")).results[0]
+        inside = self.emit(arith.CmpiOp(g, total, "ult")).results[0]
 
         def run() -> None:
             rest, inner = g, stmt
-            for f, n in reversed(list(zip(loops, extents, strict=True))):
-                v = self.emit(arith.RemUIOp(rest, self.idx(n))).results[0] if n != total else rest
-                rest = self.emit(arith.DivUIOp(rest, self.idx(n))).results[0]
+            for i, (f, n) in reversed(list(enumerate(zip(loops, sizes, strict=True)))):
+                v = self.emit(arith.RemUIOp(rest, n)).results[0] if i else rest
+                rest = self.emit(arith.DivUIOp(rest, n)).results[0]
                 t = ir_type(dtype_of(f.loop_var))
                 at = self.emit(arith.AddiOp(v, self.idx(int(f.min.value)))).results[0]
                 self.bind(f.loop_var, self.emit(arith.IndexCastOp(at, t)).results[0])
@@ -370,8 +409,7 @@ class TirLowering(Exprs):
         ops = self.nested(run)
         self.emit(scf.IfOp(inside, [], [*ops, scf.YieldOp()]))
         entry.add_ops([*self.ops, gpu.ReturnOp([])])
-        grid = (max(-(-total // BLOCK), 1), 1, 1)
-        return self.finish(entry, types, index, grid, (min(BLOCK, total), 1, 1))
+        return self.finish(entry, types, index, (1, 1, 1), (BLOCK, 1, 1), tuple(extents))
 
     def shared_access(self, stmt) -> tuple[set[int], set[int]]:
         """Which shared buffers (their positions) ``stmt`` reads and writes."""
@@ -415,16 +453,19 @@ class TirLowering(Exprs):
         _walk(stmt, visit)
         return found
 
-    def finish(self, entry: Block, types, index: int, grid, block) -> tuple[gpu.FuncOp, Stage]:
+    def finish(self, entry: Block, types, index: int, grid, block, threads=None
+               ) -> tuple[gpu.FuncOp, Stage]:  # fmt: skip
         name = f"{self.name}_{index}"
         kernel = gpu.FuncOp(name, (types, []), Region(entry), kernel=True)
         codes = ["*" + _CODES[s.dtype] for s in self.specs]
+        codes += [_CODES[dtype_of(v)] for v in self.sym]
+        names = [s.name for s in self.specs] + [str(v.name) for v in self.sym]
         kernel.attributes["xpu.arg_types"] = ArrayAttr([StringAttr(c) for c in codes])
-        kernel.attributes["xpu.arg_names"] = ArrayAttr([StringAttr(s.name) for s in self.specs])
-        return kernel, Stage(name, grid, block)
+        kernel.attributes["xpu.arg_names"] = ArrayAttr([StringAttr(n) for n in names])
+        return kernel, Stage(name, grid, block, threads)
 
 
-def lower_prim_func(func, name: str) -> tuple[ModuleOp, list[Stage], list[BufferSpec]]:
+def lower_prim_func(func, name: str) -> tuple[ModuleOp, list[Stage], list[BufferSpec], list[str]]:
     low = TirLowering(func, name)
     kernels, stages = [], []
     for i, s in enumerate(low.stages()):
@@ -434,7 +475,7 @@ def lower_prim_func(func, name: str) -> tuple[ModuleOp, list[Stage], list[Buffer
     gmod = gpu.ModuleOp(StringAttr("kernels"), Region(Block([*low.globals, *kernels])))
     module = ModuleOp([gmod], attributes={"gpu.container_module": UnitAttr()})
     module.verify()
-    return module, stages, low.specs
+    return module, stages, low.specs, [str(v.name) for v in low.sym]
 
 
 _ = i1
