@@ -38,6 +38,7 @@ from xdsl.dialects.builtin import (
 )
 from xdsl.ir import Attribute, Block, Operation, Region, SSAValue
 
+from xpuc.frontends.tvm import tir
 from xpuc.frontends.tvm.exprs import Exprs, TirError, dtype_of, ir_type
 
 INDEX = IndexType()
@@ -66,58 +67,6 @@ class Stage:
     threads: tuple[int | str, ...] | None = None  # default mapping: the parallel extents
 
 
-def _dim(e, what: str) -> int | str:
-    """A buffer dimension or loop extent: a number, or a symbolic variable's name."""
-    kind = type(e).__name__
-    if kind == "IntImm":
-        return int(e.value)
-    if kind == "Var":
-        return str(e.name)
-    raise TirError(f"{what} {e}: only numbers and plain variables are supported as "
-                   "dimensions yet")  # fmt: skip
-
-
-def _static(e, what: str) -> int:
-    if type(e).__name__ != "IntImm":
-        raise TirError(f"{what} {e} is symbolic: dynamic shapes are not supported yet")
-    return int(e.value)
-
-
-_CHILDREN = ("seq", "body", "block", "then_case", "else_case", "init", "a", "b", "value",
-             "args", "condition", "true_value", "false_value", "indices", "iter_values",
-             "predicate", "min", "extent")  # fmt: skip
-
-
-def _walk(node, fn) -> None:
-    """Call ``fn`` on ``node`` and every TIR node under it (statements and expressions)."""
-    fn(node)
-    for name in _CHILDREN:
-        child = getattr(node, name, None) if not isinstance(node, int | float | str) else None
-        if child is None or isinstance(child, int | float | str):
-            continue
-        if isinstance(child, list | tuple) or type(child).__name__ == "Array":
-            for c in child:
-                _walk(c, fn)
-        else:
-            _walk(child, fn)
-
-
-def _source(load):
-    """The buffer a ``BufferLoad`` (0.27: ``TensorLoad``, ``.source``) reads."""
-    buf = getattr(load, "buffer", None)
-    return buf if buf is not None else load.source
-
-
-def _is_const(e) -> bool:
-    return type(e).__name__ == "IntImm"
-
-
-def _uses(expr, var) -> bool:
-    found = []
-    _walk(expr, lambda n: found.append(type(n).__name__ == "Var" and n.same_as(var)))
-    return any(found)
-
-
 class TirLowering(Exprs):
     def __init__(self, func, name: str):
         self.func = func
@@ -139,7 +88,7 @@ class TirLowering(Exprs):
                                         if str(b.scope()) in ("global", ""))]  # fmt: skip
         self.globals: list[Operation] = []
         self.specs = [
-            BufferSpec(str(b.name), tuple(_dim(d, f"shape of {b.name}") for d in b.shape),
+            BufferSpec(str(b.name), tuple(tir.dim(d, f"shape of {b.name}") for d in b.shape),
                        str(b.dtype), i < len(func.params))
             for i, b in enumerate(self.buffers)
         ]  # fmt: skip
@@ -200,7 +149,7 @@ class TirLowering(Exprs):
         return self.emit(arith.ConstantOp.from_int_and_width(n, INDEX)).results[0]
 
     def load(self, e) -> SSAValue:
-        m, at = self.flat_index(_source(e), e.indices)
+        m, at = self.flat_index(tir.source(e), e.indices)
         return self.emit(memref.LoadOp.get(m, [at])).results[0]
 
     def nested(self, fn) -> list[Operation]:
@@ -273,9 +222,9 @@ class TirLowering(Exprs):
         if tag not in _TAGS:
             raise TirError(f"loop bound to '{tag}' is not supported yet")
         cls, dim = _TAGS[tag]
-        extent = _static(s.extent, f"extent of the loop bound to {tag}")
+        extent = tir.static(s.extent, f"extent of the loop bound to {tag}")
         i = self.emit(cls(gpu.DimensionAttr(dim))).results[0]
-        at = self.emit(arith.AddiOp(i, self.idx(_static(s.min, "loop start")))).results[0]
+        at = self.emit(arith.AddiOp(i, self.idx(tir.static(s.min, "loop start")))).results[0]
 
         def inner() -> None:
             self.bind(
@@ -303,7 +252,7 @@ class TirLowering(Exprs):
                 if str(b.scope()) not in ("global", "local"):
                     raise TirError(f"buffer '{b.name}' in scope '{b.scope()}' is not "
                                    "supported yet")  # fmt: skip
-                shape = tuple(_static(d, f"shape of {b.name}") for d in b.shape)
+                shape = tuple(tir.static(d, f"shape of {b.name}") for d in b.shape)
                 op = memref.AllocaOp.get(ir_type(str(b.dtype)), shape=[max(prod(shape), 1)])
                 self.emit(op)
                 self.mems.append((b, op.results[0], shape))
@@ -341,7 +290,7 @@ class TirLowering(Exprs):
         """The outer loops of ``stmt`` whose variables feed only spatial iterators."""
         loops = []
         while (type(stmt).__name__ == "For" and type(stmt.extent).__name__ in ("IntImm", "Var")
-               and _is_const(stmt.min) and self.spatial(stmt.loop_var, stmt.body)):  # fmt: skip
+               and tir.is_const(stmt.min) and self.spatial(stmt.loop_var, stmt.body)):  # fmt: skip
             loops.append(stmt)
             stmt = stmt.body
         return loops
@@ -353,10 +302,10 @@ class TirLowering(Exprs):
             if type(node).__name__ != "SBlockRealize":
                 return
             for iv, value in zip(node.block.iter_vars, node.iter_values, strict=True):
-                if int(iv.iter_type) != 0 and _uses(value, var):  # not DataPar
+                if int(iv.iter_type) != 0 and tir.uses(value, var):  # not DataPar
                     ok[0] = False
 
-        _walk(body, visit)
+        tir.walk(body, visit)
         return ok[0]
 
     def kernel(self, stmt, index: int) -> tuple[gpu.FuncOp, Stage]:
@@ -369,7 +318,7 @@ class TirLowering(Exprs):
         args = entry.args[: len(self.buffers)]
         self.mems = [(b, a, tuple(b.shape)) for b, a in zip(self.buffers, args, strict=True)]
         for b in self.shared:  # per block: shared memory
-            shape = tuple(_static(d, f"shape of {b.name}") for d in b.shape)
+            shape = tuple(tir.static(d, f"shape of {b.name}") for d in b.shape)
             t = MemRefType(ir_type(str(b.dtype)), [prod(shape)], memory_space=IntegerAttr(3, i64))
             name = f"__tvm_{self.name}_{index}_{b.name}"
             glob = memref.GlobalOp.get(StringAttr(name), t, UnitAttr(), StringAttr("private"),
@@ -384,7 +333,7 @@ class TirLowering(Exprs):
             block = tuple(self.launch.get(f"threadIdx.{d}", 1) for d in "xyz")
             return self.finish(entry, types, index, grid, block)  # pyright: ignore
         loops = self.parallel_loops(stmt)
-        extents = [_dim(f.extent, "loop extent") for f in loops]
+        extents = [tir.dim(f.extent, "loop extent") for f in loops]
         sizes = [self.size(f.extent) for f in loops]
         total = self.idx(1)
         for n in sizes:
@@ -421,7 +370,7 @@ class TirLowering(Exprs):
             if kind == "BufferStore":
                 buf = node.buffer
             elif kind in ("TensorLoad", "BufferLoad"):
-                buf = _source(node)
+                buf = tir.source(node)
             else:
                 return
             if buf is None:
@@ -430,7 +379,7 @@ class TirLowering(Exprs):
                 if b.same_as(buf):
                     (writes if kind == "BufferStore" else reads).add(i)
 
-        _walk(stmt, visit)
+        tir.walk(stmt, visit)
         return reads, writes
 
     def conflict(self, first, then) -> bool:
@@ -447,10 +396,10 @@ class TirLowering(Exprs):
         def visit(node) -> None:
             if type(node).__name__ == "For" and int(node.kind) == 4:
                 tag = str(node.thread_binding.thread_tag)
-                n = _static(node.extent, f"extent of the loop bound to {tag}")
+                n = tir.static(node.extent, f"extent of the loop bound to {tag}")
                 found[tag] = max(found.get(tag, 1), n)
 
-        _walk(stmt, visit)
+        tir.walk(stmt, visit)
         return found
 
     def finish(self, entry: Block, types, index: int, grid, block, threads=None
