@@ -12,7 +12,7 @@
 // CHECK-LABEL: {{^}}reverse:
 // CHECK: .globl __xpuc_launch_scale
 // CHECK-LABEL: {{^}}__xpuc_launch_scale:
-// CHECK: xvfmul.s
+// CHECK: bl scale
 // CHECK: .globl __xpuc_launch_reverse
 // CHECK-LABEL: {{^}}__xpuc_launch_reverse:
 

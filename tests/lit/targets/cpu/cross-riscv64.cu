@@ -28,6 +28,6 @@
 // RVV-LABEL: {{^}}reverse:
 // RVV: .globl __xpuc_launch_scale
 // RVV-LABEL: {{^}}__xpuc_launch_scale:
-// RVV: vfmul.vf
+// RVV: call scale
 // RVV: .globl __xpuc_launch_reverse
 // RVV-LABEL: {{^}}__xpuc_launch_reverse:
