@@ -37,6 +37,9 @@ from typing import Any
 
 import numpy as np
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from harness import family, target_missing  # noqa: E402
+
 TUTORIALS = (
     Path(__file__).resolve().parents[2] / ".." / "shared" / "conformance" / "triton-tutorials"
 )
@@ -298,10 +301,6 @@ def describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {line}"
 
 
-def family(target: str) -> str:
-    return target.split(":")[0]
-
-
 def _ptxas_check(spec: Spec, fn: Any, target: str) -> tuple[bool, str]:
     from xpuc.frontends.triton import compile
     from xpuc.targets.registry import get_target
@@ -347,17 +346,7 @@ def missing_reason(target: str) -> str:
         return "triton is not installed (pip install 'xpuc[triton]')"
     if not TUTORIALS.is_dir():
         return f"no Triton tutorials conformance data at {TUTORIALS.resolve()}"
-    if family(target) == "nvptx":
-        from xpuc.targets.tools import find_ptxas
-
-        if find_ptxas() is None:
-            return "ptxas not found (PATH, $CUDA_HOME/bin, triton)"
-    if family(target) == "opencl":
-        import xpuc.runtime.opencl as rt
-
-        if rt.missing_reason():
-            return f"opencl: {rt.missing_reason()}"
-    return ""
+    return target_missing(target)
 
 
 def main(argv: list[str] | None = None) -> int:

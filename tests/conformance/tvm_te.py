@@ -37,6 +37,9 @@ from typing import Any
 
 import numpy as np
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from harness import family, target_missing  # noqa: E402
+
 TVM_TE = Path(__file__).resolve().parents[2] / ".." / "shared" / "conformance" / "tvm-te"
 SOURCE = TVM_TE / "test_te_create_primfunc.py"
 SEED = 2026
@@ -266,10 +269,6 @@ def describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {lines[0]}"
 
 
-def family(target: str) -> str:
-    return target.split(":")[0]
-
-
 def reference(func: Any, args: list[Any]) -> list[Any]:
     """``args`` after TVM's own llvm build of ``func`` ran on them."""
     import tvm
@@ -336,17 +335,7 @@ def missing_reason(target: str) -> str:
         return f"apache-tvm {tvm.__version__} is installed; the TVM frontend takes 0.27.x"
     if not SOURCE.is_file():
         return f"no TVM TE conformance data at {SOURCE.resolve()}"
-    if family(target) == "nvptx":
-        from xpuc.targets.tools import find_ptxas
-
-        if find_ptxas() is None:
-            return "ptxas not found (PATH, $CUDA_HOME/bin, triton)"
-    if family(target) == "opencl":
-        import xpuc.runtime.opencl as rt
-
-        if rt.missing_reason():
-            return f"opencl: {rt.missing_reason()}"
-    return ""
+    return target_missing(target)
 
 
 def main(argv: list[str] | None = None) -> int:
