@@ -16,11 +16,9 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from tvm_te import all_workloads, missing_reason, run_case  # noqa: E402
 
-_SCALAR = "TirError: scalar parameters are not supported yet"
 _EVALUATE = "TirError: TIR statement Evaluate (an extern call) is not supported yet"
 
 KNOWN_FAILURES = {
-    ("slice_with_var_input", "cpu"): _SCALAR,
     ("extern", "cpu"): _EVALUATE,
     ("extern_with_explicit_buffer_access", "cpu"): _EVALUATE,
 }

@@ -15,8 +15,8 @@ small shapes.
 Each case is built with ``te.create_prim_func``; every parameter buffer gets the same random
 contents for xpuc and for TVM (``tvm.compile(func, "llvm")``), both run, and every buffer
 must match afterwards (float: rtol 1e-4; integers: exactly).  Symbolic sizes take the values
-in ``SIZES``; scalar parameters go to TVM only, as xpuc's ``load`` takes one array per
-parameter buffer.  ``--target nvptx:sm_XX`` only checks that ptxas accepts the PTX.
+in ``SIZES``; scalar parameters get them too, on both sides.  ``--target nvptx:sm_XX``
+only checks that ptxas accepts the PTX.
 
 Prints one line per case and, last, ``tvm-te <target>: N/M computations correct``; exits 1
 unless all pass.  Without TVM 0.27 or the tvm-te folder it says why and exits 0.
@@ -305,7 +305,7 @@ def run_case(name: str, target: str, workloads: dict[str, Workload] | None = Non
             return _ptxas_check(func, target)
         args = random_args(func, np.random.default_rng(SEED))
         got = [a.copy() if isinstance(a, np.ndarray) else a for a in args]
-        xt.load(xt.compile(func, target))(*[a for a in got if isinstance(a, np.ndarray)])
+        xt.load(xt.compile(func, target))(*got)
     except Exception as e:  # any failure, xpuc's or a crash, is this case's result
         return False, describe(e)
     try:

@@ -108,7 +108,7 @@ def test_wrong_arrays_are_a_clear_error():
     A = te.placeholder((4,), name="A")
     B = te.compute((4,), lambda i: A[i] + 1, name="B")
     k = xt.load(xt.compile(te.create_prim_func([A, B]), "cpu"))
-    with pytest.raises(XpucError, match="expected 2 arrays"):
+    with pytest.raises(XpucError, match="expected 2 arguments"):
         k(np.zeros(4, np.float32))
     with pytest.raises(XpucError, match=r"buffer B: expected shape \(4,\)"):
         k(np.zeros(4, np.float32), np.zeros(5, np.float32))
@@ -187,7 +187,7 @@ def test_a_scheduled_matmul_staging_tiles_in_shared_memory(target):
         _, ffi = sch.split(fo, factors=[None, 16])
         sch.bind(ffi, "threadIdx.y")
         sch.bind(fi, "threadIdx.x")
-    module, _, _, _ = lower_prim_func(sch.mod["main"], "mm")
+    module, *_ = lower_prim_func(sch.mod["main"], "mm")
     text = str(module)
     assert text.count("memref<4096xf32, 3 : i64>") >= 2 and "gpu.barrier" in text
     rng = np.random.default_rng(5)
@@ -195,3 +195,14 @@ def test_a_scheduled_matmul_staging_tiles_in_shared_memory(target):
     c = np.zeros((n, n), np.float32)
     run(sch.mod["main"], target, a, b, c)
     np.testing.assert_allclose(c, a @ b, rtol=1e-4, atol=1e-4)
+
+
+@TARGETS
+def test_scalar_parameters(target):
+    A = te.placeholder((16,), name="A")
+    shift, scale = tirx.Var("shift", "int32"), tirx.Var("scale", "float32")
+    B = te.compute((8,), lambda i: A[i + shift] * scale, name="B")
+    a = np.arange(16, dtype=np.float32)
+    b = np.zeros(8, np.float32)
+    run(te.create_prim_func([A, shift, B, scale]), target, a, 5, b, 0.5)
+    np.testing.assert_array_equal(b, a[5:13] * 0.5)

@@ -52,17 +52,21 @@ class TVMKernel:
     stages run in order, intermediates allocated here."""
 
     def __init__(self, module: Any, stages: list[Stage], specs: list[BufferSpec],
-                 sym: list[str] | None = None):  # fmt: skip
+                 sym: list[str] | None = None, order: list[str] | None = None):  # fmt: skip
         self.module = module
         self.stages = stages
         self.specs = specs
         self.sym = list(sym or [])
+        self.order = list(order or ["buffer"] * sum(s.param for s in specs))
 
-    def __call__(self, *arrays: np.ndarray) -> None:
+    def __call__(self, *args: Any) -> None:
+        if len(args) != len(self.order):
+            params = [s for s in self.specs if s.param]
+            raise XpucError(f"expected {len(self.order)} arguments ({len(params)} arrays: "
+                            f"{', '.join(s.name for s in params)}), got {len(args)}")  # fmt: skip
+        arrays = [a for a, k in zip(args, self.order, strict=True) if k == "buffer"]
+        values = [a for a, k in zip(args, self.order, strict=True) if k != "buffer"]
         params = [s for s in self.specs if s.param]
-        if len(arrays) != len(params):
-            raise XpucError(f"expected {len(params)} arrays ({', '.join(s.name for s in params)})"
-                            f", got {len(arrays)}")  # fmt: skip
         sizes: dict[str, int] = {}
         for a, s in zip(arrays, params, strict=True):
             if not isinstance(a, np.ndarray):
@@ -80,7 +84,7 @@ class TVMKernel:
         buffers = [next(it) if s.param else
                    np.zeros(tuple(sizes.get(d, d) for d in s.shape), np.dtype(s.dtype))
                    for s in self.specs]  # fmt: skip
-        scalars = [sizes[n] for n in self.sym]
+        scalars = [sizes[n] for n in self.sym] + values
         for st in self.stages:
             grid, block = st.grid, st.block
             if st.threads is not None:  # the default mapping: one thread per iteration
@@ -102,17 +106,17 @@ def compile(obj: Any, target: str = "cpu", name: str | None = None, **options: A
         raise XpucError(f"expected one PrimFunc{f' named {name}' if name else ''}, "
                         f"found {len(funcs)}")  # fmt: skip
     fname, func = funcs[0]
-    module, stages, specs, sym = lower_prim_func(func, fname)
+    module, stages, specs, sym, order = lower_prim_func(func, fname)
     art = compile_module(module, target, filename=f"{fname}.tir", language="mlir", **options)
-    art.tvm = (stages, specs, sym)  # pyright: ignore
+    art.tvm = (stages, specs, sym, order)  # pyright: ignore
     return art
 
 
 def load(art) -> TVMKernel:
     import xpuc
 
-    stages, specs, sym = art.tvm
-    return TVMKernel(xpuc.load(art), stages, specs, sym)
+    stages, specs, sym, order = art.tvm
+    return TVMKernel(xpuc.load(art), stages, specs, sym, order)
 
 
 __all__ = ["TVMKernel", "TirError", "compile", "load", "prim_funcs", "require_tvm"]

@@ -75,25 +75,25 @@ class TirLowering(Exprs):
         if type(root).__name__ != "SBlockRealize":
             raise TirError("a PrimFunc whose body is not a root block is not supported yet")
         self.root = root.block
-        for p in func.params:
-            if "Buffer" not in type(getattr(p, "ty", None)).__name__:
-                raise TirError(f"parameter '{p}' is a scalar: scalar parameters are not "
-                               "supported yet")  # fmt: skip
+        buffers = [p for p in func.params if "Buffer" in type(getattr(p, "ty", None)).__name__]
+        self.scalars = [p for p in func.params if not any(p.same_as(b) for b in buffers)]
+        self.order = ["buffer" if any(p.same_as(b) for b in buffers) else str(p.ty)
+                      for p in func.params]  # fmt: skip  # what each parameter is
         local = [b for b in self.root.alloc_buffers if str(b.scope()) not in ("global", "")]
         self.shared = [b for b in local if str(b.scope()) == "shared"]
         if len(local) > len(self.shared):
             raise TirError(f"buffers in scope '{local[0].scope()}' at the root are not "
                            "supported yet")  # fmt: skip
-        self.buffers = [*func.params, *(b for b in self.root.alloc_buffers
-                                        if str(b.scope()) in ("global", ""))]  # fmt: skip
+        self.buffers = [*buffers, *(b for b in self.root.alloc_buffers
+                                    if str(b.scope()) in ("global", ""))]  # fmt: skip
         self.globals: list[Operation] = []
         self.specs = [
             BufferSpec(str(b.name), tuple(tir.dim(d, f"shape of {b.name}") for d in b.shape),
-                       str(b.dtype), i < len(func.params))
+                       str(b.dtype), i < len(buffers))
             for i, b in enumerate(self.buffers)
         ]  # fmt: skip
         self.sym: list = []  # symbolic dimensions, by first appearance in the parameters
-        for p in func.params:
+        for p in buffers:
             for d in p.shape:
                 if type(d).__name__ == "Var" and not any(d.same_as(v) for v in self.sym):
                     self.sym.append(d)
@@ -310,10 +310,10 @@ class TirLowering(Exprs):
 
     def kernel(self, stmt, index: int) -> tuple[gpu.FuncOp, Stage]:
         types = [MemRefType(ir_type(s.dtype), [DYNAMIC_INDEX]) for s in self.specs]
-        types += [ir_type(dtype_of(v)) for v in self.sym]
+        types += [ir_type(dtype_of(v)) for v in [*self.sym, *self.scalars]]
         entry = Block(arg_types=types)
         self.ops, self.env = [], []
-        for v, a in zip(self.sym, entry.args[len(self.specs) :], strict=True):
+        for v, a in zip([*self.sym, *self.scalars], entry.args[len(self.specs) :], strict=True):
             self.bind(v, a)
         args = entry.args[: len(self.buffers)]
         self.mems = [(b, a, tuple(b.shape)) for b, a in zip(self.buffers, args, strict=True)]
@@ -407,14 +407,16 @@ class TirLowering(Exprs):
         name = f"{self.name}_{index}"
         kernel = gpu.FuncOp(name, (types, []), Region(entry), kernel=True)
         codes = ["*" + _CODES[s.dtype] for s in self.specs]
-        codes += [_CODES[dtype_of(v)] for v in self.sym]
-        names = [s.name for s in self.specs] + [str(v.name) for v in self.sym]
+        codes += [_CODES[dtype_of(v)] for v in [*self.sym, *self.scalars]]
+        names = [s.name for s in self.specs] + [str(v.name) for v in [*self.sym, *self.scalars]]
         kernel.attributes["xpu.arg_types"] = ArrayAttr([StringAttr(c) for c in codes])
         kernel.attributes["xpu.arg_names"] = ArrayAttr([StringAttr(n) for n in names])
         return kernel, Stage(name, grid, block, threads)
 
 
-def lower_prim_func(func, name: str) -> tuple[ModuleOp, list[Stage], list[BufferSpec], list[str]]:
+def lower_prim_func(func, name: str):
+    """The module, its stages, the buffers, the symbolic sizes' names, and what each
+    parameter is ("buffer", or a scalar's dtype)."""
     low = TirLowering(func, name)
     kernels, stages = [], []
     for i, s in enumerate(low.stages()):
@@ -424,7 +426,7 @@ def lower_prim_func(func, name: str) -> tuple[ModuleOp, list[Stage], list[Buffer
     gmod = gpu.ModuleOp(StringAttr("kernels"), Region(Block([*low.globals, *kernels])))
     module = ModuleOp([gmod], attributes={"gpu.container_module": UnitAttr()})
     module.verify()
-    return module, stages, low.specs, [str(v.name) for v in low.sym]
+    return module, stages, low.specs, [str(v.name) for v in low.sym], low.order
 
 
 _ = i1
