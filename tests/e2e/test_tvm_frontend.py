@@ -206,3 +206,18 @@ def test_scalar_parameters(target):
     b = np.zeros(8, np.float32)
     run(te.create_prim_func([A, shift, B, scale]), target, a, 5, b, 0.5)
     np.testing.assert_array_equal(b, a[5:13] * 0.5)
+
+
+def test_a_reduction_bound_to_threads_is_a_clear_error():
+    """Threads of a reduction loop would race on the result: refused, not miscompiled."""
+    from tvm import s_tir
+
+    A = te.placeholder((16, 64), name="A")
+    k = te.reduce_axis((0, 64), name="k")
+    S = te.compute((16,), lambda i: te.sum(A[i, k], axis=k), name="S")
+    sch = s_tir.Schedule(te.create_prim_func([A, S]))
+    i, kk = sch.get_loops(sch.get_sblock("S"))
+    sch.bind(i, "blockIdx.x")
+    sch.bind(kk, "threadIdx.x")
+    with pytest.raises(XpucError, match="cross-thread reductions are not supported yet"):
+        xt.compile(sch.mod["main"], "cpu")

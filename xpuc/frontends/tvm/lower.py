@@ -221,6 +221,9 @@ class TirLowering(Exprs):
         tag = str(s.thread_binding.thread_tag)
         if tag not in _TAGS:
             raise TirError(f"loop bound to '{tag}' is not supported yet")
+        if not self.spatial(s.loop_var, s.body):  # threads would race on the result
+            raise TirError(f"loop '{s.loop_var}' bound to {tag} feeds a reduction: "
+                           "cross-thread reductions are not supported yet")  # fmt: skip
         cls, dim = _TAGS[tag]
         extent = tir.static(s.extent, f"extent of the loop bound to {tag}")
         i = self.emit(cls(gpu.DimensionAttr(dim))).results[0]
