@@ -137,64 +137,56 @@ def test_the_cli_compiles_a_prim_func_of_a_python_file(tmp_path):
     assert "Traceback" not in bad.stderr
 
 
-@TARGETS
-def test_a_prim_func_scheduled_onto_threads_runs_as_written(target):
+def scheduled_matmul(n: int, m: int, k: int, shared: bool):
+    """A matmul split into 16x16 tiles bound to blocks and threads; with ``shared``, the
+    k loop split by 16 and both operands' tiles staged in shared memory at each step."""
     from tvm import s_tir
 
-    n, m, k = 64, 48, 40
     A, B = te.placeholder((n, k), name="A"), te.placeholder((k, m), name="B")
     r = te.reduce_axis((0, k), name="r")
     C = te.compute((n, m), lambda i, j: te.sum(A[i, r] * B[r, j], axis=r), name="C")
     sch = s_tir.Schedule(te.create_prim_func([A, B, C]))
-    i, j, _ = sch.get_loops(sch.get_sblock("C"))
-    bi, ti = sch.split(i, factors=[None, 16])
-    bj, tj = sch.split(j, factors=[None, 16])
-    sch.reorder(bi, bj, ti, tj)
-    for loop, tag in ((bi, "blockIdx.y"), (bj, "blockIdx.x"), (ti, "threadIdx.y"),
-                      (tj, "threadIdx.x")):  # fmt: skip
-        sch.bind(loop, tag)
-    rng = np.random.default_rng(4)
-    a, b = rng.standard_normal((n, k), np.float32), rng.standard_normal((k, m), np.float32)
-    c = np.zeros((n, m), np.float32)
-    run(sch.mod["main"], target, a, b, c)
-    np.testing.assert_allclose(c, a @ b, rtol=1e-5, atol=1e-5)
-
-
-@TARGETS
-def test_a_scheduled_matmul_staging_tiles_in_shared_memory(target):
-    """cache_read into 'shared' at the k loop: per-block shared buffers, and barriers
-    between the threads' writes and reads (and before the next k step's writes)."""
-    from tvm import s_tir
-
-    n = 64
-    A, B = te.placeholder((n, n), name="A"), te.placeholder((n, n), name="B")
-    r = te.reduce_axis((0, n), name="r")
-    C = te.compute((n, n), lambda i, j: te.sum(A[i, r] * B[r, j], axis=r), name="C")
-    sch = s_tir.Schedule(te.create_prim_func([A, B, C]))
     blk = sch.get_sblock("C")
-    i, j, k = sch.get_loops(blk)
+    i, j, kk = sch.get_loops(blk)
     bi, ti = sch.split(i, factors=[None, 16])
     bj, tj = sch.split(j, factors=[None, 16])
-    ko, _ = sch.split(k, factors=[None, 16])
+    ko = sch.split(kk, factors=[None, 16])[0] if shared else kk
     sch.reorder(bi, bj, ti, tj, ko)
     for loop, tag in ((bi, "blockIdx.y"), (bj, "blockIdx.x"), (ti, "threadIdx.y"),
                       (tj, "threadIdx.x")):  # fmt: skip
         sch.bind(loop, tag)
-    for operand in (0, 1):
+    for operand in (0, 1) if shared else ():
         tile = sch.cache_read(blk, operand, "shared")
         sch.compute_at(tile, ko)
         fo, fi = sch.split(sch.fuse(*sch.get_loops(tile)[-2:]), factors=[None, 16])
         _, ffi = sch.split(fo, factors=[None, 16])
         sch.bind(ffi, "threadIdx.y")
         sch.bind(fi, "threadIdx.x")
-    module, *_ = lower_prim_func(sch.mod["main"], "mm")
+    return sch.mod["main"]
+
+
+def check_matmul(func, target, n: int, m: int, k: int, seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    a, b = rng.standard_normal((n, k), np.float32), rng.standard_normal((k, m), np.float32)
+    c = np.zeros((n, m), np.float32)
+    run(func, target, a, b, c)
+    np.testing.assert_allclose(c, a @ b, rtol=1e-4, atol=1e-4)
+
+
+@TARGETS
+def test_a_prim_func_scheduled_onto_threads_runs_as_written(target):
+    check_matmul(scheduled_matmul(64, 48, 40, shared=False), target, 64, 48, 40, seed=4)
+
+
+@TARGETS
+def test_a_scheduled_matmul_staging_tiles_in_shared_memory(target):
+    """cache_read into 'shared' at the k loop: per-block shared buffers, and barriers
+    between the threads' writes and reads (and before the next k step's writes)."""
+    func = scheduled_matmul(64, 64, 64, shared=True)
+    module, *_ = lower_prim_func(func, "mm")
     text = str(module)
     assert text.count("memref<4096xf32, 3 : i64>") >= 2 and "gpu.barrier" in text
-    rng = np.random.default_rng(5)
-    a, b = rng.standard_normal((n, n), np.float32), rng.standard_normal((n, n), np.float32)
-    c = np.zeros((n, n), np.float32)
-    run(sch.mod["main"], target, a, b, c)
-    np.testing.assert_allclose(c, a @ b, rtol=1e-4, atol=1e-4)
+    check_matmul(func, target, 64, 64, 64, seed=5)
 
 
 @TARGETS
