@@ -200,16 +200,20 @@ def test_scalar_parameters(target):
     np.testing.assert_array_equal(b, a[5:13] * 0.5)
 
 
-def test_a_reduction_bound_to_threads_is_a_clear_error():
-    """Threads of a reduction loop would race on the result: refused, not miscompiled."""
-    from tvm import s_tir
+def test_a_reduction_bound_to_blocks_is_a_clear_error():
+    """Blocks of a reduction loop would race on the result (TVM only rewrites reductions
+    over threadIdx into an allreduce): refused, not miscompiled."""
+    from tvm.script import tirx as T
 
-    A = te.placeholder((16, 64), name="A")
-    k = te.reduce_axis((0, 64), name="k")
-    S = te.compute((16,), lambda i: te.sum(A[i, k], axis=k), name="S")
-    sch = s_tir.Schedule(te.create_prim_func([A, S]))
-    i, kk = sch.get_loops(sch.get_sblock("S"))
-    sch.bind(i, "blockIdx.x")
-    sch.bind(kk, "threadIdx.x")
-    with pytest.raises(XpucError, match="cross-thread reductions are not supported yet"):
-        xt.compile(sch.mod["main"], "cpu")
+    @T.prim_func(s_tir=True)
+    def racy(a: T.Buffer((16, 64), "float32"), s: T.Buffer((16,), "float32")):
+        for i in T.thread_binding(16, thread="threadIdx.x"):
+            for k in T.thread_binding(64, thread="blockIdx.x"):
+                with T.sblock("S"):
+                    vi, vk = T.axis.remap("SR", [i, k])
+                    with T.init():
+                        s[vi] = T.float32(0)
+                    s[vi] = s[vi] + a[vi, vk]
+
+    with pytest.raises(XpucError, match="LowerCrossThreadReduction"):
+        xt.compile(racy, "cpu")

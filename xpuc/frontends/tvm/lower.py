@@ -28,23 +28,19 @@ from xdsl.dialects.builtin import (
     DYNAMIC_INDEX,
     ArrayAttr,
     IndexType,
-    IntegerAttr,
     MemRefType,
     ModuleOp,
     StringAttr,
     UnitAttr,
     i1,
-    i64,
 )
 from xdsl.ir import Attribute, Block, Operation, Region, SSAValue
 
 from xpuc.frontends.tvm import tir
 from xpuc.frontends.tvm.exprs import Exprs, TirError, dtype_of, ir_type
+from xpuc.frontends.tvm.threads import Threads, lower_cross_thread
 
 INDEX = IndexType()
-_TAGS = {f"{k}.{d}": (cls, getattr(gpu.DimensionEnum, d.upper()))
-         for k, cls in (("blockIdx", gpu.BlockIdOp), ("threadIdx", gpu.ThreadIdOp))
-         for d in "xyz"}  # fmt: skip
 BLOCK = 256
 _CODES = {"float16": "f16", "float32": "f32", "float64": "f64", "bool": "i1", "int8": "i8",
           "int16": "i16", "int32": "i32", "int64": "i64", "uint8": "u8", "uint16": "u16",
@@ -67,7 +63,7 @@ class Stage:
     threads: tuple[int | str, ...] | None = None  # default mapping: the parallel extents
 
 
-class TirLowering(Exprs):
+class TirLowering(Exprs, Threads):
     def __init__(self, func, name: str):
         self.func = func
         self.name = name
@@ -79,11 +75,13 @@ class TirLowering(Exprs):
         self.scalars = [p for p in func.params if not any(p.same_as(b) for b in buffers)]
         self.order = ["buffer" if any(p.same_as(b) for b in buffers) else str(p.ty)
                       for p in func.params]  # fmt: skip  # what each parameter is
-        local = [b for b in self.root.alloc_buffers if str(b.scope()) not in ("global", "")]
-        self.shared = [b for b in local if str(b.scope()) == "shared"]
-        if len(local) > len(self.shared):
-            raise TirError(f"buffers in scope '{local[0].scope()}' at the root are not "
-                           "supported yet")  # fmt: skip
+        scoped = [b for b in self.root.alloc_buffers if str(b.scope()) not in ("global", "")]
+        self.shared = [b for b in scoped if str(b.scope()) == "shared"]
+        self.local = [b for b in scoped if str(b.scope()) == "local"]
+        for b in scoped:
+            if not any(b.same_as(x) for x in [*self.shared, *self.local]):
+                raise TirError(f"buffer '{b.name}' in scope '{b.scope()}' is not supported yet")
+        self.root_shared = len(self.shared)
         self.buffers = [*buffers, *(b for b in self.root.alloc_buffers
                                     if str(b.scope()) in ("global", ""))]  # fmt: skip
         self.globals: list[Operation] = []
@@ -184,16 +182,24 @@ class TirLowering(Exprs):
             self.emit(memref.StoreOp.get(self.expr(s.value), m, [at]))
         elif kind == "IfThenElse":
             c = self.expr(s.condition)
+            self.divergent += 1
             then = self.nested(lambda: self.stmt(s.then_case))
             other = self.nested(lambda: self.stmt(s.else_case)) if s.else_case is not None else None
+            self.divergent -= 1
             self.emit(scf.IfOp(c, [], [*then, scf.YieldOp()],
                                [*other, scf.YieldOp()] if other is not None else None))  # fmt: skip
+        elif kind == "AttrStmt" and str(s.attr_key) == "reduce_scope":
+            outer, self.reducer = self.reducer, s.node
+            self.stmt(s.body)
+            self.reducer = outer
         elif kind in ("LetStmt", "Bind"):
             self.bind(s.var, self.expr(s.value))
             if getattr(s, "body", None) is not None:
                 self.stmt(s.body)
         elif kind == "Evaluate" and type(s.value).__name__ == "IntImm":
             pass
+        elif kind == "Evaluate" and tir.callee(s.value) == "tvm_thread_allreduce":
+            self.allreduce(s.value)
         else:
             raise TirError(f"TIR statement {kind} is not supported yet")
 
@@ -217,32 +223,6 @@ class TirLowering(Exprs):
         body.add_ops([*ops, scf.YieldOp()])
         self.emit(scf.ForOp(lo_i, hi, self.idx(1), [], body))
 
-    def bound(self, s) -> None:
-        tag = str(s.thread_binding.thread_tag)
-        if tag not in _TAGS:
-            raise TirError(f"loop bound to '{tag}' is not supported yet")
-        if not self.spatial(s.loop_var, s.body):  # threads would race on the result
-            raise TirError(f"loop '{s.loop_var}' bound to {tag} feeds a reduction: "
-                           "cross-thread reductions are not supported yet")  # fmt: skip
-        cls, dim = _TAGS[tag]
-        extent = tir.static(s.extent, f"extent of the loop bound to {tag}")
-        i = self.emit(cls(gpu.DimensionAttr(dim))).results[0]
-        at = self.emit(arith.AddiOp(i, self.idx(tir.static(s.min, "loop start")))).results[0]
-
-        def inner() -> None:
-            self.bind(
-                s.loop_var,
-                self.emit(arith.IndexCastOp(at, ir_type(dtype_of(s.loop_var)))).results[0],
-            )
-            self.stmt(s.body)
-
-        ops = self.nested(inner)
-        if extent < self.launch[tag]:  # the same index bound with a larger extent elsewhere
-            inside = self.emit(arith.CmpiOp(i, self.idx(extent), "ult")).results[0]
-            self.emit(scf.IfOp(inside, [], [*ops, scf.YieldOp()]))
-        else:
-            self.ops += ops
-
     def block(self, realize) -> None:
         blk = realize.block
         if len(blk.match_buffers):
@@ -252,13 +232,16 @@ class TirLowering(Exprs):
             for iv, value in zip(blk.iter_vars, realize.iter_values, strict=True):
                 self.bind(iv.var, self.expr(value))
             for b in blk.alloc_buffers:
+                shape = tuple(tir.static(d, f"shape of {b.name}") for d in b.shape)
+                if str(b.scope()) == "shared":  # one per block of threads
+                    self.mems.append((b, self.workgroup(str(b.name), ir_type(str(b.dtype)),
+                                                        max(prod(shape), 1)), shape))  # fmt: skip
+                    self.shared.append(b)
+                    continue
                 if str(b.scope()) not in ("global", "local"):
                     raise TirError(f"buffer '{b.name}' in scope '{b.scope()}' is not "
                                    "supported yet")  # fmt: skip
-                shape = tuple(tir.static(d, f"shape of {b.name}") for d in b.shape)
-                op = memref.AllocaOp.get(ir_type(str(b.dtype)), shape=[max(prod(shape), 1)])
-                self.emit(op)
-                self.mems.append((b, op.results[0], shape))
+                self.mems.append((b, self.alloca(b, shape), shape))
             if blk.init is not None:
                 first = None
                 for iv in blk.iter_vars:
@@ -280,9 +263,12 @@ class TirLowering(Exprs):
             body()
             del self.env[mark:]
         else:
-            c = self.expr(pred)
-            ops = self.nested(body)
-            self.emit(scf.IfOp(c, [], [*ops, scf.YieldOp()]))
+            self.guarded(self.expr(pred), body)
+
+    def alloca(self, b, shape) -> SSAValue:
+        """A per-thread array for buffer ``b``."""
+        op = memref.AllocaOp.get(ir_type(str(b.dtype)), shape=[max(prod(shape), 1)])
+        return self.emit(op).results[0]
 
     # -- kernels ----------------------------------------------------------------------
     def stages(self) -> list:
@@ -298,19 +284,6 @@ class TirLowering(Exprs):
             stmt = stmt.body
         return loops
 
-    def spatial(self, var, body) -> bool:
-        ok = [True]
-
-        def visit(node) -> None:
-            if type(node).__name__ != "SBlockRealize":
-                return
-            for iv, value in zip(node.block.iter_vars, node.iter_values, strict=True):
-                if int(iv.iter_type) != 0 and tir.uses(value, var):  # not DataPar
-                    ok[0] = False
-
-        tir.walk(body, visit)
-        return ok[0]
-
     def kernel(self, stmt, index: int) -> tuple[gpu.FuncOp, Stage]:
         types = [MemRefType(ir_type(s.dtype), [DYNAMIC_INDEX]) for s in self.specs]
         types += [ir_type(dtype_of(v)) for v in [*self.sym, *self.scalars]]
@@ -320,14 +293,15 @@ class TirLowering(Exprs):
             self.bind(v, a)
         args = entry.args[: len(self.buffers)]
         self.mems = [(b, a, tuple(b.shape)) for b, a in zip(self.buffers, args, strict=True)]
+        self.index, self.thread_vars, self.reducer, self.reductions = index, [], None, 0
+        self.divergent, self.shared = 0, self.shared[: self.root_shared]
         for b in self.shared:  # per block: shared memory
             shape = tuple(tir.static(d, f"shape of {b.name}") for d in b.shape)
-            t = MemRefType(ir_type(str(b.dtype)), [prod(shape)], memory_space=IntegerAttr(3, i64))
-            name = f"__tvm_{self.name}_{index}_{b.name}"
-            glob = memref.GlobalOp.get(StringAttr(name), t, UnitAttr(), StringAttr("private"),
-                                       None, alignment=16)  # fmt: skip
-            self.globals.append(glob)
-            self.mems.append((b, self.emit(memref.GetGlobalOp(name, t)).results[0], shape))
+            self.mems.append((b, self.workgroup(str(b.name), ir_type(str(b.dtype)), prod(shape)),
+                              shape))  # fmt: skip
+        for b in self.local:  # per thread
+            shape = tuple(tir.static(d, f"shape of {b.name}") for d in b.shape)
+            self.mems.append((b, self.alloca(b, shape), shape))
         self.launch = self.bindings(stmt)
         if self.launch:  # scheduled: as written
             self.stmt(stmt)
@@ -363,48 +337,6 @@ class TirLowering(Exprs):
         entry.add_ops([*self.ops, gpu.ReturnOp([])])
         return self.finish(entry, types, index, (1, 1, 1), (BLOCK, 1, 1), tuple(extents))
 
-    def shared_access(self, stmt) -> tuple[set[int], set[int]]:
-        """Which shared buffers (their positions) ``stmt`` reads and writes."""
-        reads: set[int] = set()
-        writes: set[int] = set()
-
-        def visit(node) -> None:
-            kind = type(node).__name__
-            if kind == "BufferStore":
-                buf = node.buffer
-            elif kind in ("TensorLoad", "BufferLoad"):
-                buf = tir.source(node)
-            else:
-                return
-            if buf is None:
-                return
-            for i, b in enumerate(self.shared):
-                if b.same_as(buf):
-                    (writes if kind == "BufferStore" else reads).add(i)
-
-        tir.walk(stmt, visit)
-        return reads, writes
-
-    def conflict(self, first, then) -> bool:
-        """Whether ``then`` must wait for the block's threads to finish ``first``: one
-        writes shared memory the other reads or writes."""
-        r1, w1 = self.shared_access(first)
-        r2, w2 = self.shared_access(then)
-        return bool(w1 & (r2 | w2) or r1 & w2)
-
-    def bindings(self, stmt) -> dict[str, int]:
-        """The launch extent of each thread index the stage's loops are bound to."""
-        found: dict[str, int] = {}
-
-        def visit(node) -> None:
-            if type(node).__name__ == "For" and int(node.kind) == 4:
-                tag = str(node.thread_binding.thread_tag)
-                n = tir.static(node.extent, f"extent of the loop bound to {tag}")
-                found[tag] = max(found.get(tag, 1), n)
-
-        tir.walk(stmt, visit)
-        return found
-
     def finish(self, entry: Block, types, index: int, grid, block, threads=None
                ) -> tuple[gpu.FuncOp, Stage]:  # fmt: skip
         name = f"{self.name}_{index}"
@@ -420,7 +352,7 @@ class TirLowering(Exprs):
 def lower_prim_func(func, name: str):
     """The module, its stages, the buffers, the symbolic sizes' names, and what each
     parameter is ("buffer", or a scalar's dtype)."""
-    low = TirLowering(func, name)
+    low = TirLowering(lower_cross_thread(func), name)
     kernels, stages = [], []
     for i, s in enumerate(low.stages()):
         k, st = low.kernel(s, i)

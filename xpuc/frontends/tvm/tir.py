@@ -56,3 +56,10 @@ def uses(expr, var) -> bool:
     found = []
     walk(expr, lambda n: found.append(type(n).__name__ == "Var" and n.same_as(var)))
     return any(found)
+
+
+def callee(e) -> str | None:
+    """The name of the operator a ``Call`` calls (``tvm_thread_allreduce``), else None."""
+    if type(e).__name__ != "Call":
+        return None
+    return str(e.op.name).split(".")[-1]
