@@ -100,6 +100,8 @@ def _workload_defs(tree: ast.Module) -> dict[str, ast.FunctionDef]:
                     fn.name, ast.arguments([], [], None, [], [], None, []), body, [], None, None
                 )
                 break
+    for case, fn in defs.items():  # nested ones share names (three te_workload, two te_extern)
+        fn.name = f"_case_{case}"
     return defs
 
 

@@ -12,6 +12,7 @@ _PASSES = {
     "convert-simt-to-loops": "xpuc.passes.convert_simt_to_loops:ConvertSimtToLoops",
     "convert-scf-to-cf": "xpuc.passes.convert_scf_to_cf:ConvertScfToCf",
     "forward-slot-stores": "xpuc.passes.forward_slot_stores:ForwardSlotStores",
+    "map-parallel-loops": "xpuc.passes.map_parallel_loops:MapParallelLoops",
     # xDSL
     "canonicalize": "xdsl.transforms.canonicalize:CanonicalizePass",
     "cse": "xdsl.transforms.common_subexpression_elimination:CommonSubexpressionElimination",

@@ -18,7 +18,8 @@ import numpy as np
 
 from xpuc.compiler.diagnostics import XpucError
 from xpuc.frontends.tvm.exprs import TirError
-from xpuc.frontends.tvm.lower import BLOCK, BufferSpec, Stage, lower_prim_func
+from xpuc.frontends.tvm.lower import BufferSpec, Stage, lower_prim_func
+from xpuc.passes.map_parallel_loops import launch
 
 SUPPORTED = (0, 27)
 
@@ -88,15 +89,29 @@ class TVMKernel:
         for st in self.stages:
             grid, block = st.grid, st.block
             if st.threads is not None:  # the default mapping: one thread per iteration
-                total = int(np.prod([sizes.get(d, d) for d in st.threads]))
-                grid, block = (max(-(-total // BLOCK), 1), 1, 1), (min(BLOCK, max(total, 1)), 1, 1)
+                extents = [int(sizes.get(d, d)) for d in st.threads]  # pyright: ignore
+                blocks, threads = launch(extents, st.tile, st.block_size)
+                grid, block = (blocks, 1, 1), (threads, 1, 1)
             getattr(self.module, st.kernel)[grid, block](*buffers, *scalars)
 
 
-def compile(obj: Any, target: str = "cpu", name: str | None = None, **options: Any):  # noqa: A001
+def compile(  # noqa: A001
+    obj: Any,
+    target: str = "cpu",
+    name: str | None = None,
+    *,
+    tile: tuple[int, ...] = (),
+    block_size: int = 256,
+    **options: Any,
+):
     """Compile a PrimFunc (or an IRModule's one PrimFunc, or the one called ``name``) for
     ``target``; returns the :class:`~xpuc.compiler.artifact.Artifact` and, as
-    ``.tvm``, the stages and buffers :func:`load` needs."""
+    ``.tvm``, the stages and buffers :func:`load` needs.
+
+    ``tile`` and ``block_size`` are the options of ``map-parallel-loops``, which maps
+    each unscheduled stage's parallel loops onto threads: flattened onto blocks of
+    ``block_size`` threads, or, given ``tile``, its innermost loops cut into tiles of that
+    shape, one block per tile."""
     from xpuc.compiler.driver import compile as compile_module
 
     funcs = prim_funcs(obj)
@@ -106,7 +121,9 @@ def compile(obj: Any, target: str = "cpu", name: str | None = None, **options: A
         raise XpucError(f"expected one PrimFunc{f' named {name}' if name else ''}, "
                         f"found {len(funcs)}")  # fmt: skip
     fname, func = funcs[0]
-    module, stages, specs, sym, order = lower_prim_func(func, fname)
+    module, stages, specs, sym, order = lower_prim_func(
+        func, fname, tile=tuple(tile), block_size=block_size
+    )
     art = compile_module(module, target, filename=f"{fname}.tir", language="mlir", **options)
     art.tvm = (stages, specs, sym, order)  # pyright: ignore
     return art

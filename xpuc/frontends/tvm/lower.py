@@ -20,25 +20,27 @@ block allocates are per-thread ``memref.alloca``.  Unsupported nodes are a
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from math import prod
 
+from xdsl.context import Context
 from xdsl.dialects import arith, gpu, memref, scf
 from xdsl.dialects.builtin import (
     DYNAMIC_INDEX,
     ArrayAttr,
     IndexType,
+    IntegerAttr,
     MemRefType,
     ModuleOp,
     StringAttr,
     UnitAttr,
-    i1,
 )
 from xdsl.ir import Attribute, Block, Operation, Region, SSAValue
 
 from xpuc.frontends.tvm import tir
 from xpuc.frontends.tvm.exprs import Exprs, TirError, dtype_of, ir_type
 from xpuc.frontends.tvm.threads import Threads, lower_cross_thread
+from xpuc.passes.map_parallel_loops import MARK, TILE, MapParallelLoops
 
 INDEX = IndexType()
 BLOCK = 256
@@ -61,6 +63,8 @@ class Stage:
     grid: tuple[int, int, int]
     block: tuple[int, int, int]
     threads: tuple[int | str, ...] | None = None  # default mapping: the parallel extents
+    tile: tuple[int, ...] = ()  # ... mapped with this tile (map-parallel-loops)
+    block_size: int = BLOCK
 
 
 class TirLowering(Exprs, Threads):
@@ -310,32 +314,28 @@ class TirLowering(Exprs, Threads):
             block = tuple(self.launch.get(f"threadIdx.{d}", 1) for d in "xyz")
             return self.finish(entry, types, index, grid, block)  # pyright: ignore
         loops = self.parallel_loops(stmt)
-        extents = [tir.dim(f.extent, "loop extent") for f in loops]
-        sizes = [self.size(f.extent) for f in loops]
-        total = self.idx(1)
-        for n in sizes:
-            total = self.emit(arith.MuliOp(total, n)).results[0]
-        bid = self.emit(gpu.BlockIdOp(gpu.DimensionAttr(gpu.DimensionEnum.X))).results[0]
-        tid = self.emit(gpu.ThreadIdOp(gpu.DimensionAttr(gpu.DimensionEnum.X))).results[0]
-        g = self.emit(arith.AddiOp(self.emit(arith.MuliOp(bid, self.idx(BLOCK))), tid)).results[0]
-        inside = self.emit(arith.CmpiOp(g, total, "ult")).results[0]
+        extents = [tir.dim(f.extent, "loop extent") for f in loops] or [1]
+        lows = [self.idx(int(f.min.value)) for f in loops] or [self.idx(0)]
+        highs = [self.emit(arith.AddiOp(lo, self.size(f.extent))).results[0]
+                 for lo, f in zip(lows, loops, strict=False)] or [self.idx(1)]  # fmt: skip
+        body = Block(arg_types=[INDEX] * len(lows))
 
         def run() -> None:
-            rest, inner = g, stmt
-            for i, (f, n) in reversed(list(enumerate(zip(loops, sizes, strict=True)))):
-                v = self.emit(arith.RemUIOp(rest, n)).results[0] if i else rest
-                rest = self.emit(arith.DivUIOp(rest, n)).results[0]
+            inner = stmt
+            for f, iv in zip(loops, body.args, strict=False):  # no loops: one dummy
                 t = ir_type(dtype_of(f.loop_var))
-                at = self.emit(arith.AddiOp(v, self.idx(int(f.min.value)))).results[0]
-                self.bind(f.loop_var, self.emit(arith.IndexCastOp(at, t)).results[0])
-            for _ in loops:
+                self.bind(f.loop_var, self.emit(arith.IndexCastOp(iv, t)).results[0])
                 inner = inner.body
             self.stmt(inner)
 
-        ops = self.nested(run)
-        self.emit(scf.IfOp(inside, [], [*ops, scf.YieldOp()]))
+        body.add_ops([*self.nested(run), scf.ReduceOp()])
+        self.emit(scf.ParallelOp(lows, highs, [self.idx(1)] * len(lows), Region(body)))
         entry.add_ops([*self.ops, gpu.ReturnOp([])])
-        return self.finish(entry, types, index, (1, 1, 1), (BLOCK, 1, 1), tuple(extents))
+        kernel, stage = self.finish(entry, types, index, (1, 1, 1), (1, 1, 1), tuple(extents))
+        vector = loops and int(loops[-1].kind) == 2  # scheduled for a cpu: sch.vectorize
+        tile = [tir.static(loops[-1].extent, "vectorized extent")] if vector else []
+        kernel.attributes[MARK] = ArrayAttr([IntegerAttr(t, 64) for t in tile])
+        return kernel, stage
 
     def finish(self, entry: Block, types, index: int, grid, block, threads=None
                ) -> tuple[gpu.FuncOp, Stage]:  # fmt: skip
@@ -349,9 +349,12 @@ class TirLowering(Exprs, Threads):
         return kernel, Stage(name, grid, block, threads)
 
 
-def lower_prim_func(func, name: str):
+def lower_prim_func(func, name: str, *, tile: tuple[int, ...] = (), block_size: int = BLOCK,
+                    mapped: bool = True):  # fmt: skip
     """The module, its stages, the buffers, the symbolic sizes' names, and what each
-    parameter is ("buffer", or a scalar's dtype)."""
+    parameter is ("buffer", or a scalar's dtype).  Unscheduled stages are mapped onto
+    threads by ``map-parallel-loops`` with ``tile`` and ``block_size`` (not with
+    ``mapped=False``: they keep their ``scf.parallel``)."""
     low = TirLowering(lower_cross_thread(func), name)
     kernels, stages = [], []
     for i, s in enumerate(low.stages()):
@@ -360,8 +363,11 @@ def lower_prim_func(func, name: str):
         stages.append(st)
     gmod = gpu.ModuleOp(StringAttr("kernels"), Region(Block([*low.globals, *kernels])))
     module = ModuleOp([gmod], attributes={"gpu.container_module": UnitAttr()})
+    if mapped:
+        MapParallelLoops(block_size, tuple(tile)).apply(Context(), module)
+        for i, (k, st) in enumerate(zip(kernels, stages, strict=True)):
+            if TILE in k.attributes:
+                t = tuple(a.value.data for a in k.attributes[TILE].data)  # pyright: ignore
+                stages[i] = replace(st, tile=t, block_size=block_size)
     module.verify()
     return module, stages, low.specs, [str(v.name) for v in low.sym], low.order
-
-
-_ = i1
