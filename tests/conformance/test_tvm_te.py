@@ -1,7 +1,8 @@
 """TVM TE conformance, one test per computation and target (see tvm_te.py).
 
-Every computation on cpu; five representative ones on opencl (skipped, with the reason,
-without an OpenCL device).  Each must match TVM's own llvm build of the same PrimFunc.
+Every computation on cpu; seven representative ones on opencl (skipped, with the reason,
+without an OpenCL device).  Each must match TVM's own llvm build of the same PrimFunc (or numpy, where TVM's
+build cannot run the case).
 Skipped, with the reason, without apache-tvm 0.27 or the tvm-te folder beside the
 repository.  What xpuc cannot do yet is in KNOWN_FAILURES, strict xfails: a fix fails
 the suite until its entry is removed.
@@ -16,15 +17,11 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from tvm_te import all_workloads, missing_reason, run_case  # noqa: E402
 
-_EVALUATE = "TirError: TIR statement Evaluate (an extern call) is not supported yet"
-
-KNOWN_FAILURES = {
-    ("extern", "cpu"): _EVALUATE,
-    ("extern_with_explicit_buffer_access", "cpu"): _EVALUATE,
-}
+KNOWN_FAILURES: dict[tuple[str, str], str] = {}
 """(case, target) → why it fails today, one line."""
 
-OPENCL_CASES = ["matmul", "conv2d", "topi_softmax", "topi_layer_norm", "topi_max_pool2d"]
+OPENCL_CASES = ["matmul", "conv2d", "topi_softmax", "topi_layer_norm", "topi_max_pool2d",
+                "extern", "loop_aware_reducer_combiner"]
 
 
 def _params() -> list:

@@ -46,11 +46,39 @@ SEED = 2026
 SIZES = {"idx": 5}
 """Values of symbolic sizes and scalar parameters, by name; any other is 8."""
 EXCLUDED = {"te_scan", "test_error_reporting", "test_argmax"}
-NUMPY_REFERENCES: dict[str, Callable[[list[Any]], list[Any]] | None] = {
+
+
+def _myfunc(a: Any, b: Any, c: Any, p: Any) -> dict:
+    """A definition for the file's ``call_extern("myfunc", A.data, B.data, C.data, P[0])``,
+    which no library provides: xpuc takes it as ``externs={"myfunc": _myfunc}``."""
+    from tvm import te
+
+    return {c: te.compute(c.shape, lambda i, j: a[i, j] * p + b[j, i], name="myfunc")}
+
+
+def _loop_aware(args: list[Any]) -> list[Any]:
+    """The reducer keeps the index it holds (a float, used as an index) while that
+    element is smaller, else takes the loop's position."""
+    a, b = args[0], args[1]
+    out = np.zeros(a.shape[0], np.float32)
+    for i in range(a.shape[0]):
+        for ax in range(a.shape[1]):
+            out[i] = out[i] if a[i, int(out[i])] < a[i, ax] else np.float32(ax)
+    return [a, b, out]
+
+
+EXTERNS = {"extern_with_explicit_buffer_access": {"myfunc": _myfunc}}
+"""Definitions of the functions a case calls that no library provides."""
+NUMPY_REFERENCES: dict[str, Callable[[list[Any]], list[Any]]] = {
     "extern": lambda args: [args[0], args[1], args[0] @ args[1]],  # cblas.matmul, no transposes
-    "extern_with_explicit_buffer_access": None,  # calls ``myfunc``, defined nowhere
+    "extern_with_explicit_buffer_access": lambda args: [
+        *args[:3],
+        args[0] * args[2][0] + args[1].T,
+    ],  # fmt: skip
+    "loop_aware_reducer_combiner": _loop_aware,
 }
-"""Cases TVM's llvm build cannot check (its JIT crashes on the missing symbols)."""
+"""Cases TVM's llvm build cannot check: its JIT crashes on the missing extern symbols,
+and refuses the float index of ``loop_aware_reducer_combiner``."""
 
 Workload = Callable[[], list[Any]]
 """Builds a case's TE tensors (and scalar vars): the ``create_prim_func`` argument list."""
@@ -282,11 +310,11 @@ def reference(func: Any, args: list[Any]) -> list[Any]:
     ]
 
 
-def _ptxas_check(func: Any, target: str) -> tuple[bool, str]:
+def _ptxas_check(name: str, func: Any, target: str) -> tuple[bool, str]:
     from xpuc.frontends import tvm as xt
     from xpuc.targets.registry import get_target
 
-    art = xt.compile(func, target, emit="asm")
+    art = xt.compile(func, target, emit="asm", externs=EXTERNS.get(name))
     get_target(target).validate(art)  # runs ptxas; raises when it rejects the PTX
     return True, "ptxas accepts it"
 
@@ -304,18 +332,15 @@ def run_case(name: str, target: str, workloads: dict[str, Workload] | None = Non
         from xpuc.frontends import tvm as xt
 
         if family(target) == "nvptx":
-            return _ptxas_check(func, target)
+            return _ptxas_check(name, func, target)
         args = random_args(func, np.random.default_rng(SEED))
         got = [a.copy() if isinstance(a, np.ndarray) else a for a in args]
-        xt.load(xt.compile(func, target))(*got)
+        xt.load(xt.compile(func, target, externs=EXTERNS.get(name)))(*got)
     except Exception as e:  # any failure, xpuc's or a crash, is this case's result
         return False, describe(e)
     try:
         if name in NUMPY_REFERENCES:
-            check = NUMPY_REFERENCES[name]
-            if check is None:
-                return False, "no reference: the computation calls an undefined function"
-            want = check(args)
+            want = NUMPY_REFERENCES[name](args)
         else:
             want = reference(func, args)
     except Exception as e:
@@ -324,7 +349,8 @@ def run_case(name: str, target: str, workloads: dict[str, Workload] | None = Non
                 for p, g, w in zip(func.params, got, want, strict=True)
                 if isinstance(g, np.ndarray))  # fmt: skip
     problem = next((p for p in problems if p), "")
-    return (False, problem) if problem else (True, "matches tvm llvm")
+    peer = "numpy" if name in NUMPY_REFERENCES else "tvm llvm"
+    return (False, problem) if problem else (True, f"matches {peer}")
 
 
 def missing_reason(target: str) -> str:

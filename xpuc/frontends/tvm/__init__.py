@@ -102,6 +102,7 @@ def compile(  # noqa: A001
     *,
     tile: tuple[int, ...] = (),
     block_size: int = 256,
+    externs: dict[str, Any] | None = None,
     **options: Any,
 ):
     """Compile a PrimFunc (or an IRModule's one PrimFunc, or the one called ``name``) for
@@ -111,7 +112,8 @@ def compile(  # noqa: A001
     ``tile`` and ``block_size`` are the options of ``map-parallel-loops``, which maps
     each unscheduled stage's parallel loops onto threads: flattened onto blocks of
     ``block_size`` threads, or, given ``tile``, its innermost loops cut into tiles of that
-    shape, one block per tile."""
+    shape, one block per tile.  ``externs`` defines functions that ``te.extern`` stages
+    call (``call_extern``/``call_packed``; see :mod:`.externs`)."""
     from xpuc.compiler.driver import compile as compile_module
 
     funcs = prim_funcs(obj)
@@ -122,7 +124,7 @@ def compile(  # noqa: A001
                         f"found {len(funcs)}")  # fmt: skip
     fname, func = funcs[0]
     module, stages, specs, sym, order = lower_prim_func(
-        func, fname, tile=tuple(tile), block_size=block_size
+        func, fname, tile=tuple(tile), block_size=block_size, externs=externs
     )
     art = compile_module(module, target, filename=f"{fname}.tir", language="mlir", **options)
     art.tvm = (stages, specs, sym, order)  # pyright: ignore

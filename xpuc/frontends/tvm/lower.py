@@ -27,6 +27,7 @@ from xdsl.context import Context
 from xdsl.dialects import arith, gpu, memref, scf
 from xdsl.dialects.builtin import (
     DYNAMIC_INDEX,
+    AnyFloat,
     ArrayAttr,
     IndexType,
     IntegerAttr,
@@ -34,11 +35,13 @@ from xdsl.dialects.builtin import (
     ModuleOp,
     StringAttr,
     UnitAttr,
+    i64,
 )
 from xdsl.ir import Attribute, Block, Operation, Region, SSAValue
 
 from xpuc.frontends.tvm import tir
 from xpuc.frontends.tvm.exprs import Exprs, TirError, dtype_of, ir_type
+from xpuc.frontends.tvm.externs import expand, extern_call
 from xpuc.frontends.tvm.threads import Threads, lower_cross_thread
 from xpuc.passes.map_parallel_loops import MARK, TILE, MapParallelLoops
 
@@ -68,8 +71,9 @@ class Stage:
 
 
 class TirLowering(Exprs, Threads):
-    def __init__(self, func, name: str):
+    def __init__(self, func, name: str, externs=None):
         self.func = func
+        self.externs, self.aliases = externs, []
         self.name = name
         root = func.body
         if type(root).__name__ != "SBlockRealize":
@@ -121,6 +125,7 @@ class TirLowering(Exprs, Threads):
         self.env.append((var, val))
 
     def memref_of(self, buf) -> tuple[SSAValue, tuple]:
+        buf = next((real for b, real in self.aliases if b.same_as(buf)), buf)
         for b, m, shape in reversed(self.mems):
             if b.same_as(buf):
                 return m, shape
@@ -131,6 +136,8 @@ class TirLowering(Exprs, Threads):
         acc = None
         for i, (idx, d) in enumerate(zip(indices, shape, strict=True)):
             v = self.expr(idx)
+            if isinstance(v.type, AnyFloat):  # TIR lets a float index (truncated)
+                v = self.emit(arith.FPToSIOp(v, i64)).results[0]
             if v.type != INDEX:
                 v = self.emit(arith.IndexCastOp(v, INDEX)).results[0]
             if i == 0:
@@ -276,8 +283,20 @@ class TirLowering(Exprs, Threads):
 
     # -- kernels ----------------------------------------------------------------------
     def stages(self) -> list:
-        body = self.root.body
-        return list(body.seq) if type(body).__name__ == "SeqStmt" else [body]
+        """The root statements, extern calls replaced by the stages computing them."""
+        out = []
+        for stmt in tir.seq(self.root.body):
+            call = extern_call(stmt)
+            if call is None:
+                out.append(stmt)
+                continue
+            func, aliases = expand(call, self.buffers, self.externs)
+            if len(func.body.block.alloc_buffers):
+                raise TirError(f"the definition of extern '{call.args[0].value}' needs "
+                               "intermediate buffers: not supported yet")  # fmt: skip
+            self.aliases += aliases
+            out += tir.seq(func.body.block.body)
+        return out
 
     def parallel_loops(self, stmt) -> list:
         """The outer loops of ``stmt`` whose variables feed only spatial iterators."""
@@ -350,12 +369,12 @@ class TirLowering(Exprs, Threads):
 
 
 def lower_prim_func(func, name: str, *, tile: tuple[int, ...] = (), block_size: int = BLOCK,
-                    mapped: bool = True):  # fmt: skip
+                    mapped: bool = True, externs=None):  # fmt: skip
     """The module, its stages, the buffers, the symbolic sizes' names, and what each
     parameter is ("buffer", or a scalar's dtype).  Unscheduled stages are mapped onto
     threads by ``map-parallel-loops`` with ``tile`` and ``block_size`` (not with
     ``mapped=False``: they keep their ``scf.parallel``)."""
-    low = TirLowering(lower_cross_thread(func), name)
+    low = TirLowering(lower_cross_thread(func), name, externs)
     kernels, stages = [], []
     for i, s in enumerate(low.stages()):
         k, st = low.kernel(s, i)

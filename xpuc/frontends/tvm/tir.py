@@ -63,3 +63,8 @@ def callee(e) -> str | None:
     if type(e).__name__ != "Call":
         return None
     return str(e.op.name).split(".")[-1]
+
+
+def seq(stmt) -> list:
+    """A statement as a list of statements (a ``SeqStmt``'s, or itself)."""
+    return list(stmt.seq) if type(stmt).__name__ == "SeqStmt" else [stmt]
