@@ -1,8 +1,8 @@
 """TVM TE conformance, one test per computation and target (see tvm_te.py).
 
 Every computation on cpu; seven representative ones on opencl (skipped, with the reason,
-without an OpenCL device).  Each must match TVM's own llvm build of the same PrimFunc (or numpy, where TVM's
-build cannot run the case).
+without an OpenCL device).  Each must match TVM's own llvm build of the same PrimFunc
+(or numpy, where TVM's build cannot run the case).
 Skipped, with the reason, without apache-tvm 0.27 or the tvm-te folder beside the
 repository.  What xpuc cannot do yet is in KNOWN_FAILURES, strict xfails: a fix fails
 the suite until its entry is removed.
