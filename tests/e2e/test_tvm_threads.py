@@ -178,3 +178,51 @@ def test_an_allreduce_without_its_reducer_is_a_clear_error():
 
     with pytest.raises(XpucError, match="tvm_thread_allreduce outside a 'reduce_scope'"):
         xt.compile(bad, "cpu")
+
+
+@TARGETS
+def test_a_plain_tirx_prim_func_with_a_shared_alloc_buffer(target):
+    """No root block (``@T.prim_func`` without ``s_tir``): ``T.alloc_buffer`` is a
+    statement whose buffer lives for the rest of its sequence."""
+
+    @T.prim_func
+    def reverse(a: T.Buffer((4, 64), "float32"), b: T.Buffer((4, 64), "float32")):
+        for bx in T.thread_binding(4, thread="blockIdx.x"):
+            t = T.alloc_buffer((64,), "float32", scope="shared")
+            for tx in T.thread_binding(64, thread="threadIdx.x"):
+                t[63 - tx] = a[bx, tx]
+            for tx in T.thread_binding(64, thread="threadIdx.x"):
+                b[bx, tx] = t[(tx + 1) % 64] * T.float32(2)
+
+    a, b = data(4, 64, 7), np.zeros((4, 64), np.float32)
+    run(reverse, target, a, b)
+    np.testing.assert_array_equal(b, np.roll(a[:, ::-1], -1, axis=1) * 2)
+
+
+@TARGETS
+def test_plain_tirx_serial_loops_stay_serial(target):
+    """Without blocks nothing says a serial loop is parallel: the running sum over k must
+    not be split over threads, the loop marked ``parallel`` is."""
+
+    @T.prim_func
+    def row_sums(a: T.Buffer((6, 50), "float32"), s: T.Buffer((6,), "float32")):
+        for i in T.parallel(6):
+            s[i] = T.float32(0)
+            for k in range(50):
+                s[i] = s[i] + a[i, k]
+
+    @T.prim_func
+    def serial_sum(a: T.Buffer((6, 50), "float32"), s: T.Buffer((6,), "float32")):
+        for i in range(6):
+            for k in range(50):
+                s[i] = s[i] + a[i, k]
+
+    _, stages, *_ = lower_prim_func(row_sums, "r")
+    assert stages[0].threads == (6,)
+    _, stages, *_ = lower_prim_func(serial_sum, "s")
+    assert stages[0].threads == (1,)
+    a = data(6, 50, 8)
+    for func, start in ((row_sums, 5.0), (serial_sum, 0.0)):
+        s = np.full(6, start, np.float32)
+        run(func, target, a, s)
+        np.testing.assert_allclose(s, a.sum(1), rtol=1e-5, atol=1e-5)

@@ -75,22 +75,21 @@ class TirLowering(Exprs, Threads):
         self.func = func
         self.externs, self.aliases = externs, []
         self.name = name
-        root = func.body
-        if type(root).__name__ != "SBlockRealize":
-            raise TirError("a PrimFunc whose body is not a root block is not supported yet")
-        self.root = root.block
+        root = func.body  # s_tir PrimFuncs have a root block; plain tirx ones do not
+        self.body = root.block.body if type(root).__name__ == "SBlockRealize" else root
+        roots = list(root.block.alloc_buffers) if type(root).__name__ == "SBlockRealize" else []
         buffers = [p for p in func.params if "Buffer" in type(getattr(p, "ty", None)).__name__]
         self.scalars = [p for p in func.params if not any(p.same_as(b) for b in buffers)]
         self.order = ["buffer" if any(p.same_as(b) for b in buffers) else str(p.ty)
                       for p in func.params]  # fmt: skip  # what each parameter is
-        scoped = [b for b in self.root.alloc_buffers if str(b.scope()) not in ("global", "")]
+        scoped = [b for b in roots if str(b.scope()) not in ("global", "")]
         self.shared = [b for b in scoped if str(b.scope()) == "shared"]
         self.local = [b for b in scoped if str(b.scope()) == "local"]
         for b in scoped:
             if not any(b.same_as(x) for x in [*self.shared, *self.local]):
                 raise TirError(f"buffer '{b.name}' in scope '{b.scope()}' is not supported yet")
         self.root_shared = len(self.shared)
-        self.buffers = [*buffers, *(b for b in self.root.alloc_buffers
+        self.buffers = [*buffers, *(b for b in roots
                                     if str(b.scope()) in ("global", ""))]  # fmt: skip
         self.globals: list[Operation] = []
         self.specs = [
@@ -186,6 +185,8 @@ class TirLowering(Exprs, Threads):
                 self.stmt(x)
         elif kind == "For":
             self.loop(s)
+        elif kind == "AllocBuffer":  # plain tirx: for the rest of the enclosing sequence
+            self.allocate(s.buffer)
         elif kind == "SBlockRealize":
             self.block(s)
         elif kind == "BufferStore":
@@ -243,16 +244,7 @@ class TirLowering(Exprs, Threads):
             for iv, value in zip(blk.iter_vars, realize.iter_values, strict=True):
                 self.bind(iv.var, self.expr(value))
             for b in blk.alloc_buffers:
-                shape = tuple(tir.static(d, f"shape of {b.name}") for d in b.shape)
-                if str(b.scope()) == "shared":  # one per block of threads
-                    self.mems.append((b, self.workgroup(str(b.name), ir_type(str(b.dtype)),
-                                                        max(prod(shape), 1)), shape))  # fmt: skip
-                    self.shared.append(b)
-                    continue
-                if str(b.scope()) not in ("global", "local"):
-                    raise TirError(f"buffer '{b.name}' in scope '{b.scope()}' is not "
-                                   "supported yet")  # fmt: skip
-                self.mems.append((b, self.alloca(b, shape), shape))
+                self.allocate(b)
             if blk.init is not None:
                 first = None
                 for iv in blk.iter_vars:
@@ -276,6 +268,19 @@ class TirLowering(Exprs, Threads):
         else:
             self.guarded(self.expr(pred), body)
 
+    def allocate(self, b) -> None:
+        """Memory for buffer ``b`` allocated inside a stage: per block of threads in
+        ``shared`` scope, else per thread."""
+        shape = tuple(tir.static(d, f"shape of {b.name}") for d in b.shape)
+        if str(b.scope()) == "shared":
+            t = ir_type(str(b.dtype))
+            self.mems.append((b, self.workgroup(str(b.name), t, max(prod(shape), 1)), shape))
+            self.shared.append(b)
+            return
+        if str(b.scope()) not in ("global", "local"):
+            raise TirError(f"buffer '{b.name}' in scope '{b.scope()}' is not supported yet")
+        self.mems.append((b, self.alloca(b, shape), shape))
+
     def alloca(self, b, shape) -> SSAValue:
         """A per-thread array for buffer ``b``."""
         op = memref.AllocaOp.get(ir_type(str(b.dtype)), shape=[max(prod(shape), 1)])
@@ -285,7 +290,7 @@ class TirLowering(Exprs, Threads):
     def stages(self) -> list:
         """The root statements, extern calls replaced by the stages computing them."""
         out = []
-        for stmt in tir.seq(self.root.body):
+        for stmt in tir.seq(self.body):
             call = extern_call(stmt)
             if call is None:
                 out.append(stmt)
@@ -299,13 +304,28 @@ class TirLowering(Exprs, Threads):
         return out
 
     def parallel_loops(self, stmt) -> list:
-        """The outer loops of ``stmt`` whose variables feed only spatial iterators."""
+        """The outer loops of ``stmt`` known to be parallel: marked ``parallel`` or
+        ``vectorized``, or feeding block iterators, all of them spatial (a plain tirx
+        loop outside blocks is serial)."""
         loops = []
         while (type(stmt).__name__ == "For" and type(stmt.extent).__name__ in ("IntImm", "Var")
-               and tir.is_const(stmt.min) and self.spatial(stmt.loop_var, stmt.body)):  # fmt: skip
+               and tir.is_const(stmt.min) and self.spatial(stmt.loop_var, stmt.body)
+               and (int(stmt.kind) in (1, 2)
+                    or self.feeds_block(stmt.loop_var, stmt.body))):  # fmt: skip
             loops.append(stmt)
             stmt = stmt.body
         return loops
+
+    @staticmethod
+    def feeds_block(var, body) -> bool:
+        found: list[bool] = []
+
+        def visit(node) -> None:
+            if type(node).__name__ == "SBlockRealize":
+                found.extend(tir.uses(v, var) for v in node.iter_values)
+
+        tir.walk(body, visit)
+        return any(found)
 
     def kernel(self, stmt, index: int) -> tuple[gpu.FuncOp, Stage]:
         types = [MemRefType(ir_type(s.dtype), [DYNAMIC_INDEX]) for s in self.specs]
