@@ -1,4 +1,4 @@
-"""TVM frontend (issue 7, first slice): TensorIR ``PrimFunc``\\ s onto every xpuc target.
+"""TVM frontend: TensorIR ``PrimFunc``\\ s onto every xpuc target.
 
     import tvm
     from tvm import te

@@ -6,16 +6,18 @@ becomes a ``gpu.func`` of its own, launched in order (:class:`~.launch.TVMKernel
 intermediate buffer is an argument the launcher allocates.  Every kernel takes every
 buffer, as ``memref<?xT>`` (row-major, flattened).
 
-**Default mapping** (an unscheduled PrimFunc): a stage's outer loops whose variables
-feed only spatial block iterators (``T.axis.spatial``; not a reduction's) become the
-threads of a 1-D grid: thread ``g = block_id * 256 + thread_id`` runs the iteration
-``g`` of their flattened nest, the rest of the nest serially (reduction loops
-included).  A stage without such loops runs on one thread.
+**Default mapping** (an unscheduled PrimFunc): a stage's outer loops known to be
+parallel (feeding only spatial block iterators, ``T.axis.spatial``, or marked
+``parallel``/``vectorized``) become an ``scf.parallel``, the rest of the nest runs
+inside each iteration (reduction loops included); ``map-parallel-loops`` then maps it
+onto threads (:mod:`xpuc.passes.map_parallel_loops`).  A stage without such loops runs
+on one thread.  GPU-scheduled stages (loops bound to threads) run as written
+(:mod:`.threads`); ``te.extern`` calls become stages (:mod:`.externs`).
 
 **Blocks**: iterator bindings are values; ``T.init()`` runs where every reduction
 iterator is at the start of its domain; the block predicate guards the body; buffers a
-block allocates are per-thread ``memref.alloca``.  Unsupported nodes are a
-:class:`~.exprs.TirError` naming them.
+block allocates are per-thread ``memref.alloca`` (``shared`` ones per block of
+threads).  Unsupported nodes are a :class:`~.exprs.TirError` naming them.
 """
 
 from __future__ import annotations
