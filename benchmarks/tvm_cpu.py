@@ -88,6 +88,8 @@ def main() -> int:
     opts = ap.parse_args()
     # TVM's thread pool counts physical cores (1 on this 2-vCPU machine): give it all
     os.environ.setdefault("TVM_NUM_THREADS", str(os.cpu_count() or 1))
+    # ... and its idle workers spin, taking the cores from xpuc's next run: not here
+    os.environ.setdefault("TVM_THREAD_POOL_SPIN_COUNT", "0")
     try:
         import tvm
         from tvm import te

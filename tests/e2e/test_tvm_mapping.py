@@ -95,12 +95,15 @@ def cpu_scheduled(n: int, m: int, vec: int):
 
 @TARGETS
 def test_parallel_rows_and_vectorized_columns(target):
-    """``sch.parallel`` loops become blocks (the cpu runtime's cores), the vectorized loop
-    the threads of a block (the cpu target's vector lanes): one block per (i, jo)."""
+    """``sch.parallel`` loops become blocks (the cpu runtime's cores), the loops inside
+    them the threads of a block (the cpu target's vector lanes): one block per row, or,
+    past 1024 threads, one per vector."""
     skip_without(target)
     func = cpu_scheduled(10, 64, 16)
     _, stages, *_ = lower_prim_func(func, "s")
-    assert stages[0].tile == (16,) and launch([10, 4, 16], stages[0].tile, 256) == (40, 16)
+    assert stages[0].tile == (4, 16) and launch([10, 4, 16], stages[0].tile, 256) == (10, 64)
+    _, stages, *_ = lower_prim_func(cpu_scheduled(3, 4096, 8), "s")
+    assert stages[0].tile == (8,)
     a = np.random.default_rng(2).standard_normal((10, 64)).astype(np.float32)
     b = np.zeros((10, 64), np.float32)
     xt.load(xt.compile(func, target))(a, b)

@@ -319,6 +319,21 @@ class TirLowering(Exprs, Threads):
         return loops
 
     @staticmethod
+    def vector_tile(loops) -> list[int]:
+        """A cpu schedule's tile (none unless the innermost loop is vectorized): the
+        loops inside the last ``parallel`` one, up to 1024 threads, else the vector."""
+        if not loops or int(loops[-1].kind) != 2:
+            return []
+        vec = tir.static(loops[-1].extent, "vectorized extent")
+        last = max((i for i, f in enumerate(loops) if int(f.kind) == 1), default=-1)
+        inner = loops[last + 1 :]
+        if all(tir.is_const(f.extent) for f in inner):
+            tile = [int(f.extent.value) for f in inner]
+            if prod(tile) <= 1024:
+                return tile
+        return [vec]
+
+    @staticmethod
     def feeds_block(var, body) -> bool:
         found: list[bool] = []
 
@@ -373,8 +388,7 @@ class TirLowering(Exprs, Threads):
         self.emit(scf.ParallelOp(lows, highs, [self.idx(1)] * len(lows), Region(body)))
         entry.add_ops([*self.ops, gpu.ReturnOp([])])
         kernel, stage = self.finish(entry, types, index, (1, 1, 1), (1, 1, 1), tuple(extents))
-        vector = loops and int(loops[-1].kind) == 2  # scheduled for a cpu: sch.vectorize
-        tile = [tir.static(loops[-1].extent, "vectorized extent")] if vector else []
+        tile = self.vector_tile(loops)
         kernel.attributes[MARK] = ArrayAttr([IntegerAttr(t, 64) for t in tile])
         return kernel, stage
 
