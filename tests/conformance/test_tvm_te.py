@@ -20,8 +20,15 @@ from tvm_te import all_workloads, missing_reason, run_case  # noqa: E402
 KNOWN_FAILURES: dict[tuple[str, str], str] = {}
 """(case, target) → why it fails today, one line."""
 
-OPENCL_CASES = ["matmul", "conv2d", "topi_softmax", "topi_layer_norm", "topi_max_pool2d",
-                "extern", "loop_aware_reducer_combiner"]
+OPENCL_CASES = [
+    "matmul",
+    "conv2d",
+    "topi_softmax",
+    "topi_layer_norm",
+    "topi_max_pool2d",
+    "extern",
+    "loop_aware_reducer_combiner",
+]
 
 
 def _params() -> list:
