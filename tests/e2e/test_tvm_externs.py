@@ -94,3 +94,29 @@ def test_a_definition_that_writes_no_argument_is_a_clear_error():
         xt.compile(scaled_add(), "cpu", externs={"axpby": wrong})
     with pytest.raises(XpucError, match="must return"):
         xt.compile(scaled_add(), "cpu", externs={"axpby": lambda *a: None})
+
+
+@TARGETS
+def test_an_int8_matmul_accumulates_in_its_output_type(target):
+    from tvm.contrib import cublas
+
+    skip_without(target)
+    A, B = te.placeholder((5, 7), "int8", name="A"), te.placeholder((7, 3), "int8", name="B")
+    func = te.create_prim_func([A, B, cublas.matmul(A, B, dtype="int32")])
+    rng = np.random.default_rng(5)
+    a, b = rng.integers(-100, 100, (5, 7), np.int8), rng.integers(-100, 100, (7, 3), np.int8)
+    c = np.zeros((5, 3), np.int32)
+    xt.load(xt.compile(func, target))(a, b, c)
+    np.testing.assert_array_equal(c, a.astype(np.int32) @ b.astype(np.int32))
+
+
+@pytest.mark.parametrize(("define", "message"), [
+    (lambda a, b, c, x, y: {c: te.compute((8, 8), lambda i, j: a[i, j].astype("float64"))},
+     r"writes C \(shape \[8, 8\], float32\) with a tensor of shape \[8, 8\], float64"),
+    (lambda a, b, c, x, y: {c: te.compute((4,), lambda i: a[i, i])}, "tensor of shape \\[4\\]"),
+    (lambda a, b, c, x, y: {c: te.compute((8, 8), lambda i, j: c[i, j] + a[i, j])},
+     "may read an argument it writes"),
+])  # fmt: skip
+def test_a_definition_that_does_not_fit_its_output_is_a_clear_error(define, message):
+    with pytest.raises(XpucError, match=message):
+        xt.compile(scaled_add(), "cpu", externs={"axpby": define})

@@ -113,3 +113,15 @@ def test_parallel_rows_and_vectorized_columns(target):
 def test_bad_tile_options_are_a_clear_error():
     with pytest.raises(XpucError, match="must be positive"):
         xt.compile(stencil_3d((2, 3, 4)), "cpu", tile=(0, 4))
+
+
+def test_a_vectorized_loop_wider_than_a_block_is_cut_to_1024_threads():
+    A = te.placeholder((2, 2048), name="A")
+    B = te.compute((2, 2048), lambda i, j: A[i, j] + 1, name="B")
+    sch = s_tir.Schedule(te.create_prim_func([A, B]))
+    sch.vectorize(sch.get_loops(sch.get_sblock("B"))[1])
+    _, stages, *_ = lower_prim_func(sch.mod["main"], "v")
+    assert stages[0].tile == (1024,)
+    a, b = np.ones((2, 2048), np.float32), np.zeros((2, 2048), np.float32)
+    xt.load(xt.compile(sch.mod["main"], "cpu"))(a, b)
+    np.testing.assert_array_equal(b, a + 1)

@@ -226,3 +226,54 @@ def test_plain_tirx_serial_loops_stay_serial(target):
         s = np.full(6, start, np.float32)
         run(func, target, a, s)
         np.testing.assert_allclose(s, a.sum(1), rtol=1e-5, atol=1e-5)
+
+
+@TARGETS
+def test_a_barrier_between_a_shared_write_and_a_later_read_with_work_between(target):
+    """The read is not the write's neighbour in the sequence: the barrier must still be
+    there (found by review)."""
+
+    @T.prim_func
+    def gap(a: T.Buffer((2, 32), "float32"), b: T.Buffer((2, 32), "float32"),
+            c: T.Buffer((2, 32), "float32")):  # fmt: skip
+        for bx in T.thread_binding(2, thread="blockIdx.x"):
+            t = T.alloc_buffer((32,), "float32", scope="shared")
+            for tx in T.thread_binding(32, thread="threadIdx.x"):
+                t[tx] = a[bx, tx]
+                c[bx, tx] = a[bx, tx] + T.float32(1)
+                b[bx, tx] = t[31 - tx]
+
+    assert str(lower_prim_func(gap, "g")[0]).count("gpu.barrier") == 1
+    a, b, c = data(2, 32, 9), np.zeros((2, 32), np.float32), np.zeros((2, 32), np.float32)
+    run(gap, target, a, b, c)
+    np.testing.assert_array_equal(b, a[:, ::-1])
+
+
+def test_a_barrier_only_some_threads_reach_is_a_clear_error():
+    """A loop bound to 32 of the block's 64 threads runs under ``tx < 32``: a barrier
+    inside would leave the other threads out (undefined on a GPU)."""
+
+    @T.prim_func
+    def half(a: T.Buffer((64,), "float32"), b: T.Buffer((64,), "float32")):
+        for _bx in T.thread_binding(1, thread="blockIdx.x"):
+            t = T.alloc_buffer((32,), "float32", scope="shared")
+            for tx in T.thread_binding(32, thread="threadIdx.x"):
+                t[tx] = a[tx]
+                b[tx] = t[31 - tx]
+            for tx in T.thread_binding(64, thread="threadIdx.x"):
+                b[tx] = b[tx] + a[tx]
+
+    with pytest.raises(XpucError, match="not every thread would reach it"):
+        xt.compile(half, "cpu")
+
+
+@TARGETS
+def test_a_parallel_loop_over_a_scalar_parameter(target):
+    @T.prim_func
+    def head(a: T.Buffer((64,), "float32"), b: T.Buffer((64,), "float32"), n: T.int32):
+        for i in T.parallel(n):
+            b[i] = a[i] * T.float32(2)
+
+    a, b = np.arange(64, dtype=np.float32), np.zeros(64, np.float32)
+    run(head, target, a, b, 40)
+    np.testing.assert_array_equal(b, np.where(np.arange(64) < 40, a * 2, 0))

@@ -53,12 +53,14 @@ class TVMKernel:
     stages run in order, intermediates allocated here."""
 
     def __init__(self, module: Any, stages: list[Stage], specs: list[BufferSpec],
-                 sym: list[str] | None = None, order: list[str] | None = None):  # fmt: skip
+                 sym: list[str] | None = None, order: list[str] | None = None,
+                 names: list[str] | None = None):  # fmt: skip
         self.module = module
         self.stages = stages
         self.specs = specs
         self.sym = list(sym or [])
         self.order = list(order or ["buffer"] * sum(s.param for s in specs))
+        self.names = list(names or [])  # the scalar parameters, in order
 
     def __call__(self, *args: Any) -> None:
         if len(args) != len(self.order):
@@ -89,7 +91,8 @@ class TVMKernel:
         for st in self.stages:
             grid, block = st.grid, st.block
             if st.threads is not None:  # the default mapping: one thread per iteration
-                extents = [int(sizes.get(d, d)) for d in st.threads]  # pyright: ignore
+                known = {**sizes, **dict(zip(self.names, values, strict=False))}
+                extents = [int(known.get(d, d)) for d in st.threads]  # pyright: ignore
                 blocks, threads = launch(extents, st.tile, st.block_size)
                 grid, block = (blocks, 1, 1), (threads, 1, 1)
             getattr(self.module, st.kernel)[grid, block](*buffers, *scalars)
@@ -123,19 +126,19 @@ def compile(  # noqa: A001
         raise XpucError(f"expected one PrimFunc{f' named {name}' if name else ''}, "
                         f"found {len(funcs)}")  # fmt: skip
     fname, func = funcs[0]
-    module, stages, specs, sym, order = lower_prim_func(
+    module, stages, specs, sym, order, names = lower_prim_func(
         func, fname, tile=tuple(tile), block_size=block_size, externs=externs
     )
     art = compile_module(module, target, filename=f"{fname}.tir", language="mlir", **options)
-    art.tvm = (stages, specs, sym, order)  # pyright: ignore
+    art.tvm = (stages, specs, sym, order, names)  # pyright: ignore
     return art
 
 
 def load(art) -> TVMKernel:
     import xpuc
 
-    stages, specs, sym, order = art.tvm
-    return TVMKernel(xpuc.load(art), stages, specs, sym, order)
+    stages, specs, sym, order, names = art.tvm
+    return TVMKernel(xpuc.load(art), stages, specs, sym, order, names)
 
 
 __all__ = ["TVMKernel", "TirError", "compile", "load", "prim_funcs", "require_tvm"]

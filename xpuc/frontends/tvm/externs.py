@@ -34,8 +34,9 @@ def _matmul(a, b, c, transa=0, transb=0) -> dict:
     k = a.shape[0] if transa else a.shape[1]
     r = te.reduce_axis((0, k), name="k")
 
-    def at(x, t, i, j):
-        return x[j, i] if t else x[i, j]
+    def at(x, t, i, j):  # int8 x int8 -> int32, f16 -> f32: in the output's type
+        v = x[j, i] if t else x[i, j]
+        return v.astype(c.dtype) if x.dtype != c.dtype else v
 
     out = te.compute(c.shape, lambda i, j: te.sum(at(a, transa, i, r) * at(b, transb, r, j),
                                                   axis=r), name="matmul")  # fmt: skip
@@ -50,7 +51,8 @@ def _batch_matmul(a, b, c, transa=0, transb=0, *_) -> dict:
 
     def at(x, t, n, i, j):
         n = n if int(x.shape[0]) > 1 else 0  # a batch of one is broadcast
-        return x[n, j, i] if t else x[n, i, j]
+        v = x[n, j, i] if t else x[n, i, j]
+        return v.astype(c.dtype) if x.dtype != c.dtype else v
 
     out = te.compute(c.shape, lambda n, i, j: te.sum(
         at(a, transa, n, i, r) * at(b, transb, n, r, j), axis=r), name="batch_matmul")  # fmt: skip
@@ -131,8 +133,19 @@ def expand(call, buffers: list, externs: dict[str, Definition] | None):
         real = next((b for b, q in holders if q.same_as(p)), None)
         if real is None:
             raise TirError(f"extern '{name}' writes {p}, not one of its array arguments")
+        got = ([int(d) for d in t.shape], str(t.dtype))
+        want = ([int(d) for d in p.shape], str(p.dtype))
+        if got != want:
+            raise TirError(f"extern '{name}' writes {p.op.name} (shape {want[0]}, {want[1]}) "
+                           f"with a tensor of shape {got[0]}, {got[1]}")  # fmt: skip
         written.append((real, t))
     inputs = [(b, p) for b, p in holders if not any(b.same_as(w) for w, _ in written)]
-    func = te.create_prim_func([*(p for _, p in inputs), *(t for _, t in written)])
+    try:
+        func = te.create_prim_func([*(p for _, p in inputs), *(t for _, t in written)])
+    except Exception as e:  # noqa: BLE001 - TVM's C++ errors
+        why = next((x.strip() for x in str(e).splitlines() if "Check failed" in x), "")
+        msg = (f"the definition of extern '{name}' cannot be built (it may read an argument "
+               f"it writes: not supported yet) {why}")  # fmt: skip
+        raise TirError(msg.strip()) from None
     reals = [*(b for b, _ in inputs), *(b for b, _ in written)]
     return func, list(zip(func.params, reals, strict=True))  # 0.27: params are the buffers

@@ -181,9 +181,15 @@ class TirLowering(Exprs, Threads):
     def stmt(self, s) -> None:  # noqa: C901 - one case per TIR node
         kind = type(s).__name__
         if kind == "SeqStmt":
-            for i, x in enumerate(s.seq):
-                if i and self.launch and self.conflict(s.seq[i - 1], x):
-                    self.emit(gpu.BarrierOp())  # the block's threads share the buffer
+            reads: set[int] = set()  # shared buffers touched since the last barrier here
+            writes: set[int] = set()
+            for x in s.seq:
+                if self.launch:
+                    r, w = self.shared_access(x)
+                    if writes & (r | w) or reads & w:
+                        self.barrier()  # the block's threads share the buffer
+                        reads, writes = set(), set()
+                    reads, writes = reads | r, writes | w
                 self.stmt(x)
         elif kind == "For":
             self.loop(s)
@@ -196,10 +202,11 @@ class TirLowering(Exprs, Threads):
             self.emit(memref.StoreOp.get(self.expr(s.value), m, [at]))
         elif kind == "IfThenElse":
             c = self.expr(s.condition)
-            self.divergent += 1
+            split = self.per_thread(s.condition)
+            self.divergent += split
             then = self.nested(lambda: self.stmt(s.then_case))
             other = self.nested(lambda: self.stmt(s.else_case)) if s.else_case is not None else None
-            self.divergent -= 1
+            self.divergent -= split
             self.emit(scf.IfOp(c, [], [*then, scf.YieldOp()],
                                [*other, scf.YieldOp()] if other is not None else None))  # fmt: skip
         elif kind == "AttrStmt" and str(s.attr_key) == "reduce_scope":
@@ -208,6 +215,8 @@ class TirLowering(Exprs, Threads):
             self.reducer = outer
         elif kind in ("LetStmt", "Bind"):
             self.bind(s.var, self.expr(s.value))
+            if self.per_thread(s.value):
+                self.thread_dep.append(s.var)
             if getattr(s, "body", None) is not None:
                 self.stmt(s.body)
         elif kind == "Evaluate" and type(s.value).__name__ == "IntImm":
@@ -231,7 +240,7 @@ class TirLowering(Exprs, Threads):
             self.bind(s.loop_var, self.emit(arith.IndexCastOp(body.args[0], lo.type)).results[0])
             self.stmt(s.body)
             if self.launch and self.conflict(s.body, s.body):  # the next iteration's writes
-                self.emit(gpu.BarrierOp())
+                self.barrier()
 
         ops = self.nested(inner)
         body.add_ops([*ops, scf.YieldOp()])
@@ -245,6 +254,8 @@ class TirLowering(Exprs, Threads):
         def body() -> None:
             for iv, value in zip(blk.iter_vars, realize.iter_values, strict=True):
                 self.bind(iv.var, self.expr(value))
+                if self.per_thread(value):
+                    self.thread_dep.append(iv.var)
             for b in blk.alloc_buffers:
                 self.allocate(b)
             if blk.init is not None:
@@ -268,7 +279,7 @@ class TirLowering(Exprs, Threads):
             body()
             del self.env[mark:]
         else:
-            self.guarded(self.expr(pred), body)
+            self.guarded(self.expr(pred), body, self.per_thread(pred))
 
     def allocate(self, b) -> None:
         """Memory for buffer ``b`` allocated inside a stage: per block of threads in
@@ -331,7 +342,7 @@ class TirLowering(Exprs, Threads):
             tile = [int(f.extent.value) for f in inner]
             if prod(tile) <= 1024:
                 return tile
-        return [vec]
+        return [min(vec, 1024)]  # a block's threads: at most 1024 on every target
 
     @staticmethod
     def feeds_block(var, body) -> bool:
@@ -355,6 +366,7 @@ class TirLowering(Exprs, Threads):
         self.mems = [(b, a, tuple(b.shape)) for b, a in zip(self.buffers, args, strict=True)]
         self.index, self.thread_vars, self.reducer, self.reductions = index, [], None, 0
         self.divergent, self.shared = 0, self.shared[: self.root_shared]
+        self.thread_dep: list = []  # variables that differ between a block's threads
         for b in self.shared:  # per block: shared memory
             shape = tuple(tir.static(d, f"shape of {b.name}") for d in b.shape)
             self.mems.append((b, self.workgroup(str(b.name), ir_type(str(b.dtype)), prod(shape)),
@@ -406,10 +418,10 @@ class TirLowering(Exprs, Threads):
 
 def lower_prim_func(func, name: str, *, tile: tuple[int, ...] = (), block_size: int = BLOCK,
                     mapped: bool = True, externs=None):  # fmt: skip
-    """The module, its stages, the buffers, the symbolic sizes' names, and what each
-    parameter is ("buffer", or a scalar's dtype).  Unscheduled stages are mapped onto
-    threads by ``map-parallel-loops`` with ``tile`` and ``block_size`` (not with
-    ``mapped=False``: they keep their ``scf.parallel``)."""
+    """The module, its stages, the buffers, the symbolic sizes' names, what each
+    parameter is ("buffer", or a scalar's dtype), and the scalar parameters' names.
+    Unscheduled stages are mapped onto threads by ``map-parallel-loops`` with ``tile``
+    and ``block_size`` (not with ``mapped=False``: they keep their ``scf.parallel``)."""
     low = TirLowering(lower_cross_thread(func), name, externs)
     kernels, stages = [], []
     for i, s in enumerate(low.stages()):
@@ -425,4 +437,5 @@ def lower_prim_func(func, name: str, *, tile: tuple[int, ...] = (), block_size: 
                 t = tuple(a.value.data for a in k.attributes[TILE].data)  # pyright: ignore
                 stages[i] = replace(st, tile=t, block_size=block_size)
     module.verify()
-    return module, stages, low.specs, [str(v.name) for v in low.sym], low.order
+    names = [str(v.name) for v in low.scalars]
+    return module, stages, low.specs, [str(v.name) for v in low.sym], low.order, names

@@ -95,6 +95,8 @@ class Threads:
         i = self.emit(cls(gpu.DimensionAttr(dim))).results[0]
         at = self.emit(arith.AddiOp(i, self.idx(tir.static(s.min, "loop start")))).results[0]
         self.thread_vars.append((s.loop_var, tag, extent))
+        if tag.startswith("threadIdx"):
+            self.thread_dep.append(s.loop_var)
 
         def inner() -> None:
             t = ir_type(dtype_of(s.loop_var))
@@ -103,16 +105,28 @@ class Threads:
 
         if extent < self.launch[tag]:  # the same index bound with a larger extent elsewhere
             inside = self.emit(arith.CmpiOp(i, self.idx(extent), "ult")).results[0]
-            self.guarded(inside, inner)
+            self.guarded(inside, inner, tag.startswith("threadIdx"))
         else:
             self.ops += self.nested(inner)
 
-    def guarded(self, cond: SSAValue, fn) -> None:
-        """``fn``'s statements under ``cond``, which threads of a block may not share."""
-        self.divergent += 1
+    def guarded(self, cond: SSAValue, fn, split: bool) -> None:
+        """``fn``'s statements under ``cond`` (``split``: which threads of a block may not
+        share)."""
+        self.divergent += split
         ops = self.nested(fn)
-        self.divergent -= 1
+        self.divergent -= split
         self.emit(scf.IfOp(cond, [], [*ops, scf.YieldOp()]))
+
+    def per_thread(self, expr) -> bool:
+        """Whether ``expr`` may differ between the threads of a block."""
+        return any(tir.uses(expr, v) for v in self.thread_dep)
+
+    def barrier(self) -> None:
+        if self.divergent:
+            raise TirError("shared memory needs a barrier under a condition on the thread "
+                           "index (a loop bound to fewer threads than the block has, or a "
+                           "predicate on them): not every thread would reach it")  # fmt: skip
+        self.emit(gpu.BarrierOp())
 
     def bindings(self, stmt) -> dict[str, int]:
         """The launch extent of each thread index the stage's loops are bound to."""
