@@ -6,22 +6,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
-tvm = pytest.importorskip("tvm", reason="the TVM frontend needs apache-tvm installed")
 from tvm import te, tirx  # noqa: E402
+from tvm_common import TARGETS, skip_without  # first: skips
 
 from xpuc.compiler.diagnostics import XpucError  # noqa: E402
 from xpuc.frontends import tvm as xt  # noqa: E402
-
-TARGETS = pytest.mark.parametrize("target", ["cpu", "opencl"])
-
-
-def skip_without(target):
-    if target == "opencl":
-        import xpuc.runtime.opencl as rt
-
-        if rt.missing_reason():
-            pytest.skip(f"opencl: {rt.missing_reason()}")
 
 
 def packed(name, shapes, out_shape, *flags):

@@ -4,24 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
-tvm = pytest.importorskip("tvm", reason="the TVM frontend needs apache-tvm installed")
 from tvm import te, tirx  # noqa: E402
+from tvm_common import TARGETS, run  # first: skips
 
 from xpuc.compiler.diagnostics import XpucError  # noqa: E402
 from xpuc.frontends import tvm as xt  # noqa: E402
 from xpuc.frontends.tvm.lower import lower_prim_func  # noqa: E402
-
-TARGETS = pytest.mark.parametrize("target", ["cpu", "opencl"])
-
-
-def run(func, target, *arrays):
-    if target == "opencl":
-        import xpuc.runtime.opencl as rt
-
-        if rt.missing_reason():
-            pytest.skip(f"opencl: {rt.missing_reason()}")
-    xt.load(xt.compile(func, target))(*arrays)
 
 
 @TARGETS
