@@ -355,12 +355,13 @@ def run_case(name: str, target: str, workloads: dict[str, Workload] | None = Non
 
 def missing_reason(target: str) -> str:
     """Why ``target`` cannot be checked here ('' when it can)."""
+    from xpuc.compiler.diagnostics import XpucError
+    from xpuc.frontends.tvm import require_tvm
+
     try:
-        import tvm
-    except ImportError:
-        return "apache-tvm is not installed (pip install 'xpuc[tvm]')"
-    if not tvm.__version__.startswith("0.27."):
-        return f"apache-tvm {tvm.__version__} is installed; the TVM frontend takes 0.27.x"
+        require_tvm()  # installed, and the version the frontend takes
+    except XpucError as e:
+        return str(e)
     if not SOURCE.is_file():
         return f"no TVM TE conformance data at {SOURCE.resolve()}"
     return target_missing(target)
