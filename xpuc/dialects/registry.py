@@ -24,6 +24,14 @@ def _gpu() -> Dialect:
     return Dialect("gpu", [*GPU.operations, *GPU_EXTRA_OPS], list(GPU.attributes))
 
 
+def _shard() -> Dialect:
+    from xdsl.dialects.shard import Shard
+
+    from xpuc.dialects.shard_ext import SHARD_EXTRA_OPS
+
+    return Dialect("shard", [*Shard.operations, *SHARD_EXTRA_OPS], list(Shard.attributes))
+
+
 def _xdsl(module: str, attr: str) -> Callable[[], Dialect]:
     def load() -> Dialect:
         import importlib
@@ -51,7 +59,9 @@ def get_all_dialects() -> dict[str, Callable[[], Dialect]]:
         "func": _xdsl("func", "Func"),
         "gpu": _gpu,
         "llvm": _xdsl("llvm", "LLVM"),
-        "shard": _xdsl("shard", "Shard"),
+        "shard": _shard,
+        "linalg": _xdsl("linalg", "Linalg"),
+        "tensor": _xdsl("tensor", "Tensor"),
         "xpu": _xpu,
     }
 

@@ -242,8 +242,16 @@ class ReinterpretOp(IRDLOperation):
             raise VerifyException("'xpu.reinterpret' returns a one-dimensional memref")
 
 
+def _comm_ops() -> list[type[IRDLOperation]]:
+    from xpuc.dialects.xpu_comm import XPU_COMM_OPS
+
+    return XPU_COMM_OPS
+
+
 XPU = Dialect(
-    "xpu", [ShuffleOp, VoteOp, LaneMaskOp, AtomicCASOp, WarpSyncOp, FenceOp, ReinterpretOp], []
+    "xpu",
+    [ShuffleOp, VoteOp, LaneMaskOp, AtomicCASOp, WarpSyncOp, FenceOp, ReinterpretOp, *_comm_ops()],
+    [],
 )
 
 __all__ = ["XPU", "AtomicCASOp", "FenceOp", "LaneMaskOp", "ReinterpretOp", "ShuffleOp", "VoteOp",

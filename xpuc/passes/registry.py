@@ -13,6 +13,8 @@ _PASSES = {
     "convert-scf-to-cf": "xpuc.passes.convert_scf_to_cf:ConvertScfToCf",
     "forward-slot-stores": "xpuc.passes.forward_slot_stores:ForwardSlotStores",
     "map-parallel-loops": "xpuc.passes.map_parallel_loops:MapParallelLoops",
+    "sharding-propagation": "xpuc.passes.comm.sharding_propagation:ShardingPropagation",
+    "shard-partition": "xpuc.passes.comm.shard_partition:ShardPartition",
     # xDSL
     "canonicalize": "xdsl.transforms.canonicalize:CanonicalizePass",
     "cse": "xdsl.transforms.common_subexpression_elimination:CommonSubexpressionElimination",

@@ -1,0 +1,1 @@
+"""Multi-card passes: sharding, partition to SPMD, collective planning and lowering."""

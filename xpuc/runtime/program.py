@@ -1,0 +1,161 @@
+"""Run a partitioned multi-card program: one process per device of its grid.
+
+``run_program(module, inputs, cluster)`` takes the program after ``shard-partition``
+(and any later comm pass), gives every rank of ``cluster`` its shards of the global
+``inputs``, runs the function on every rank, and assembles the global results from
+the ranks' shards, checking that replicas agree.
+
+On a rank, whole-tensor ops (``linalg``, ``tensor``) run on torch; collectives run on
+the rank's comm thread, in program order: an ``xpu.p2p_schedule`` as its own sends
+and receives, a ``shard`` collective through the backend's own (``native``).  A
+collective marked ``xpu.async`` is started and only waited for where its result is
+first used, so the computation in between overlaps it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from concurrent.futures import Future
+from math import prod
+
+import numpy as np
+
+from xpuc.compiler.diagnostics import XpucError
+
+
+class ProgramError(XpucError):
+    """A multi-card program that cannot run as given (inputs, shapes, replicas)."""
+
+
+def _grid_coords(rank: int, shape: tuple[int, ...]) -> tuple[int, ...]:
+    return tuple(int(c) for c in np.unravel_index(rank, shape))
+
+
+def group_of(rank: int, shape: tuple[int, ...], axes: Sequence[int]) -> list[int]:
+    """The ranks of ``rank``'s group over grid ``axes``, in group order (row-major
+    over ``axes`` as listed)."""
+    me = list(_grid_coords(rank, shape))
+    out = []
+    for idx in np.ndindex(*[shape[a] for a in axes]):
+        c = list(me)
+        for a, i in zip(axes, idx, strict=True):
+            c[a] = i
+        out.append(int(np.ravel_multi_index(c, shape)))
+    return out
+
+
+def block_index(rank: int, shape: tuple[int, ...], split: Sequence[Sequence[int]]):
+    """For each tensor dimension: (which block this rank holds, how many blocks)."""
+    c = _grid_coords(rank, shape)
+    out = []
+    for axes in split:
+        idx, n = 0, 1
+        for a in axes:
+            idx, n = idx * shape[a] + c[a], n * shape[a]
+        out.append((idx, n))
+    return out
+
+
+def local_part(x: np.ndarray, rank: int, shape, split) -> np.ndarray:
+    sl = []
+    for d, (i, n) in enumerate(block_index(rank, shape, split)):
+        size = x.shape[d] // n
+        sl.append(slice(i * size, (i + 1) * size))
+    return np.ascontiguousarray(x[tuple(sl)])
+
+
+def _signature(f):
+    from xdsl.dialects.builtin import ArrayAttr
+
+    def splits(key: str):
+        attr = f.attributes.get(key)
+        if not isinstance(attr, ArrayAttr):
+            raise ProgramError(f"function @{f.sym_name.data} is not partitioned (no {key})")
+        return [[tuple(a.get_values()) for a in s.axes.data] for s in attr.data]
+
+    arg_types = list(f.attributes["xpu.arg_types"].data)
+    res_types = list(f.attributes["xpu.res_types"].data)
+    return splits("xpu.arg_shardings"), arg_types, splits("xpu.res_shardings"), res_types
+
+
+def _find(module, name: str | None):
+    from xpuc.comm.sharding import functions, grids
+
+    fs = functions(module)
+    if name is not None:
+        fs = [f for f in fs if f.sym_name.data == name]
+    if len(fs) != 1:
+        what = f"function @{name}" if name else "exactly one function"
+        raise ProgramError(f"the program must contain {what}")
+    (grid_shape,) = grids(module).values()
+    return fs[0], grid_shape
+
+
+def _parse(text: str):
+    from xpuc.compiler.driver import parse_mlir
+
+    return parse_mlir(text, "<program>")
+
+
+def _rank_main(ctx, text: str, name: str | None, inputs: list[np.ndarray]):
+    from xpuc.runtime.program_exec import Interpreter
+
+    module = _parse(text)
+    f, shape = _find(module, name)
+    arg_split, *_ = _signature(f)
+    local = [
+        local_part(x, ctx.rank, shape, _pad(s, x.ndim)) for x, s in zip(inputs, arg_split, strict=True)
+    ]
+    return Interpreter(ctx, shape).run(f, local)
+
+
+def _pad(split, rank: int):
+    return list(split) + [()] * (rank - len(split))
+
+
+def run_program(module, inputs: Sequence[np.ndarray], cluster, function: str | None = None):
+    """Run ``function`` of ``module`` (an xDSL module or its text) on every rank of
+    ``cluster``; returns the global results as numpy arrays."""
+    text = module if isinstance(module, str) else str(module)
+    mod = _parse(text)
+    f, shape = _find(mod, function)
+    if prod(shape) != cluster.world_size:
+        raise ProgramError(
+            f"the program's grid has {prod(shape)} devices; the cluster has {cluster.world_size} ranks"
+        )
+    arg_split, arg_types, res_split, res_types = _signature(f)
+    inputs = [np.asarray(x) for x in inputs]
+    if len(inputs) != len(arg_types):
+        raise ProgramError(f"@{f.sym_name.data} takes {len(arg_types)} inputs, not {len(inputs)}")
+    for i, (x, t) in enumerate(zip(inputs, arg_types, strict=True)):
+        want = tuple(t.get_shape())
+        if x.shape != want:
+            raise ProgramError(f"input {i} has shape {x.shape}; @{f.sym_name.data} takes {want}")
+    parts = cluster.run(_rank_main, text, function, inputs)
+    return [
+        _assemble([p[i] for p in parts], shape, _pad(res_split[i], len(t.get_shape())), t)
+        for i, t in enumerate(res_types)
+    ]
+
+
+def _assemble(locals_: list[np.ndarray], shape, split, t) -> np.ndarray:
+    gshape = tuple(t.get_shape())
+    out = np.empty(gshape, dtype=locals_[0].dtype)
+    seen: dict[tuple, int] = {}
+    for r, part in enumerate(locals_):
+        blocks = block_index(r, shape, split)
+        key = tuple(i for i, _ in blocks)
+        sl = tuple(
+            slice(i * (g // n), (i + 1) * (g // n)) for (i, n), g in zip(blocks, gshape, strict=True)
+        )
+        if key in seen:
+            if not np.array_equal(out[sl], part, equal_nan=True):
+                raise ProgramError(f"ranks {seen[key]} and {r} disagree on a replicated result")
+            continue
+        seen[key] = r
+        out[sl] = part
+    return out
+
+
+def wait(x):
+    return x.result() if isinstance(x, Future) else x

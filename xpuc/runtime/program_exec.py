@@ -1,0 +1,168 @@
+"""One rank's execution of a partitioned program (see :mod:`xpuc.runtime.program`)."""
+
+from __future__ import annotations
+
+from concurrent.futures import Future
+
+import numpy as np
+import torch
+from xdsl.dialects import arith, func, linalg, shard, tensor
+from xdsl.dialects.builtin import TensorType
+from xdsl.ir import Operation, SSAValue
+
+from xpuc.comm import rules
+from xpuc.dialects.shard_ext import AllGatherOp, AllSliceOp, AllToAllOp, ReduceScatterOp
+from xpuc.dialects.xpu_comm import P2PScheduleOp
+from xpuc.runtime.program import ProgramError, group_of
+
+_ELEMENTWISE = {
+    linalg.AddOp: lambda a, b: a + b,
+    linalg.SubOp: lambda a, b: a - b,
+    linalg.MulOp: lambda a, b: a * b,
+    linalg.MaxOp: torch.maximum,
+    linalg.MinOp: torch.minimum,
+    linalg.ExpOp: torch.exp,
+    linalg.LogOp: torch.log,
+    linalg.SqrtOp: torch.sqrt,
+    linalg.CopyOp: lambda a: a.clone(),
+    linalg.SelectOp: torch.where,
+}
+_DTYPES = {"f16": torch.float16, "bf16": torch.bfloat16, "f32": torch.float32,
+           "f64": torch.float64, "i32": torch.int32, "i64": torch.int64, "i8": torch.int8}  # fmt: skip
+_REDUCE = {"sum": torch.sum, "product": torch.prod, "max": torch.amax, "min": torch.amin}
+
+
+def dtype_of(t: TensorType) -> torch.dtype:
+    name = str(t.element_type)
+    if name not in _DTYPES:
+        raise ProgramError(f"element type {name} is not supported by the multi-card runtime")
+    return _DTYPES[name]
+
+
+class Interpreter:
+    def __init__(self, ctx, grid_shape: tuple[int, ...]):
+        self.ctx = ctx
+        self.shape = grid_shape
+        self.env: dict[SSAValue, object] = {}
+
+    def val(self, v: SSAValue):
+        x = self.env[v]
+        if isinstance(x, Future):
+            x = x.result()
+            self.env[v] = x
+        return x
+
+    def run(self, f: func.FuncOp, inputs: list[np.ndarray]) -> list[np.ndarray]:
+        for a, x in zip(f.body.block.args, inputs, strict=True):
+            self.env[a] = torch.from_numpy(np.ascontiguousarray(x))
+        for op in f.body.block.ops:
+            if isinstance(op, func.ReturnOp):
+                return [self.val(v).numpy() for v in op.arguments]  # type: ignore[union-attr]
+            self.step(op)
+        raise ProgramError("function without return")
+
+    def step(self, op: Operation) -> None:
+        if isinstance(op, shard.GridOp | shard.ShardingOp):
+            return
+        if isinstance(op, arith.ConstantOp):
+            self.env[op.result] = op.value.value.data  # type: ignore[union-attr]
+            return
+        if isinstance(op, P2PScheduleOp | shard.AllReduceOp | AllGatherOp | ReduceScatterOp
+                      | AllToAllOp):  # fmt: skip
+            fut = self.ctx.comm.start(self.collective, op, self.val(op.operands[0]))
+            self.env[op.results[0]] = fut if "xpu.async" in op.attributes else fut.result()
+            return
+        self.env[op.results[0]] = self.compute(op)
+
+    def compute(self, op: Operation):
+        kind = rules.kind_of(op)
+        args = [self.val(v) for v in op.operands]
+        if isinstance(op, tensor.EmptyOp):
+            t = op.tensor.type
+            return torch.zeros(tuple(t.get_shape()), dtype=dtype_of(t))  # type: ignore[arg-type]
+        if kind == "elementwise":
+            n = len(op.inputs)  # type: ignore[attr-defined]
+            return _ELEMENTWISE[type(op)](*args[:n]).to(args[n].dtype)  # type: ignore[misc]
+        if kind == "fill":
+            return torch.full_like(args[1], args[0])
+        if kind == "matmul":
+            return args[2] + args[0] @ args[1]
+        if kind == "transpose":
+            return args[0].permute(*op.permutation.get_values()).contiguous()  # type: ignore[attr-defined]
+        if kind == "broadcast":
+            x, out = args
+            for d in sorted(rules.broadcast_dims(op)):  # type: ignore[arg-type]
+                x = x.unsqueeze(d)
+            return x.expand(out.shape).contiguous()
+        if kind == "reduce":
+            x, init = args
+            red = rules.reduction_of(op).value  # type: ignore[arg-type]
+            part = _REDUCE[red](x, dim=rules.reduce_dims(op))  # type: ignore[arg-type]
+            return _combine(red, init, part)
+        if isinstance(op, AllSliceOp):
+            return self.all_slice(op, args[0])
+        if isinstance(op, tensor.ExtractSliceOp):
+            idx = tuple(
+                slice(o, o + s * st, st)
+                for o, s, st in zip(op.static_offsets.get_values(), op.static_sizes.get_values(),
+                                    op.static_strides.get_values(), strict=True)  # fmt: skip
+            )
+            return args[0][idx].contiguous()
+        if isinstance(op, tensor.ConcatOp):
+            return torch.cat(args, dim=op.dim.value.data)
+        raise ProgramError(f"the multi-card runtime cannot run {op.name}")
+
+    def group(self, op) -> list[int]:
+        return group_of(self.ctx.rank, self.shape, op.grid_axes.get_values())
+
+    def all_slice(self, op: AllSliceOp, x: torch.Tensor):
+        g = self.group(op)
+        d, n, i = op.slice_axis.value.data, len(g), g.index(self.ctx.rank)
+        size = x.shape[d] // n
+        return x.narrow(d, i * size, size).contiguous()
+
+    def collective(self, op, x: torch.Tensor):
+        """Runs on the comm thread."""
+        from xpuc.runtime.collectives import run_native, run_schedule
+
+        g = self.group(op)
+        n = len(g)
+        red = op.reduction.data.value if hasattr(op, "reduction") else "sum"
+        if isinstance(op, P2PScheduleOp):
+            sched = op.schedule()
+            kind = sched.kind
+            axis = op.axis.value.data if op.axis is not None else 0
+            concat = op.concat_axis.value.data if op.concat_axis is not None else 0
+
+            def run(k, t):
+                return run_schedule(sched, t, g, reduction=red)
+        else:
+            kind = {shard.AllReduceOp: "all_reduce", AllGatherOp: "all_gather",
+                    ReduceScatterOp: "reduce_scatter", AllToAllOp: "all_to_all"}[type(op)]  # fmt: skip
+            axis = {"all_gather": "gather_axis", "reduce_scatter": "scatter_axis",
+                    "all_to_all": "split_axis"}.get(kind)  # fmt: skip
+            axis = getattr(op, axis).value.data if axis else 0
+            concat = op.concat_axis.value.data if kind == "all_to_all" else 0
+
+            def run(k, t):
+                return run_native(k, t, g, reduction=red)
+
+        if kind == "all_reduce":
+            return run(kind, x)
+        if kind == "all_gather":
+            res = run(kind, x)  # (n, *x.shape)
+            return torch.cat(list(res.unbind(0)), dim=axis)
+        if kind == "reduce_scatter":
+            blocks = torch.stack(x.chunk(n, dim=axis)).contiguous()
+            return run(kind, blocks).reshape(blocks.shape[1:]).contiguous()
+        blocks = torch.stack(x.chunk(n, dim=axis)).contiguous()
+        res = run(kind, blocks).reshape(blocks.shape)
+        return torch.cat(list(res.unbind(0)), dim=concat).contiguous()
+
+
+def _combine(red: str, a, b):
+    if red == "sum":
+        return a + b
+    if red == "product":
+        return a * b
+    return torch.maximum(a, b) if red == "max" else torch.minimum(a, b)
