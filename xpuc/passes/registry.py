@@ -15,6 +15,9 @@ _PASSES = {
     "map-parallel-loops": "xpuc.passes.map_parallel_loops:MapParallelLoops",
     "sharding-propagation": "xpuc.passes.comm.sharding_propagation:ShardingPropagation",
     "shard-partition": "xpuc.passes.comm.shard_partition:ShardPartition",
+    "shard-simplify": "xpuc.passes.comm.shard_simplify:ShardSimplify",
+    "comm-bucketing": "xpuc.passes.comm.comm_bucketing:CommBucketing",
+    "comm-overlap": "xpuc.passes.comm.comm_overlap:CommOverlap",
     # xDSL
     "canonicalize": "xdsl.transforms.canonicalize:CanonicalizePass",
     "cse": "xdsl.transforms.common_subexpression_elimination:CommonSubexpressionElimination",

@@ -108,6 +108,8 @@ class Interpreter:
                                     op.static_strides.get_values(), strict=True)  # fmt: skip
             )
             return args[0][idx].contiguous()
+        if isinstance(op, tensor.CollapseShapeOp | tensor.ExpandShapeOp):
+            return args[0].reshape(tuple(op.results[0].type.get_shape()))  # type: ignore[attr-defined]
         if isinstance(op, tensor.ConcatOp):
             return torch.cat(args, dim=op.dim.value.data)
         raise ProgramError(f"the multi-card runtime cannot run {op.name}")
