@@ -65,7 +65,7 @@ def kind_of(op: Operation) -> str | None:
 
 def reduction_of(op: linalg.ReduceOp) -> ReductionKind:
     """The combiner of a ``linalg.reduce`` (its body: one arith op, then yield)."""
-    body = [o for o in op.body.block.ops if not isinstance(o, linalg.YieldOp)]
+    body = [o for o in op.regions[0].block.ops if not isinstance(o, linalg.YieldOp)]
     if len(body) == 1 and type(body[0]) in _COMBINERS:
         return _COMBINERS[type(body[0])]
     raise ShardingError(

@@ -18,6 +18,8 @@ _PASSES = {
     "shard-simplify": "xpuc.passes.comm.shard_simplify:ShardSimplify",
     "comm-bucketing": "xpuc.passes.comm.comm_bucketing:CommBucketing",
     "comm-overlap": "xpuc.passes.comm.comm_overlap:CommOverlap",
+    "comm-select-algorithms": "xpuc.passes.comm.comm_select_algorithms:CommSelectAlgorithms",
+    "comm-lower-p2p": "xpuc.passes.comm.comm_lower_p2p:CommLowerP2P",
     # xDSL
     "canonicalize": "xdsl.transforms.canonicalize:CanonicalizePass",
     "cse": "xdsl.transforms.common_subexpression_elimination:CommonSubexpressionElimination",

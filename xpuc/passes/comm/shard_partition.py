@@ -31,7 +31,12 @@ from xpuc.comm.reshard import Emitter
 from xpuc.comm.sharding import Sharding, ShardingError, describe, functions, grids, sharding_of
 from xpuc.passes.comm.sharding_propagation import ShardingPropagation, check_supported
 
-_IDENTITY = {ReductionKind.SUM: 0.0, ReductionKind.PRODUCT: 1.0}
+_IDENTITY = {
+    ReductionKind.SUM: 0.0,
+    ReductionKind.PRODUCT: 1.0,
+    ReductionKind.MAX: float("-inf"),
+    ReductionKind.MIN: float("inf"),
+}
 
 
 def _root(v: SSAValue) -> SSAValue:
