@@ -104,10 +104,14 @@ class ShardingPropagation(ModulePass):
         for f in functions(op):
             body = f.body.block
             known = propagate(body, grid)
-            for v, s in known.items():
-                if isinstance(v.owner, shard.ShardOp) or sharding_of(v) is not None:
+            first = body.first_op
+            values = [*body.args, *(r for o in list(body.ops) for r in o.results)]
+            for v in values:
+                s = known.get(v)
+                if s is None or isinstance(v.owner, shard.ShardOp) or sharding_of(v) is not None:
                     continue
                 if isinstance(v.owner, Block):
-                    _annotate(v, s, InsertPoint.at_start(body))
+                    assert first is not None
+                    _annotate(v, s, InsertPoint.before(first))
                 else:
                     _annotate(v, s, InsertPoint.after(v.owner))
