@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from xdsl.dialects import arith, builtin, func, linalg, shard, tensor
+from xdsl.dialects import arith, builtin, func, shard, tensor
 from xdsl.dialects.builtin import (
     DenseArrayBase,
     FloatAttr,
@@ -31,6 +31,7 @@ from xdsl.dialects.builtin import (
     i32,
     i64,
 )
+from xdsl.dialects.linalg import ops as linalg
 from xdsl.ir import Block, Operation, Region, SSAValue
 
 from xpuc.comm.sharding import Sharding, ShardingError

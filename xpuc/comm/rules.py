@@ -13,7 +13,8 @@ Ops (upstream ``linalg`` and ``tensor`` on tensors):
 
 from __future__ import annotations
 
-from xdsl.dialects import arith, linalg, tensor
+from xdsl.dialects import arith, tensor
+from xdsl.dialects.linalg import ops as linalg
 from xdsl.dialects.shard import ReductionKind
 from xdsl.ir import Operation
 

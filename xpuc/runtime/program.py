@@ -20,40 +20,14 @@ from math import prod
 
 import numpy as np
 
+from xpuc.comm.grid import block_index, group_of
 from xpuc.compiler.diagnostics import XpucError
+
+__all__ = ["ProgramError", "block_index", "group_of", "run_program"]
 
 
 class ProgramError(XpucError):
     """A multi-card program that cannot run as given (inputs, shapes, replicas)."""
-
-
-def _grid_coords(rank: int, shape: tuple[int, ...]) -> tuple[int, ...]:
-    return tuple(int(c) for c in np.unravel_index(rank, shape))
-
-
-def group_of(rank: int, shape: tuple[int, ...], axes: Sequence[int]) -> list[int]:
-    """The ranks of ``rank``'s group over grid ``axes``, in group order (row-major
-    over ``axes`` as listed)."""
-    me = list(_grid_coords(rank, shape))
-    out = []
-    for idx in np.ndindex(*[shape[a] for a in axes]):
-        c = list(me)
-        for a, i in zip(axes, idx, strict=True):
-            c[a] = i
-        out.append(int(np.ravel_multi_index(c, shape)))
-    return out
-
-
-def block_index(rank: int, shape: tuple[int, ...], split: Sequence[Sequence[int]]):
-    """For each tensor dimension: (which block this rank holds, how many blocks)."""
-    c = _grid_coords(rank, shape)
-    out = []
-    for axes in split:
-        idx, n = 0, 1
-        for a in axes:
-            idx, n = idx * shape[a] + c[a], n * shape[a]
-        out.append((idx, n))
-    return out
 
 
 def local_part(x: np.ndarray, rank: int, shape, split) -> np.ndarray:
@@ -104,7 +78,8 @@ def _rank_main(ctx, text: str, name: str | None, inputs: list[np.ndarray]):
     f, shape = _find(module, name)
     arg_split, *_ = _signature(f)
     local = [
-        local_part(x, ctx.rank, shape, _pad(s, x.ndim)) for x, s in zip(inputs, arg_split, strict=True)
+        local_part(x, ctx.rank, shape, _pad(s, x.ndim))
+        for x, s in zip(inputs, arg_split, strict=True)
     ]
     return Interpreter(ctx, shape).run(f, local)
 
@@ -120,9 +95,8 @@ def run_program(module, inputs: Sequence[np.ndarray], cluster, function: str | N
     mod = _parse(text)
     f, shape = _find(mod, function)
     if prod(shape) != cluster.world_size:
-        raise ProgramError(
-            f"the program's grid has {prod(shape)} devices; the cluster has {cluster.world_size} ranks"
-        )
+        n = cluster.world_size
+        raise ProgramError(f"the program's grid has {prod(shape)} devices; the cluster has {n}")
     arg_split, arg_types, res_split, res_types = _signature(f)
     inputs = [np.asarray(x) for x in inputs]
     if len(inputs) != len(arg_types):
@@ -146,7 +120,8 @@ def _assemble(locals_: list[np.ndarray], shape, split, t) -> np.ndarray:
         blocks = block_index(r, shape, split)
         key = tuple(i for i, _ in blocks)
         sl = tuple(
-            slice(i * (g // n), (i + 1) * (g // n)) for (i, n), g in zip(blocks, gshape, strict=True)
+            slice(i * (g // n), (i + 1) * (g // n))
+            for (i, n), g in zip(blocks, gshape, strict=True)
         )
         if key in seen:
             if not np.array_equal(out[sl], part, equal_nan=True):

@@ -6,8 +6,9 @@ from concurrent.futures import Future
 
 import numpy as np
 import torch
-from xdsl.dialects import arith, func, linalg, shard, tensor
+from xdsl.dialects import arith, func, shard, tensor
 from xdsl.dialects.builtin import TensorType
+from xdsl.dialects.linalg import ops as linalg
 from xdsl.ir import Operation, SSAValue
 
 from xpuc.comm import rules
@@ -27,8 +28,21 @@ _ELEMENTWISE = {
     linalg.CopyOp: lambda a: a.clone(),
     linalg.SelectOp: torch.where,
 }
-_DTYPES = {"f16": torch.float16, "bf16": torch.bfloat16, "f32": torch.float32,
-           "f64": torch.float64, "i32": torch.int32, "i64": torch.int64, "i8": torch.int8}  # fmt: skip
+_DTYPES = {
+    "f16": torch.float16,
+    "bf16": torch.bfloat16,
+    "f32": torch.float32,
+    "f64": torch.float64,
+    "i32": torch.int32,
+    "i64": torch.int64,
+    "i8": torch.int8,
+}
+_KINDS = {
+    shard.AllReduceOp: "all_reduce",
+    AllGatherOp: "all_gather",
+    ReduceScatterOp: "reduce_scatter",
+    AllToAllOp: "all_to_all",
+}
 _REDUCE = {"sum": torch.sum, "product": torch.prod, "max": torch.amax, "min": torch.amin}
 
 
@@ -104,8 +118,12 @@ class Interpreter:
         if isinstance(op, tensor.ExtractSliceOp):
             idx = tuple(
                 slice(o, o + s * st, st)
-                for o, s, st in zip(op.static_offsets.get_values(), op.static_sizes.get_values(),
-                                    op.static_strides.get_values(), strict=True)  # fmt: skip
+                for o, s, st in zip(
+                    op.static_offsets.get_values(),
+                    op.static_sizes.get_values(),
+                    op.static_strides.get_values(),
+                    strict=True,
+                )  # fmt: skip
             )
             return args[0][idx].contiguous()
         if isinstance(op, tensor.CollapseShapeOp | tensor.ExpandShapeOp):
@@ -139,8 +157,7 @@ class Interpreter:
             def run(k, t):
                 return run_schedule(sched, t, g, reduction=red)
         else:
-            kind = {shard.AllReduceOp: "all_reduce", AllGatherOp: "all_gather",
-                    ReduceScatterOp: "reduce_scatter", AllToAllOp: "all_to_all"}[type(op)]  # fmt: skip
+            kind = _KINDS[type(op)]
             axis = {"all_gather": "gather_axis", "reduce_scatter": "scatter_axis",
                     "all_to_all": "split_axis"}.get(kind)  # fmt: skip
             axis = getattr(op, axis).value.data if axis else 0

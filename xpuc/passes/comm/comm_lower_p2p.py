@@ -49,7 +49,7 @@ class CommLowerP2P(ModulePass):
     topology: str = ""
 
     def apply(self, ctx: Context, op: builtin.ModuleOp) -> None:
-        from xpuc.comm.algorithms import schedule
+        from xpuc.comm.algorithms import predict_plan, schedule
 
         _, topo = load_topology(op, self.topology)
         shapes = grids(op)
@@ -61,10 +61,12 @@ class CommLowerP2P(ModulePass):
             shape = shapes[c.grid.root_reference.data]  # type: ignore[attr-defined]
             groups = all_groups(shape, tuple(c.grid_axes.get_values()))  # type: ignore[attr-defined]
             size = buffer_bytes(c)
-            sched = schedule(kind, alg.data, list(groups[0]), topo, nbytes=size)
+            plan = predict_plan(kind, alg.data, list(groups[0]), topo, size)
+            seg = plan.segments if plan is not None else None
+            sched = schedule(kind, alg.data, list(groups[0]), topo, segments=seg)
             rows = sched.rows()
             for g in groups[1:_CHECKED_GROUPS]:
-                if schedule(kind, alg.data, list(g), topo, nbytes=size).rows() != rows:
+                if schedule(kind, alg.data, list(g), topo, segments=seg).rows() != rows:
                     raise ShardingError(
                         f"{describe(c)}: algorithm {alg.data} needs different steps on group "
                         f"{list(g)} than on {list(groups[0])}; lower it per group or use native"

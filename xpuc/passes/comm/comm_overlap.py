@@ -20,8 +20,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from xdsl.context import Context
-from xdsl.dialects import builtin, linalg, shard, tensor
+from xdsl.dialects import builtin, shard, tensor
 from xdsl.dialects.builtin import TensorType, UnitAttr
+from xdsl.dialects.linalg import ops as linalg
 from xdsl.ir import Operation, SSAValue
 from xdsl.passes import ModulePass
 from xdsl.rewriter import InsertPoint, Rewriter

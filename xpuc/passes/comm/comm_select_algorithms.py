@@ -55,13 +55,24 @@ def buffer_bytes(op: Operation) -> int:
 
 def all_groups(shape: tuple[int, ...], axes: tuple[int, ...]) -> list[tuple[int, ...]]:
     """Every group of ranks over grid ``axes``, each in group order."""
-    from xpuc.runtime.program import group_of
+    from xpuc.comm.grid import all_groups as groups
 
-    seen: dict[tuple[int, ...], None] = {}
-    for r in range(prod(shape)):
-        g = tuple(group_of(r, shape, axes))
-        seen.setdefault(g, None)
-    return list(seen)
+    return [tuple(int(r) for r in row) for row in groups(shape, axes)]
+
+
+def signature(group: tuple[int, ...], topo) -> tuple:
+    """What the cost model sees of a group: per member, its node and rack (renumbered
+    by first appearance), device kind and link classes.  Groups with equal
+    signatures cost the same, so each distinct one is predicted once."""
+    nodes: dict[int, int] = {}
+    racks: dict[int, int] = {}
+    out = []
+    for d in group:
+        dev = topo.devices[d]
+        node = topo.node_list[dev.node]
+        out.append((nodes.setdefault(dev.node, len(nodes)), racks.setdefault(dev.rack, len(racks)),
+                    dev.kind, node.link, node.nics, topo.racks[dev.rack].link))  # fmt: skip
+    return tuple(out)
 
 
 def load_topology(module: builtin.ModuleOp, spec: str):
@@ -72,7 +83,7 @@ def load_topology(module: builtin.ModuleOp, spec: str):
         if not isinstance(attr, StringAttr):
             raise ShardingError(
                 "no topology: give comm-select-algorithms{topology=NAME_OR_JSON} or a module "
-                f"attribute {TOPOLOGY} = \"...\""
+                f'attribute {TOPOLOGY} = "..."'
             )
         spec = attr.data
     return spec, Topology.load(spec)
@@ -84,11 +95,12 @@ def rank_candidates(kind: str, groups, topo, size: int, allowed) -> list[tuple[s
 
     worst: dict[str, float] = {}
     count: dict[str, int] = {}
-    for g in groups:
+    distinct = {signature(g, topo): g for g in groups}
+    for g in distinct.values():
         for name, t in choose(kind, list(g), topo, size, algorithms=allowed):
             worst[name] = max(worst.get(name, 0.0), t)
             count[name] = count.get(name, 0) + 1
-    ok = [(n, t) for n, t in worst.items() if count[n] == len(groups)]
+    ok = [(n, t) for n, t in worst.items() if count[n] == len(distinct)]
     return sorted(ok, key=lambda x: x[1])
 
 

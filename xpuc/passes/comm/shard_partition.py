@@ -18,8 +18,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from xdsl.context import Context
-from xdsl.dialects import builtin, func, linalg, shard, tensor
+from xdsl.dialects import builtin, func, shard, tensor
 from xdsl.dialects.builtin import ArrayAttr, FlatSymbolRefAttr, FloatAttr, IntegerAttr, TensorType
+from xdsl.dialects.linalg import ops as linalg
 from xdsl.dialects.shard import ReductionKind
 from xdsl.ir import Operation, SSAValue
 from xdsl.passes import ModulePass
