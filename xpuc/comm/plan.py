@@ -67,6 +67,8 @@ def _size(n: float) -> str:
 
 
 def _time(s: float) -> str:
+    if s == float("inf"):
+        return "(no model)"
     return f"{s * 1e6:.1f} us" if s < 1e-3 else f"{s * 1e3:.3f} ms"
 
 

@@ -47,9 +47,11 @@ def _signature(f):
             raise ProgramError(f"function @{f.sym_name.data} is not partitioned (no {key})")
         return [[tuple(a.get_values()) for a in s.axes.data] for s in attr.data]
 
-    arg_types = list(f.attributes["xpu.arg_types"].data)
-    res_types = list(f.attributes["xpu.res_types"].data)
-    return splits("xpu.arg_shardings"), arg_types, splits("xpu.res_shardings"), res_types
+    arg_split, res_split = splits("xpu.arg_shardings"), splits("xpu.res_shardings")
+    types = [f.attributes.get(k) for k in ("xpu.arg_types", "xpu.res_types")]
+    if not all(isinstance(t, ArrayAttr) for t in types):
+        raise ProgramError(f"function @{f.sym_name.data} is not partitioned (no global types)")
+    return arg_split, list(types[0].data), res_split, list(types[1].data)  # type: ignore[union-attr]
 
 
 def _find(module, name: str | None):

@@ -101,6 +101,9 @@ def rank_candidates(kind: str, groups, topo, size: int, allowed) -> list[tuple[s
             worst[name] = max(worst.get(name, 0.0), t)
             count[name] = count.get(name, 0) + 1
     ok = [(n, t) for n, t in worst.items() if count[n] == len(distinct)]
+    if allowed and "native" in allowed and "native" not in worst:
+        # asked for by name, but the topology has no calibrated model of it
+        ok.append(("native", float("inf")))
     return sorted(ok, key=lambda x: x[1])
 
 

@@ -29,7 +29,15 @@ from xdsl.transforms.dead_code_elimination import region_dce
 
 from xpuc.comm import rules
 from xpuc.comm.reshard import Emitter
-from xpuc.comm.sharding import Sharding, ShardingError, describe, functions, grids, sharding_of
+from xpuc.comm.sharding import (
+    Sharding,
+    ShardingError,
+    describe,
+    functions,
+    grids,
+    local_type,
+    sharding_of,
+)
 from xpuc.passes.comm.sharding_propagation import ShardingPropagation, check_supported
 
 _IDENTITY = {
@@ -98,7 +106,9 @@ class _Partitioner:
                 continue
             s = self.sharding(a)
             arg_sh.append(s)
-            new = Rewriter.replace_value_with_new_type(a, self.em.local(a.type, s))
+            where = f"argument %{a.name_hint or a.index} of @{self.f.sym_name.data}: "
+            t = local_type(a.type, s, self.em.grid_shape, where)
+            new = Rewriter.replace_value_with_new_type(a, t)
             self.gtype[new], self.cur[new], self.local[new] = a.type, s, new
         ft = self.f.function_type
         self.f.function_type = builtin.FunctionType.from_lists(
@@ -107,7 +117,10 @@ class _Partitioner:
         for op in old:
             check_supported(op)
             self.em.ops = []
-            self.visit(op)
+            try:
+                self.visit(op)
+            except ShardingError as e:
+                raise ShardingError(f"{describe(op)}: {e}") from None
             if self.em.ops:
                 Rewriter.insert_op(self.em.ops, InsertPoint.before(op))
         for op in reversed(old):
