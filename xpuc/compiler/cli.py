@@ -272,6 +272,11 @@ def build_parser() -> argparse.ArgumentParser:
     for level in range(4):
         k.add_argument(f"-O{level}", dest="opt", action="store_const", const=level)
     k.set_defaults(func=cmd_conformance)
+
+    from xpuc.comm import plan, topo_cli
+
+    plan.add_parser(sub)
+    topo_cli.add_parser(sub)
     return p
 
 
