@@ -2,13 +2,17 @@
 
     python benchmarks/collectives.py [--quick] [--ranks 2,4] [--kinds all_reduce,...]
 
-First measures the link here over the path the schedules use (``isend``/``irecv`` in
-rank processes over torch.distributed): alpha from a ping-pong of a few bytes, beta
-from the ping-pong's slope, the bandwidth a ring step gets with every rank sending at
-once, and gamma (seconds per byte to add two float32 buffers with torch).  Builds a
-uniform topology from them, then for each message size and rank count times every
-algorithm of each collective (median of a few repetitions, each the slowest rank's
-time) and the backend's native collective, and compares the model's choice
+For each rank count n, first calibrates the model on an n-rank cluster with every
+rank active at once, over the path the schedules use (``run_schedule``'s
+``isend``/``irecv`` steps): alpha_n is the cost of one ring step of a tiny message
+(the slope of ``run_schedule`` time over the number of steps, so it includes the
+Python and torch work run_schedule does per step), bandwidth_n the slope of the
+per-step cost between two large messages, gamma_n the time per byte to add two
+float32 buffers with torch.  (Ranks may outnumber cores, so these depend on n.)
+Builds ``uniform(n, alpha_n, bandwidth_n, gamma_n)``, then for each message size
+times every algorithm of each collective (median over repetitions, more of them
+below 1 MiB, each the slowest rank's time; repetitions interleave the algorithms)
+and the backend's native collective, and compares the model's choice
 (``algorithms.choose(...)[0]``) with the best measured scheduled algorithm.  The
 last line is ``collective choice within 5% of best: N/M cases``.
 
@@ -32,21 +36,101 @@ SIZES = [KIB * 4**i for i in range(9)]  # 1 KiB .. 64 MiB
 QUICK_SIZES = [KIB, 16 * KIB, 256 * KIB, 4 * MIB, 64 * MIB]
 
 
-def on_rank_link(ctx, sizes: list[int]) -> dict:
-    """Ping-pong (ranks 0 and 1), ring-step exchange (all ranks), reduction time."""
-    from xpuc.runtime.collectives import exchange, ping_pong, reduce_time
+TINY = 64  # bytes per message of the latency probe
+BIG = (MIB, 8 * MIB)  # bytes per message of the bandwidth probe (slope between them)
+GAMMA_BYTES = 16 * MIB
 
-    out = {"ping": {}, "exchange": {}, "reduce": {}}
-    for nbytes in sizes:
-        reps = 30 if nbytes <= MIB else 5
-        out["ping"][nbytes] = ping_pong(nbytes, reps=reps)
-        out["exchange"][nbytes] = exchange(nbytes, reps=reps)
-        out["reduce"][nbytes] = reduce_time(nbytes, reps=reps)
+
+def on_rank_calibrate(ctx) -> dict:
+    """Per-repetition times on this rank, every rank at once (see :func:`calibrate`).
+
+    ``steps[(nbytes, k)]``: one ``run_schedule`` of ``k`` ring steps of ``nbytes`` per
+    message; ``exchange``: one bare ``isend``/``irecv`` ring step of ``TINY`` bytes
+    (no ``run_schedule``); ``reduce``: ``add_`` of two ``GAMMA_BYTES`` buffers."""
+    from xpuc.runtime.collectives import exchange, reduce_time, ring_steps
+
+    out = {"steps": {}}
+    for nbytes, ks, reps, inner in [
+        (TINY, (1, 4, 16), 15, 10),
+        (BIG[0], (1, 4), 7, 1),
+        (BIG[1], (1, 4), 5, 1),
+    ]:
+        for k in ks:
+            out["steps"][(nbytes, k)] = ring_steps(nbytes, k, reps=reps, inner=inner)
+    out["exchange"] = exchange(TINY, reps=40)
+    out["reduce"] = reduce_time(GAMMA_BYTES, reps=10)
     return out
 
 
+def fit_line(points: list[tuple[float, float]]) -> tuple[float, float]:
+    """Least-squares ``(intercept, slope)``."""
+    xs, ys = [p[0] for p in points], [p[1] for p in points]
+    mx, my = statistics.fmean(xs), statistics.fmean(ys)
+    var = sum((x - mx) ** 2 for x in xs)
+    slope = sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True)) / var if var else 0.0
+    return my - slope * mx, slope
+
+
+def calibrate(cluster) -> dict:
+    """alpha, bandwidth and gamma for ``cluster``'s rank count, all ranks at once.
+
+    A step's cost at message size b is the slope of ``run_schedule`` time over the
+    number of ring steps k (so the per-call fixed cost, buffer set-up, drops out):
+    alpha = that per-step cost at ``TINY`` bytes (it includes run_schedule's Python
+    and torch work per step, which the model charges per step); bandwidth = the
+    slope of the per-step cost between the two ``BIG`` sizes; gamma = the slowest
+    rank's ``add_`` time per byte with every rank adding at once.  Each timing is
+    the slowest rank's, then the median over repetitions."""
+    per_rank = cluster.run(on_rank_calibrate)
+
+    def med(nbytes, k):
+        reps = per_rank[0]["steps"][(nbytes, k)]
+        return statistics.median(
+            max(r["steps"][(nbytes, k)][i] for r in per_rank) for i in range(len(reps))
+        )
+
+    def per_step(nbytes):
+        ks = sorted(k for b, k in per_rank[0]["steps"] if b == nbytes)
+        return fit_line([(k, med(nbytes, k)) for k in ks])
+
+    fixed, alpha = per_step(TINY)
+    step_lo, step_hi = per_step(BIG[0])[1], per_step(BIG[1])[1]
+    bandwidth = (BIG[1] - BIG[0]) / max(step_hi - step_lo, 1e-12)
+    return {
+        "alpha": alpha,
+        "fixed": fixed,
+        "bare": max(r["exchange"] for r in per_rank),
+        "bandwidth": bandwidth,
+        "steps_big": (step_lo, step_hi),
+        "gamma": max(r["reduce"] for r in per_rank) / GAMMA_BYTES,
+    }
+
+
+def print_calibration(n: int, c: dict) -> None:
+    print(f"calibration, {n} ranks at once (slowest rank, medians):")
+    print(
+        f"  alpha_{n} = {c['alpha'] * 1e6:.1f} us per run_schedule ring step of {TINY} B "
+        f"(bare isend/irecv step {c['bare'] * 1e6:.1f} us, so run_schedule adds "
+        f"{(c['alpha'] - c['bare']) * 1e6:.1f} us/step); run_schedule fixed "
+        f"{c['fixed'] * 1e6:.1f} us/call"
+    )
+    lo, hi = c["steps_big"]
+    print(
+        f"  bandwidth_{n} = {c['bandwidth'] / 1e9:.2f} GB/s per rank (ring step "
+        f"{human(BIG[0])}: {lo * 1e3:.3f} ms, {human(BIG[1])}: {hi * 1e3:.3f} ms)"
+    )
+    print(
+        f"  gamma_{n} = {c['gamma'] * 1e9:.3f} ns/B (torch add_ of float32, "
+        f"{human(GAMMA_BYTES)}, all ranks at once)"
+    )
+    print(f"  topology: uniform({n}, alpha_{n}, bandwidth_{n}, gamma_{n})\n")
+
+
 def on_rank_time(ctx, kind: str, nbytes: int, schedules: list, reps: int) -> dict:
-    """Per-repetition times of each schedule (and of "native") on this rank."""
+    """Per-repetition times of each schedule (and of "native") on this rank.
+
+    Repetitions are interleaved (each repetition times every algorithm once), so that
+    drift over the case does not favour whichever algorithm ran first."""
     import torch
     import torch.distributed as dist
 
@@ -63,10 +147,10 @@ def on_rank_time(ctx, kind: str, nbytes: int, schedules: list, reps: int) -> dic
     # which ranks leave the barrier (and time slices: ranks may outnumber cores)
     # does not swamp them.
     inner = min(max(4 * MIB // max(nbytes, 1), 1), 20)
-    times = {}
-    for name, sched in [*schedules, ("native", None)]:
-        ts = []
-        for i in range(reps + 1):
+    entries = [*schedules, ("native", None)]
+    times = {name: [] for name, _ in entries}
+    for i in range(reps + 1):
+        for name, sched in entries:
             dist.barrier()
             t0 = time.perf_counter()
             for _ in range(inner):
@@ -75,45 +159,13 @@ def on_rank_time(ctx, kind: str, nbytes: int, schedules: list, reps: int) -> dic
                 else:
                     run_schedule(sched, x)
             if i:  # the first one warms up allocations and connections
-                ts.append((time.perf_counter() - t0) / inner)
-        times[name] = ts
+                times[name].append((time.perf_counter() - t0) / inner)
     return times
-
-
-def measure_link(sizes: list[int]):
-    """alpha [s], beta [s/B], exchange bandwidth per rank count [B/s], gamma [s/B]."""
-    from xpuc.runtime.distributed import Cluster
-
-    with Cluster(2) as cluster:
-        link = cluster.run(on_rank_link, sizes)[0]
-    small, mid, big = sorted(sizes)[:3]
-    alpha = link["ping"][small]
-    beta = (link["ping"][big] - link["ping"][mid]) / (big - mid)
-    gamma = link["reduce"][big] / big
-    return alpha, beta, link, gamma
-
-
-def exchange_bandwidth(n: int, nbytes: int, alpha: float) -> float:
-    from xpuc.runtime.distributed import Cluster
-
-    with Cluster(n) as cluster:
-        t = max(cluster.run(on_rank_link_exchange, nbytes))
-    return nbytes / max(t - alpha, 1e-9)
-
-
-def on_rank_link_exchange(ctx, nbytes: int) -> float:
-    from xpuc.runtime.collectives import exchange
-
-    return exchange(nbytes, reps=5)
 
 
 def fit_native(points: list[tuple[int, float]]) -> tuple[float, float]:
     """Least-squares ``fixed + per_byte * nbytes``."""
-    xs, ys = [p[0] for p in points], [p[1] for p in points]
-    mx, my = statistics.fmean(xs), statistics.fmean(ys)
-    var = sum((x - mx) ** 2 for x in xs)
-    slope = sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True)) / var if var else 0.0
-    return my - slope * mx, slope
+    return fit_line(points)
 
 
 def human(nbytes: int) -> str:
@@ -121,6 +173,11 @@ def human(nbytes: int) -> str:
         if nbytes >= size:
             return f"{nbytes // size}{unit}"
     return f"{nbytes}B"
+
+
+def case_reps(reps: int, nbytes: int) -> int:
+    """More repetitions below 1 MiB, where one timing is short and noisy (cheap too)."""
+    return reps if nbytes >= MIB else 3 * reps
 
 
 def run_case(cluster, algorithms, kind, nbytes, names, group, topo, reps, natives) -> bool:
@@ -131,6 +188,7 @@ def run_case(cluster, algorithms, kind, nbytes, names, group, topo, reps, native
         if plan is not None:  # None: not applicable here
             sched = algorithms.schedule(kind, name, group, topo, segments=plan.segments)
             schedules.append((name, sched))
+    reps = case_reps(reps, nbytes)
     per_rank = cluster.run(on_rank_time, kind, nbytes, schedules, reps)
     med = {
         name: statistics.median(max(r[name][i] for r in per_rank) for i in range(reps))
@@ -139,20 +197,23 @@ def run_case(cluster, algorithms, kind, nbytes, names, group, topo, reps, native
     natives.setdefault((kind, len(group)), []).append((nbytes, med["native"]))
     scheduled = [name for name, _ in schedules]
     choice = algorithms.choose(kind, group, topo, nbytes, algorithms=scheduled)[0][0]
-    best = min(med[a] for a in scheduled)
-    ratio = med[choice] / best
+    best_name = min(scheduled, key=lambda a: med[a])
+    ratio = med[choice] / med[best_name]
     cells = " ".join(
         f"{med[a] * 1e3:>10.3f}{'*' if a == choice else ' '}" if a in med else f"{'-':>11}"
         for a in names
     )
-    row = f"{human(nbytes):>6} {cells} {med['native'] * 1e3:>10.3f} {choice:>18} {ratio:>6.2f}"
+    row = (
+        f"{human(nbytes):>6} {cells} {med['native'] * 1e3:>10.3f} {choice:>18} "
+        f"{best_name:>18} {ratio:>6.2f}"
+    )
     print(row, flush=True)
     return ratio <= 1.05
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--quick", action="store_true", help="5 sizes, 3 repetitions")
+    ap.add_argument("--quick", action="store_true", help="5 sizes, 3 repetitions (9 below 1 MiB)")
     ap.add_argument("--ranks", default="2,4")
     ap.add_argument("--kinds", default="all_reduce,all_gather,reduce_scatter")
     ap.add_argument("--reps", type=int, default=None)
@@ -167,26 +228,22 @@ def main() -> int:
     ranks = [int(r) for r in opts.ranks.split(",")]
     kinds = opts.kinds.split(",")
 
-    alpha, beta, link, gamma = measure_link([8, MIB, 16 * MIB])
-    bw = {n: exchange_bandwidth(n, 16 * MIB, alpha) for n in ranks}
-    print(f"alpha = {alpha * 1e6:.1f} us  (ping-pong one-way, 8 B)")
-    print(f"beta  = {beta * 1e9:.3f} ns/B  ({1 / beta / 1e9:.2f} GB/s ping-pong, 1-16 MiB)")
-    for n in ranks:
-        print(f"ring-step bandwidth, {n} ranks at once: {bw[n] / 1e9:.2f} GB/s per rank")
-    print(f"gamma = {gamma * 1e9:.3f} ns/B  (torch add_ of float32, 16 MiB)")
-    print("topology per rank count: uniform(n, alpha, ring-step bandwidth, gamma)\n")
-
     within = total = 0
     natives: dict[tuple[str, int], list[tuple[int, float]]] = {}
     for n in ranks:
-        topo = topo_mod.uniform(n, alpha, bw[n], gamma)
         group = list(range(n))
         with Cluster(n, timeout=600.0) as cluster:
+            cal = calibrate(cluster)
+            print_calibration(n, cal)
+            topo = topo_mod.uniform(n, cal["alpha"], cal["bandwidth"], cal["gamma"])
             for kind in kinds:
                 names = list(algorithms.ALGORITHMS[kind])
-                print(f"{kind}, {n} ranks: median ms of {reps}; '*' = model's choice")
+                print(
+                    f"{kind}, {n} ranks: median ms of {case_reps(reps, 0)} (< 1 MiB) or "
+                    f"{reps}; '*' = model's choice; native for reference only"
+                )
                 head = " ".join(f"{a[:11]:>11}" for a in names)
-                print(f"{'size':>6} {head} {'native':>10} {'choice':>18} {'ratio':>6}")
+                print(f"{'size':>6} {head} {'native':>10} {'choice':>18} {'best':>18} {'ratio':>6}")
                 for nbytes in sizes:
                     total += 1
                     within += run_case(

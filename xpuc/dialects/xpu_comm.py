@@ -17,8 +17,14 @@ from xdsl.dialects.builtin import (
     TensorType,
 )
 from xdsl.dialects.shard import ReductionKind, ReductionKindAttr, ShardAxesAttr
-from xdsl.irdl import IRDLOperation, irdl_op_definition, operand_def, opt_prop_def, prop_def
-from xdsl.irdl import result_def
+from xdsl.irdl import (
+    IRDLOperation,
+    irdl_op_definition,
+    operand_def,
+    opt_prop_def,
+    prop_def,
+    result_def,
+)
 from xdsl.utils.exceptions import VerifyException
 
 from xpuc.comm.schedule import KINDS, Schedule

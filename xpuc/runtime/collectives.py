@@ -330,3 +330,41 @@ def reduce_time(nbytes: int, dtype: torch.dtype = torch.float32, reps: int = 10)
 def _median(xs: list[float]) -> float:
     xs = sorted(xs)
     return xs[len(xs) // 2] if xs else 0.0
+
+
+def ring_probe(n: int, steps: int) -> Schedule:
+    """An ``all_gather``-shaped schedule of ``steps`` ring steps on ``n`` ranks: in
+    each, every rank sends one unit to the next rank and receives one from the
+    previous (plain receive).  For timing :func:`run_schedule` per step."""
+    from xpuc.comm.schedule import Transfer
+
+    sched = Schedule("all_gather", "ring_probe", n, n)
+    for s in range(steps):
+        step = []
+        for r in range(n):
+            send_u, recv_u = (r - s) % n, (r - s - 1) % n
+            step.append(Transfer(r, SEND, (r + 1) % n, send_u, send_u + 1))
+            step.append(Transfer(r, RECV, (r - 1) % n, recv_u, recv_u + 1))
+        sched.steps.append(step)
+    return sched
+
+
+def ring_steps(
+    nbytes: int, steps: int, reps: int = 10, warmup: int = 2, inner: int = 1
+) -> list[float]:
+    """Per-repetition seconds of one :func:`run_schedule` call of :func:`ring_probe`
+    (``steps`` steps, ``nbytes`` per message), each repetition the mean of ``inner``
+    back-to-back calls after a barrier.  Every rank must call it."""
+    n = dist.get_world_size()
+    sched = ring_probe(n, steps)
+    x = torch.zeros(max(nbytes // 4, 1), dtype=torch.float32)
+    out = torch.empty(n * x.numel(), dtype=torch.float32)
+    times = []
+    for i in range(warmup + reps):
+        dist.barrier()
+        t0 = time.perf_counter()
+        for _ in range(inner):
+            run_schedule(sched, x, out=out)
+        if i >= warmup:
+            times.append((time.perf_counter() - t0) / inner)
+    return times
