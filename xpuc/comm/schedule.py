@@ -62,15 +62,11 @@ class Schedule:
     def rows(self) -> list[tuple[int, int, int, int, int, int]]:
         """Flat ``(step, rank, op, peer, lo, hi)`` rows: the form the IR stores."""
         return [
-            (s, t.rank, t.op, t.peer, t.lo, t.hi)
-            for s, step in enumerate(self.steps)
-            for t in step
+            (s, t.rank, t.op, t.peer, t.lo, t.hi) for s, step in enumerate(self.steps) for t in step
         ]
 
     @classmethod
-    def from_rows(
-        cls, kind: str, algorithm: str, nranks: int, chunks: int, rows
-    ) -> Schedule:
+    def from_rows(cls, kind: str, algorithm: str, nranks: int, chunks: int, rows) -> Schedule:
         nsteps = 1 + max((r[0] for r in rows), default=-1)
         steps: list[list[Transfer]] = [[] for _ in range(nsteps)]
         for s, rank, op, peer, lo, hi in rows:

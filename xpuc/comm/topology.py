@@ -17,9 +17,10 @@ from pathlib import Path
 from typing import Any
 
 from xpuc.comm.schedule import KINDS
+from xpuc.compiler.diagnostics import XpucError
 
 
-class TopologyError(ValueError):
+class TopologyError(XpucError, ValueError):
     """Bad topology input; the message names the file and the JSON key path."""
 
 

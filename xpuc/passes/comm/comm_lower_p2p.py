@@ -61,9 +61,12 @@ class CommLowerP2P(ModulePass):
             shape = shapes[c.grid.root_reference.data]  # type: ignore[attr-defined]
             groups = all_groups(shape, tuple(c.grid_axes.get_values()))  # type: ignore[attr-defined]
             size = buffer_bytes(c)
-            plan = predict_plan(kind, alg.data, list(groups[0]), topo, size)
-            seg = plan.segments if plan is not None else None
-            sched = schedule(kind, alg.data, list(groups[0]), topo, segments=seg)
+            try:
+                plan = predict_plan(kind, alg.data, list(groups[0]), topo, size)
+                seg = plan.segments if plan is not None else None
+                sched = schedule(kind, alg.data, list(groups[0]), topo, segments=seg)
+            except ValueError as e:  # unknown or not applicable here
+                raise ShardingError(f"{describe(c)}: {e}") from None
             rows = sched.rows()
             for g in groups[1:_CHECKED_GROUPS]:
                 if schedule(kind, alg.data, list(g), topo, segments=seg).rows() != rows:

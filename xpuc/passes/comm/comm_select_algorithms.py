@@ -112,13 +112,14 @@ class CommSelectAlgorithms(ModulePass):
     name = "comm-select-algorithms"
 
     topology: str = ""
-    algorithms: str = ""
+    algorithms: tuple[str, ...] = ()
 
     def apply(self, ctx: Context, op: builtin.ModuleOp) -> None:
         spec, topo = load_topology(op, self.topology)
         op.attributes[TOPOLOGY] = StringAttr(spec)
         shapes = grids(op)
-        allowed = [a for a in self.algorithms.split(",") if a] or None
+        names = self.algorithms
+        allowed = [a for a in (names.split(",") if isinstance(names, str) else names) if a] or None
         cache: dict[tuple, list[tuple[str, float]]] = {}
         for c in collectives(op):
             shape = shapes[c.grid.root_reference.data]  # type: ignore[attr-defined]
