@@ -96,10 +96,14 @@ def calibrate(cluster) -> dict:
     fixed, alpha = per_step(TINY)
     step_lo, step_hi = per_step(BIG[0])[1], per_step(BIG[1])[1]
     bandwidth = (BIG[1] - BIG[0]) / max(step_hi - step_lo, 1e-12)
+    bare = max(r["exchange"] for r in per_rank)
+    # A run_schedule step cannot cost less than the bare isend/irecv step it wraps;
+    # a smaller (or negative) slope means noise (other load on the cores) won the fit.
+    alpha = max(alpha, bare)
     return {
         "alpha": alpha,
         "fixed": fixed,
-        "bare": max(r["exchange"] for r in per_rank),
+        "bare": bare,
         "bandwidth": bandwidth,
         "steps_big": (step_lo, step_hi),
         "gamma": max(r["reduce"] for r in per_rank) / GAMMA_BYTES,
