@@ -12,15 +12,11 @@ import numpy as np
 import pytest
 import torch
 
+from xpuc.comm import algorithms
 from xpuc.comm.schedule import KINDS, RECV, RECV_REDUCE, SEND, Schedule, Transfer
+from xpuc.comm.topology import uniform
 from xpuc.runtime.collectives import run_native, run_schedule
 from xpuc.runtime.distributed import Cluster, DistributedError, launch
-
-try:
-    from xpuc.comm import algorithms
-    from xpuc.comm.topology import uniform
-except ImportError:  # written in parallel; the tests below skip with the reason
-    algorithms = None
 
 REDUCTIONS = ("sum", "max", "min", "product", "avg")
 NP_REDUCE = {
@@ -270,7 +266,6 @@ def algorithm_cases(n: int) -> list[tuple]:
     return cases
 
 
-@pytest.mark.skipif(algorithms is None, reason="xpuc.comm.algorithms is not there yet")
 def test_every_algorithm(cluster):
     n = cluster.world_size
     cases = algorithm_cases(n)
