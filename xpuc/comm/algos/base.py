@@ -1,6 +1,6 @@
 """What every algorithm shares: the group it runs on, a schedule builder, ring helpers.
 
-An algorithm is a class of static methods: ``build(kind, g, segments) -> Schedule``
+An algorithm is a subclass of :class:`Algorithm` with static methods: ``build(kind, g, segments) -> Schedule``
 (the transfers) and ``shape(kind, g, segments) -> (chunks, [Pattern])`` (the same
 steps as arrays of messages, repeated steps folded, for the cost model), plus
 ``KINDS``, the collective kinds it implements, and ``applicable(kind, g) -> str | None``
@@ -54,6 +54,16 @@ class Group:
     def hetero_order(self) -> list[int]:
         """A ring order that enters each rack and each node once (fewest slow hops)."""
         return sorted(range(self.n), key=lambda r: (self.rack[r], self.node[r], r))
+
+
+class Algorithm:
+    """Base of the algorithm classes: by default an algorithm runs on any group."""
+
+    KINDS: tuple[str, ...] = ()
+
+    @staticmethod
+    def applicable(kind: str, g: Group) -> str | None:
+        return None
 
 
 class Builder:

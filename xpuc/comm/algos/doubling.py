@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from xpuc.comm.algos.base import Builder, Group, pow2_floor
+from xpuc.comm.algos.base import Algorithm, Builder, Group, pow2_floor
 from xpuc.comm.cost import Pattern
 from xpuc.comm.schedule import Schedule
 
@@ -23,12 +23,8 @@ def _fold(n: int, p: int) -> tuple[np.ndarray, np.ndarray]:
     return _ar(range(p, n)), _ar(range(n - p))
 
 
-class RecursiveDoubling:
+class RecursiveDoubling(Algorithm):
     KINDS = ("all_reduce", "all_gather")
-
-    @staticmethod
-    def applicable(kind: str, g: Group) -> str | None:
-        return None
 
     @staticmethod
     def build(kind: str, g: Group, segments: int | None) -> Schedule:
@@ -99,14 +95,10 @@ def _halving_units(r: int, d: int, p: int, rem: int) -> list[int]:
     return units
 
 
-class RecursiveHalving:
+class RecursiveHalving(Algorithm):
     """reduce_scatter by recursive halving (``n`` blocks; extras folded first)."""
 
     KINDS = ("reduce_scatter",)
-
-    @staticmethod
-    def applicable(kind: str, g: Group) -> str | None:
-        return None
 
     @staticmethod
     def build(kind: str, g: Group, segments: int | None) -> Schedule:
@@ -149,14 +141,10 @@ class RecursiveHalving:
         return n, out
 
 
-class Rabenseifner:
+class Rabenseifner(Algorithm):
     """all_reduce: reduce-scatter by recursive halving, all-gather by recursive doubling."""
 
     KINDS = ("all_reduce",)
-
-    @staticmethod
-    def applicable(kind: str, g: Group) -> str | None:
-        return None
 
     @staticmethod
     def build(kind: str, g: Group, segments: int | None) -> Schedule:

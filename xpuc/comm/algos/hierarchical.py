@@ -16,6 +16,7 @@ all local indices) run their rings at the same time.
 from __future__ import annotations
 
 from xpuc.comm.algos.base import (
+    Algorithm,
     Builder,
     Group,
     NotApplicable,
@@ -37,7 +38,7 @@ def _members(g: Group) -> list[list[int]]:
     return m
 
 
-class Hierarchical:
+class Hierarchical(Algorithm):
     KINDS = ("all_reduce", "all_gather", "reduce_scatter")
 
     @staticmethod

@@ -9,17 +9,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from xpuc.comm.algos.base import Builder, Group
+from xpuc.comm.algos.base import Algorithm, Builder, Group
 from xpuc.comm.cost import Pattern, Profile, fold, permutation_terms
 from xpuc.comm.schedule import RECV, SEND, Schedule, Transfer
 
 
-class Pairwise:
+class Pairwise(Algorithm):
     KINDS = ("all_to_all",)
-
-    @staticmethod
-    def applicable(kind: str, g: Group) -> str | None:
-        return None
 
     @staticmethod
     def build(kind: str, g: Group, segments: int | None) -> Schedule:

@@ -9,15 +9,18 @@ node, then rank, so it crosses each slow boundary as few times as a ring can; it
 
 from __future__ import annotations
 
-from xpuc.comm.algos.base import Builder, Group, ring_all_gather, ring_patterns, ring_reduce_scatter
+from xpuc.comm.algos.base import (
+    Algorithm,
+    Builder,
+    Group,
+    ring_all_gather,
+    ring_patterns,
+    ring_reduce_scatter,
+)
 from xpuc.comm.cost import Pattern
 from xpuc.comm.schedule import Schedule
 
 KINDS = ("all_reduce", "all_gather", "reduce_scatter")
-
-
-def applicable(kind: str, g: Group) -> str | None:
-    return None
 
 
 def _order(g: Group, hetero: bool) -> list[int]:
@@ -44,9 +47,8 @@ def _shape(kind: str, g: Group, hetero: bool) -> tuple[int, list[Pattern]]:
     return g.n, ring_patterns([order], 1, kind != "all_gather", kind != "reduce_scatter")
 
 
-class Ring:
+class Ring(Algorithm):
     KINDS = KINDS
-    applicable = staticmethod(applicable)
 
     @staticmethod
     def build(kind: str, g: Group, segments: int | None) -> Schedule:

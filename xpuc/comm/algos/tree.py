@@ -18,7 +18,7 @@ import functools
 
 import numpy as np
 
-from xpuc.comm.algos.base import Builder, Group
+from xpuc.comm.algos.base import Algorithm, Builder, Group
 from xpuc.comm.cost import Pattern
 from xpuc.comm.schedule import Schedule
 
@@ -86,12 +86,8 @@ def _transfers(n: int, segments: int):
     return rows
 
 
-class DoubleTree:
+class DoubleTree(Algorithm):
     KINDS = ("all_reduce",)
-
-    @staticmethod
-    def applicable(kind: str, g: Group) -> str | None:
-        return None
 
     @staticmethod
     def build(kind: str, g: Group, segments: int | None) -> Schedule:
