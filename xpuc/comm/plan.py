@@ -1,7 +1,7 @@
 """The multi-card pipeline and ``xpuc plan``.
 
-:func:`partition` runs the comm passes in order — ``sharding-propagation``,
-``shard-partition``, ``shard-simplify``, optionally ``comm-bucketing`` and
+:func:`partition` runs the comm passes in order — ``shard-partition`` (which
+starts with ``sharding-propagation``), ``shard-simplify``, optionally ``comm-bucketing`` and
 ``comm-overlap``, ``comm-select-algorithms`` and, for running, ``comm-lower-p2p`` —
 over a module (text or xDSL).  ``xpuc plan program.mlir --topology T`` prints what
 the planner chose for each collective: the algorithm, its predicted time and the
@@ -39,10 +39,10 @@ def partition(
     from xpuc.passes.comm.comm_select_algorithms import CommSelectAlgorithms
     from xpuc.passes.comm.shard_partition import ShardPartition
     from xpuc.passes.comm.shard_simplify import ShardSimplify
-    from xpuc.passes.comm.sharding_propagation import ShardingPropagation
 
     m = parse_mlir(module, "<program>") if isinstance(module, str) else module
-    passes: list = [ShardingPropagation(), ShardPartition(), ShardSimplify()]
+    # shard-partition begins with sharding-propagation (so it also works alone)
+    passes: list = [ShardPartition(), ShardSimplify()]
     if bucket_bytes:
         passes.append(CommBucketing(bucket_bytes))
     if overlap_chunks:

@@ -9,6 +9,12 @@ from xdsl.dialects.builtin import ArrayAttr, IntegerAttr, TensorType, i64
 from xdsl.ir import Operation, SSAValue
 
 
+def nbytes(t: TensorType) -> int:
+    """The size of a tensor type's data in bytes (sub-byte elements count as one)."""
+    width = t.element_type.bitwidth  # type: ignore[attr-defined]
+    return prod(t.get_shape()) * max(width // 8, 1)
+
+
 def _reassoc(rank: int) -> ArrayAttr:
     return ArrayAttr([ArrayAttr([IntegerAttr(d, i64) for d in range(rank)])])
 

@@ -7,6 +7,8 @@ attributes, printed bare, as upstream prints them.
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from xdsl.dialects.builtin import IndexType, IntegerAttr, TensorType
 from xdsl.dialects.shard import (
     CollectiveCommunicationOp,
@@ -35,56 +37,51 @@ def _props(grid: str, axes: ShardAxesAttr, **axis_props: int) -> dict:
 
 
 class _TensorCollective(CollectiveCommunicationOp):
+    """Base: a collective on tensors whose ``AXES`` properties name tensor dimensions."""
+
+    AXES: ClassVar[tuple[str, ...]] = ()
     input = operand_def(TensorType)
     result = result_def(TensorType)
     traits = traits_def(Pure())
 
-    def _check_axis(self, axis: IntegerAttr, what: str) -> int:
-        a = axis.value.data
+    def verify_(self) -> None:
         rank = self.input.type.get_num_dims()  # type: ignore[union-attr]
-        if not 0 <= a < rank:
-            raise VerifyException(f"'{self.name}' {what} {a} is out of range for rank {rank}")
-        return a
+        for what in self.AXES:
+            a = getattr(self, what).value.data
+            if not 0 <= a < rank:
+                raise VerifyException(f"'{self.name}' {what} {a} is out of range for rank {rank}")
+
+
+class _OneAxis(_TensorCollective):
+    def __init__(self, x: SSAValue, grid: str, axes: ShardAxesAttr, axis: int, result: TensorType):
+        props = _props(grid, axes, **{self.AXES[0]: axis})
+        super().__init__(operands=[x], result_types=[result], properties=props)
 
 
 @irdl_op_definition
-class AllGatherOp(_TensorCollective):
+class AllGatherOp(_OneAxis):
     """Every device of a group gets the concatenation of the group's shards along
     ``gather_axis`` (in the group's order)."""
 
     name = "shard.all_gather"
+    AXES: ClassVar[tuple[str, ...]] = ("gather_axis",)
     gather_axis = prop_def(IntegerAttr[IndexType])
     assembly_format = (
         _AXES + "`gather_axis` `=` $gather_axis attr-dict `:` type($input) `->` type($result)"
     )
 
-    def __init__(self, x: SSAValue, grid: str, axes: ShardAxesAttr, axis: int, result: TensorType):
-        super().__init__(
-            operands=[x], result_types=[result], properties=_props(grid, axes, gather_axis=axis)
-        )
-
-    def verify_(self) -> None:
-        self._check_axis(self.gather_axis, "gather_axis")
-
 
 @irdl_op_definition
-class AllSliceOp(_TensorCollective):
+class AllSliceOp(_OneAxis):
     """Each device keeps its own slice of a replicated tensor along ``slice_axis``:
     no communication."""
 
     name = "shard.all_slice"
+    AXES: ClassVar[tuple[str, ...]] = ("slice_axis",)
     slice_axis = prop_def(IntegerAttr[IndexType])
     assembly_format = (
         _AXES + "`slice_axis` `=` $slice_axis attr-dict `:` type($input) `->` type($result)"
     )
-
-    def __init__(self, x: SSAValue, grid: str, axes: ShardAxesAttr, axis: int, result: TensorType):
-        super().__init__(
-            operands=[x], result_types=[result], properties=_props(grid, axes, slice_axis=axis)
-        )
-
-    def verify_(self) -> None:
-        self._check_axis(self.slice_axis, "slice_axis")
 
 
 @irdl_op_definition
@@ -93,6 +90,7 @@ class AllToAllOp(_TensorCollective):
     and gets everyone's piece for it, concatenated along ``concat_axis``."""
 
     name = "shard.all_to_all"
+    AXES: ClassVar[tuple[str, ...]] = ("split_axis", "concat_axis")
     split_axis = prop_def(IntegerAttr[IndexType])
     concat_axis = prop_def(IntegerAttr[IndexType])
     assembly_format = (
@@ -112,17 +110,14 @@ class AllToAllOp(_TensorCollective):
         props = _props(grid, axes, split_axis=split, concat_axis=concat)
         super().__init__(operands=[x], result_types=[result], properties=props)
 
-    def verify_(self) -> None:
-        self._check_axis(self.split_axis, "split_axis")
-        self._check_axis(self.concat_axis, "concat_axis")
-
 
 @irdl_op_definition
-class ReduceScatterOp(_TensorCollective):
+class ReduceScatterOp(_OneAxis):
     """Reduce over the group, then each device keeps its slice along
     ``scatter_axis``."""
 
     name = "shard.reduce_scatter"
+    AXES: ClassVar[tuple[str, ...]] = ("scatter_axis",)
     reduction = prop_def(ReductionKindAttr, default_value=ReductionKindAttr(ReductionKind.SUM))
     scatter_axis = prop_def(IntegerAttr[IndexType])
     assembly_format = (
@@ -139,12 +134,8 @@ class ReduceScatterOp(_TensorCollective):
         result: TensorType,
         reduction: ReductionKind = ReductionKind.SUM,
     ):
-        props = _props(grid, axes, scatter_axis=axis)
-        props["reduction"] = ReductionKindAttr(reduction)
-        super().__init__(operands=[x], result_types=[result], properties=props)
-
-    def verify_(self) -> None:
-        self._check_axis(self.scatter_axis, "scatter_axis")
+        super().__init__(x, grid, axes, axis, result)
+        self.reduction = ReductionKindAttr(reduction)
 
 
 SHARD_EXTRA_OPS = [AllGatherOp, AllSliceOp, AllToAllOp, ReduceScatterOp]

@@ -151,31 +151,28 @@ class Interpreter:
         if isinstance(op, P2PScheduleOp):
             sched = op.schedule()
             kind = sched.kind
-            axis = op.axis.value.data if op.axis is not None else 0
-            concat = op.concat_axis.value.data if op.concat_axis is not None else 0
+            axes = [a.value.data for a in (op.axis, op.concat_axis) if a is not None]
 
-            def run(k, t):
+            def run(t):
                 return run_schedule(sched, t, g, reduction=red)
         else:
             kind = _KINDS[type(op)]
-            axis = {"all_gather": "gather_axis", "reduce_scatter": "scatter_axis",
-                    "all_to_all": "split_axis"}.get(kind)  # fmt: skip
-            axis = getattr(op, axis).value.data if axis else 0
-            concat = op.concat_axis.value.data if kind == "all_to_all" else 0
+            axes = [getattr(op, a).value.data for a in getattr(op, "AXES", ())]
 
-            def run(k, t):
-                return run_native(k, t, g, reduction=red)
+            def run(t):
+                return run_native(kind, t, g, reduction=red)
 
+        axis, concat = (axes + [0, 0])[:2]
         if kind == "all_reduce":
-            return run(kind, x)
+            return run(x)
         if kind == "all_gather":
-            res = run(kind, x)  # (n, *x.shape)
+            res = run(x)  # (n, *x.shape)
             return torch.cat(list(res.unbind(0)), dim=axis)
         if kind == "reduce_scatter":
             blocks = torch.stack(x.chunk(n, dim=axis)).contiguous()
-            return run(kind, blocks).reshape(blocks.shape[1:]).contiguous()
+            return run(blocks).reshape(blocks.shape[1:]).contiguous()
         blocks = torch.stack(x.chunk(n, dim=axis)).contiguous()
-        res = run(kind, blocks).reshape(blocks.shape)
+        res = run(blocks).reshape(blocks.shape)
         return torch.cat(list(res.unbind(0)), dim=concat).contiguous()
 
 

@@ -1,11 +1,12 @@
 """What every algorithm shares: the group it runs on, a schedule builder, ring helpers.
 
-An algorithm is a subclass of :class:`Algorithm` with static methods: ``build(kind, g, segments) -> Schedule``
-(the transfers) and ``shape(kind, g, segments) -> (chunks, [Pattern])`` (the same
-steps as arrays of messages, repeated steps folded, for the cost model), plus
-``KINDS``, the collective kinds it implements, and ``applicable(kind, g) -> str | None``
-(why not, or None).  Optional: ``profile`` (a vectorised shortcut for ``shape``) and
-``segment_candidates`` (pipeline segment counts ``predict_plan`` tries).
+An algorithm is a subclass of :class:`Algorithm` with static methods:
+``build(kind, g, segments) -> Schedule`` (the transfers) and
+``shape(kind, g, segments) -> (chunks, [Pattern])`` (the same steps as arrays of
+messages, repeated steps folded, for the cost model), plus ``KINDS``, the collective
+kinds it implements, and ``applicable(kind, g) -> str | None`` (why not, or None).
+Optional: ``profile`` (a vectorised shortcut for ``shape``) and ``segment_candidates``
+(pipeline segment counts ``predict_plan`` tries).
 ``tests/comm/test_algorithms.py`` checks that ``build`` and ``shape`` agree.
 """
 

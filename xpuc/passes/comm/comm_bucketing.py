@@ -22,11 +22,7 @@ from xdsl.passes import ModulePass
 from xdsl.rewriter import InsertPoint, Rewriter
 
 from xpuc.comm import tensor_ops
-
-
-def nbytes(t: TensorType) -> int:
-    width = t.element_type.bitwidth  # type: ignore[attr-defined]
-    return prod(t.get_shape()) * max(width // 8, 1)
+from xpuc.comm.tensor_ops import nbytes
 
 
 def _key(op: shard.AllReduceOp):

@@ -21,11 +21,12 @@ from math import prod
 
 from xdsl.context import Context
 from xdsl.dialects import builtin, shard
-from xdsl.dialects.builtin import DictionaryAttr, FloatAttr, StringAttr, TensorType, f64
+from xdsl.dialects.builtin import DictionaryAttr, FloatAttr, StringAttr, f64
 from xdsl.ir import Operation
 from xdsl.passes import ModulePass
 
 from xpuc.comm.sharding import ShardingError, describe, grids
+from xpuc.comm.tensor_ops import nbytes
 from xpuc.dialects.shard_ext import AllGatherOp, AllToAllOp, ReduceScatterOp
 
 KIND = {
@@ -39,11 +40,6 @@ TOPOLOGY = "xpu.topology"
 
 def collectives(module: builtin.ModuleOp) -> list[Operation]:
     return [op for op in module.walk() if type(op) in KIND]
-
-
-def nbytes(t: TensorType) -> int:
-    width = t.element_type.bitwidth  # type: ignore[attr-defined]
-    return prod(t.get_shape()) * max(width // 8, 1)
 
 
 def buffer_bytes(op: Operation) -> int:
