@@ -17,6 +17,10 @@ from xpuc.runtime.program import ProgramError, run_program
 GRID = "shard.grid @g(shape = {n})\n"
 
 
+def two_devices(body: str) -> str:
+    return GRID.format(n=2) + body
+
+
 def test_uneven_split():
     p = Program("f", grid=(3,))
     x = p.input("x", (8, 4), split=[0])
@@ -27,26 +31,27 @@ def test_uneven_split():
 
 
 def test_unknown_op():
-    text = GRID.format(n=2) + """
+    text = two_devices("""
 func.func @f(%a: tensor<4xf32>) -> tensor<4xf32> {
   %0 = arith.addf %a, %a : tensor<4xf32>
   func.return %0 : tensor<4xf32>
-}"""
+}""")
     with pytest.raises(ShardingError, match="arith.addf .*: the multi-card passes do not know"):
         partition(text)
 
 
 def test_two_grids():
-    text = GRID.format(n=2) + "shard.grid @h(shape = 4)\n" + """
+    text = two_devices("""
+shard.grid @h(shape = 4)
 func.func @f(%a: tensor<4xf32>) -> tensor<4xf32> {
   func.return %a : tensor<4xf32>
-}"""
+}""")
     with pytest.raises(ShardingError, match="declares one shard.grid; this one has 2"):
         partition(text)
 
 
 def test_partial_sum_into_nonzero_init():
-    text = GRID.format(n=2) + """
+    text = two_devices("""
 func.func @f(%a: tensor<4x8xf32>, %b: tensor<8x4xf32>) -> tensor<4x4xf32> {
   %s = shard.sharding @g split_axes = [[], [0]] : !shard.sharding
   %as = shard.shard %a to %s : tensor<4x8xf32>
@@ -55,7 +60,7 @@ func.func @f(%a: tensor<4x8xf32>, %b: tensor<8x4xf32>) -> tensor<4x4xf32> {
   %i = linalg.fill ins(%one : f32) outs(%e : tensor<4x4xf32>) -> tensor<4x4xf32>
   %c = linalg.matmul ins(%as, %b : tensor<4x8xf32>, tensor<8x4xf32>) outs(%i : tensor<4x4xf32>) -> tensor<4x4xf32>
   func.return %c : tensor<4x4xf32>
-}"""  # noqa: E501
+}""")  # noqa: E501
     with pytest.raises(ShardingError, match="needs an init that is empty or filled with the sum"):
         partition(text)
 
@@ -128,9 +133,9 @@ def test_opt_error(tmp_path):
 
 def test_replicas_must_agree(cluster2):
     """A 'replicated' result that differs between ranks is an error, not rank 0's."""
-    text = GRID.format(n=2) + """
+    text = two_devices("""
 func.func @f(%a: tensor<4xf32>) -> tensor<4xf32> attributes {xpu.grid = @g, xpu.arg_shardings = [#shard<axisarray[[0]]>], xpu.arg_types = [tensor<8xf32>], xpu.res_shardings = [#shard<axisarray[]>], xpu.res_types = [tensor<4xf32>]} {
   func.return %a : tensor<4xf32>
-}"""  # noqa: E501
+}""")  # noqa: E501
     with pytest.raises(ProgramError, match="ranks 0 and 1 disagree on a replicated result"):
         run_program(text, [np.arange(8, dtype=np.float32)], cluster2)
