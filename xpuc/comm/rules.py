@@ -9,16 +9,21 @@ Ops (upstream ``linalg`` and ``tensor`` on tensors):
 - ``linalg.matmul`` (``A[m,k] * B[k,n]``; a split ``k`` makes a partial sum);
 - ``linalg.transpose``, ``linalg.reduce`` (a split reduced dimension makes a partial
   result), ``linalg.broadcast``, ``linalg.fill``, ``tensor.empty``.
+
+Kernel launches (``xpu.launch``) are opaque: they are not in these families, and
+:func:`launch_layouts` says how they are laid out.
 """
 
 from __future__ import annotations
 
-from xdsl.dialects import arith, tensor
+from xdsl.dialects import arith, shard, tensor
+from xdsl.dialects.builtin import TensorType
 from xdsl.dialects.linalg import ops as linalg
 from xdsl.dialects.shard import ReductionKind
 from xdsl.ir import Operation
 
-from xpuc.comm.sharding import Sharding, ShardingError, describe
+from xpuc.comm.sharding import Sharding, ShardingError, describe, sharding_of
+from xpuc.dialects.xpu_launch import LaunchOp
 
 ELEMENTWISE = (
     linalg.AddOp,
@@ -62,6 +67,24 @@ def kind_of(op: Operation) -> str | None:
         if isinstance(op, cls):
             return name
     return None
+
+
+def launch_layouts(op: Operation, grid: str) -> list[Sharding | None]:
+    """How each argument of an ``xpu.launch`` is laid out for the kernel (``None`` for
+    scalars): as the ``shard.shard ... annotate_for_users`` that produces it says,
+    otherwise replicated, since an opaque kernel may need all of a tensor."""
+    assert isinstance(op, LaunchOp)
+    out: list[Sharding | None] = []
+    for v in op.args:
+        if not isinstance(v.type, TensorType):
+            out.append(None)
+            continue
+        owner = v.owner
+        if isinstance(owner, shard.ShardOp) and owner.annotate_for_users is not None:
+            out.append(sharding_of(v))
+        else:
+            out.append(Sharding.replicated(grid, len(v.type.get_shape())))
+    return out
 
 
 def reduction_of(op: linalg.ReduceOp) -> ReductionKind:

@@ -244,8 +244,9 @@ class ReinterpretOp(IRDLOperation):
 
 def _comm_ops() -> list[type[IRDLOperation]]:
     from xpuc.dialects.xpu_comm import XPU_COMM_OPS
+    from xpuc.dialects.xpu_launch import XPU_LAUNCH_OPS
 
-    return XPU_COMM_OPS
+    return [*XPU_COMM_OPS, *XPU_LAUNCH_OPS]
 
 
 XPU = Dialect(

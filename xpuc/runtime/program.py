@@ -1,9 +1,13 @@
-"""Run a partitioned multi-card program: one process per device of its grid.
+r"""Run a partitioned multi-card program: one process per device of its grid.
 
 ``run_program(module, inputs, cluster)`` takes the program after ``shard-partition``
 (and any later comm pass), gives every rank of ``cluster`` its shards of the global
 ``inputs``, runs the function on every rank, and assembles the global results from
 the ranks' shards, checking that replicas agree.
+
+Kernels (``xpuc.launch`` of a ``gpu.func`` in the module's ``gpu.module``\ s) are
+compiled once here for each rank's target (``target=``: one for all ranks, or one per
+rank) and run through that target's runtime on the rank's shards.
 
 On a rank, whole-tensor ops (``linalg``, ``tensor``) run on torch; collectives run on
 the rank's comm thread, in program order: an ``xpu.p2p_schedule`` as its own sends
@@ -72,7 +76,7 @@ def _parse(text: str):
     return parse_mlir(text, "<program>")
 
 
-def _rank_main(ctx, text: str, name: str | None, inputs: list[np.ndarray]):
+def _rank_main(ctx, text: str, name: str | None, inputs: list[np.ndarray], kernels):
     from xpuc.runtime.program_exec import Interpreter
 
     module = _parse(text)
@@ -82,16 +86,65 @@ def _rank_main(ctx, text: str, name: str | None, inputs: list[np.ndarray]):
         local_part(x, ctx.rank, shape, _pad(s, x.ndim))
         for x, s in zip(inputs, arg_split, strict=True)
     ]
-    return Interpreter(ctx, shape).run(f, local)
+    art = kernels[ctx.rank] if kernels else None
+    return Interpreter(ctx, shape, load_kernels(art)).run(f, local)
+
+
+_LOADED: dict[tuple[str, int], object] = {}
+
+
+def load_kernels(art) -> dict | None:
+    """The artifact's kernels loaded in this process (once per artifact), by the
+    symbol of their ``gpu.func``."""
+    if art is None:
+        return None
+    import xpuc
+
+    key = (art.target, hash(str(art.stages.get("llir") or art.stages.get("asm"))))
+    if key not in _LOADED:
+        mod = xpuc.load(art)
+        _LOADED[key] = {k.info.link_name: k for k in mod.kernels.values()}
+    return _LOADED[key]  # type: ignore[return-value]
+
+
+def compile_kernels(module, targets: list[str]) -> list | None:
+    r"""One artifact per rank: the module's ``gpu.module``\ s compiled for its target."""
+    from xdsl.dialects import gpu
+    from xdsl.dialects.builtin import ModuleOp, UnitAttr
+
+    import xpuc
+
+    mods = [op for op in module.ops if isinstance(op, gpu.ModuleOp)]
+    if not mods:
+        return None
+    names = [k.sym_name.data for m in mods for k in m.body.block.ops if isinstance(k, gpu.FuncOp)]
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        raise ProgramError(f"kernel names must differ across gpu.modules: {', '.join(twice)}")
+    kmod = ModuleOp([m.clone() for m in mods])
+    kmod.attributes["gpu.container_module"] = UnitAttr()
+    arts = {
+        t: xpuc.compile(kmod, t, filename="<program>", language="mlir")
+        for t in dict.fromkeys(targets)
+    }
+    return [arts[t] for t in targets]
 
 
 def _pad(split, rank: int):
     return list(split) + [()] * (rank - len(split))
 
 
-def run_program(module, inputs: Sequence[np.ndarray], cluster, function: str | None = None):
+def run_program(
+    module,
+    inputs: Sequence[np.ndarray],
+    cluster,
+    function: str | None = None,
+    target: str | Sequence[str] = "cpu",
+):
     """Run ``function`` of ``module`` (an xDSL module or its text) on every rank of
-    ``cluster``; returns the global results as numpy arrays."""
+    ``cluster``; returns the global results as numpy arrays.  ``target`` is the xpuc
+    target the program's kernels run on: one for every rank, or a list of one per rank
+    (a cluster of mixed cards)."""
     text = module if isinstance(module, str) else str(module)
     mod = _parse(text)
     f, shape = _find(mod, function)
@@ -106,7 +159,12 @@ def run_program(module, inputs: Sequence[np.ndarray], cluster, function: str | N
         want = tuple(t.get_shape())
         if x.shape != want:
             raise ProgramError(f"input {i} has shape {x.shape}; @{f.sym_name.data} takes {want}")
-    parts = cluster.run(_rank_main, text, function, inputs)
+    targets = [target] * cluster.world_size if isinstance(target, str) else list(target)
+    if len(targets) != cluster.world_size:
+        n = cluster.world_size
+        raise ProgramError(f"target= names {len(targets)} targets for a cluster of {n} ranks")
+    kernels = compile_kernels(mod, targets)
+    parts = cluster.run(_rank_main, text, function, inputs, kernels)
     return [
         _assemble([p[i] for p in parts], shape, _pad(res_split[i], len(t.get_shape())), t)
         for i, t in enumerate(res_types)

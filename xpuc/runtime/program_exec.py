@@ -6,7 +6,7 @@ from concurrent.futures import Future
 
 import numpy as np
 import torch
-from xdsl.dialects import arith, func, shard, tensor
+from xdsl.dialects import func, shard, tensor
 from xdsl.dialects.builtin import TensorType
 from xdsl.dialects.linalg import ops as linalg
 from xdsl.ir import Operation, SSAValue
@@ -14,6 +14,7 @@ from xdsl.ir import Operation, SSAValue
 from xpuc.comm import rules
 from xpuc.dialects.shard_ext import AllGatherOp, AllSliceOp, AllToAllOp, ReduceScatterOp
 from xpuc.dialects.xpu_comm import P2PScheduleOp
+from xpuc.dialects.xpu_launch import LaunchOp
 from xpuc.runtime.program import ProgramError, group_of
 
 _ELEMENTWISE = {
@@ -54,10 +55,12 @@ def dtype_of(t: TensorType) -> torch.dtype:
 
 
 class Interpreter:
-    def __init__(self, ctx, grid_shape: tuple[int, ...]):
+    def __init__(self, ctx, grid_shape: tuple[int, ...], kernels=None):
         self.ctx = ctx
         self.shape = grid_shape
+        self.kernels = kernels
         self.env: dict[SSAValue, object] = {}
+        self.scalars = _scalar_interpreter()
 
     def val(self, v: SSAValue):
         x = self.env[v]
@@ -78,8 +81,13 @@ class Interpreter:
     def step(self, op: Operation) -> None:
         if isinstance(op, shard.GridOp | shard.ShardingOp):
             return
-        if isinstance(op, arith.ConstantOp):
-            self.env[op.result] = op.value.value.data  # type: ignore[union-attr]
+        if isinstance(op, LaunchOp):
+            for r, x in zip(op.res, self.launch(op), strict=True):
+                self.env[r] = x
+            return
+        if op.dialect_name() == "arith" and not isinstance(op.results[0].type, TensorType):
+            args = tuple(self.val(v) for v in op.operands)
+            self.env[op.results[0]] = self.scalars.run_op(op, args)[0]
             return
         if isinstance(op, P2PScheduleOp | shard.AllReduceOp | AllGatherOp | ReduceScatterOp
                       | AllToAllOp):  # fmt: skip
@@ -132,6 +140,33 @@ class Interpreter:
             return torch.cat(args, dim=op.dim.value.data)
         raise ProgramError(f"the multi-card runtime cannot run {op.name}")
 
+    def launch(self, op: LaunchOp) -> list[torch.Tensor]:
+        """A kernel on this rank's shards: written tensors are copies, returned."""
+        if self.kernels is None:
+            raise ProgramError(f"{op.kernel}: the program was run without its kernels")
+        name = (
+            op.kernel.nested_references.data[-1].data
+            if op.kernel.nested_references.data
+            else op.kernel.root_reference.data
+        )
+        k = self.kernels[name]
+        written = op.written()
+        readonly = set(k.info.readonly_args)
+        tensors: dict[int, torch.Tensor] = {}
+        args: list = []
+        for i, v in enumerate(op.args):
+            x = self.val(v)
+            if isinstance(x, torch.Tensor):
+                copy = i in written or i not in readonly
+                x = x.clone() if copy else x.contiguous()
+                tensors[i] = x
+                x = x.numpy().reshape(-1)
+            args.append(x)
+        grid = tuple(int(self.val(g)) for g in op.grid())
+        block = tuple(int(self.val(b)) for b in op.block())
+        k[grid, block](*args)
+        return [tensors[i] for i in written]
+
     def group(self, op) -> list[int]:
         return group_of(self.ctx.rank, self.shape, op.grid_axes.get_values())
 
@@ -174,6 +209,20 @@ class Interpreter:
         blocks = torch.stack(x.chunk(n, dim=axis)).contiguous()
         res = run(blocks).reshape(blocks.shape)
         return torch.cat(list(res.unbind(0)), dim=concat).contiguous()
+
+
+def _scalar_interpreter():
+    """xDSL's interpreter for the scalar ``arith`` of a program (launch sizes)."""
+    from xdsl.dialects.builtin import ModuleOp
+    from xdsl.interpreter import Interpreter as XdslInterpreter
+    from xdsl.interpreters.arith import ArithFunctions as XdslArith
+
+    from xpuc.interpreter.arith import ArithFunctions
+
+    interp = XdslInterpreter(ModuleOp([]), index_bitwidth=64)
+    interp.register_implementations(XdslArith())
+    interp.register_implementations(ArithFunctions(), override=True)
+    return interp
 
 
 def _combine(red: str, a, b):

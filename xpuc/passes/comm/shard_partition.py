@@ -18,8 +18,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from xdsl.context import Context
-from xdsl.dialects import builtin, func, shard, tensor
-from xdsl.dialects.builtin import ArrayAttr, FlatSymbolRefAttr, FloatAttr, IntegerAttr, TensorType
+from xdsl.dialects import arith, builtin, func, shard, tensor
+from xdsl.dialects.builtin import (
+    ArrayAttr,
+    FlatSymbolRefAttr,
+    FloatAttr,
+    IndexType,
+    IntegerAttr,
+    TensorType,
+)
 from xdsl.dialects.linalg import ops as linalg
 from xdsl.dialects.shard import ReductionKind
 from xdsl.ir import Operation, SSAValue
@@ -38,6 +45,7 @@ from xpuc.comm.sharding import (
     local_type,
     sharding_of,
 )
+from xpuc.dialects.xpu_launch import LaunchOp, LocalDimOp
 from xpuc.passes.comm.sharding_propagation import ShardingPropagation, check_supported
 
 _IDENTITY = {
@@ -157,6 +165,15 @@ class _Partitioner:
             )
             self.f.attributes["xpu.res_types"] = ArrayAttr(gt)
             return
+        if isinstance(op, LaunchOp):
+            return self._launch(op)
+        if isinstance(op, LocalDimOp):
+            v, d = op.source, op.dim.value.data
+            s = self.cur.get(v) or self.sharding(v)
+            size = self.em.local(v.type, s).get_shape()[d]  # type: ignore[arg-type]
+            const = self.em.add(arith.ConstantOp(IntegerAttr(size, IndexType())))
+            op.result.replace_all_uses_with(const.results[0])
+            return
         kind = rules.kind_of(op)
         if kind is None:
             return  # scalars: kept as they are
@@ -164,6 +181,14 @@ class _Partitioner:
         want = self.sharding(r)
         self.gtype[r], self.cur[r] = r.type, want  # type: ignore[assignment]
         self.local[r] = getattr(self, f"_{kind}")(op, want)
+
+    def _launch(self, op: LaunchOp) -> None:
+        """The kernel runs on each device's shards, laid out as it asks."""
+        layouts = rules.launch_layouts(op, self.grid)
+        args = [v if s is None else self.get(v, s) for v, s in zip(op.args, layouts, strict=True)]
+        new = self.em.add(LaunchOp(op.kernel, op.grid(), op.block(), args, list(op.written())))
+        for r, nr, i in zip(op.res, new.res, op.written(), strict=True):
+            self.gtype[r], self.cur[r], self.local[r] = r.type, layouts[i], nr  # type: ignore[assignment]
 
     def _clone(self, op: Operation, operands: list[SSAValue], result: TensorType) -> SSAValue:
         new = type(op).create(
@@ -233,8 +258,6 @@ class _Partitioner:
 
 
 def _is_const(v: SSAValue, kind: ReductionKind) -> bool:
-    from xdsl.dialects import arith
-
     owner = v.owner
     if not isinstance(owner, arith.ConstantOp) or kind not in _IDENTITY:
         return False

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from xdsl.context import Context
 from xdsl.dialects import builtin, func, shard
 from xdsl.dialects.builtin import TensorType
-from xdsl.ir import Block, Operation, SSAValue
+from xdsl.ir import Block, BlockArgument, Operation, SSAValue
 from xdsl.passes import ModulePass
 from xdsl.rewriter import InsertPoint, Rewriter
 
@@ -34,8 +34,9 @@ from xpuc.comm.sharding import (
     grids,
     sharding_of,
 )
+from xpuc.dialects.xpu_launch import LaunchOp, LocalDimOp
 
-PASSIVE = (shard.ShardingOp, shard.ShardOp, func.ReturnOp)
+PASSIVE = (shard.ShardingOp, shard.ShardOp, func.ReturnOp, LaunchOp, LocalDimOp)
 
 
 def check_supported(op: Operation) -> None:
@@ -58,9 +59,19 @@ def propagate(body: Block, grid: str) -> dict[SSAValue, Sharding]:
         s = sharding_of(v)
         if s is not None:
             known[v] = s
-    ops = [op for op in body.ops if rules.kind_of(op) is not None]
+    for op in body.ops:  # a kernel's results are laid out as its arguments are
+        if isinstance(op, LaunchOp):
+            layouts = rules.launch_layouts(op, grid)
+            for r, i in zip(op.res, op.written(), strict=True):
+                known[r] = layouts[i]  # type: ignore[assignment]
+    ops = [op for op in body.ops if rules.kind_of(op) is not None or _is_request(op)]
     for _ in range(2):
         for op in reversed(ops):
+            if _is_request(op):  # an unannotated argument arrives as its user asks
+                src = op.operands[0]
+                if isinstance(src, BlockArgument) and src not in known and op.results[0] in known:
+                    known[src] = known[op.results[0]]
+                continue
             out = known.get(op.results[0])
             if out is None:
                 continue
@@ -69,7 +80,7 @@ def propagate(body: Block, grid: str) -> dict[SSAValue, Sharding]:
                 if s is not None and v not in known and isinstance(v.type, TensorType):
                     known[v] = s.padded(len(v.type.get_shape()))
         for op in ops:
-            if op.results[0] in known:
+            if op.results[0] in known or _is_request(op):
                 continue
             ins = [known.get(v) for v in op.operands]
             s = rules.forward(op, ins, grid)
@@ -79,6 +90,10 @@ def propagate(body: Block, grid: str) -> dict[SSAValue, Sharding]:
         if v not in known:
             known[v] = Sharding.replicated(grid, len(v.type.get_shape()))  # type: ignore[attr-defined]
     return known
+
+
+def _is_request(op: Operation) -> bool:
+    return isinstance(op, shard.ShardOp) and op.annotate_for_users is not None
 
 
 def _annotate(v: SSAValue, s: Sharding, where: InsertPoint) -> None:
