@@ -13,6 +13,14 @@
 
 ``split`` gives, per tensor dimension, the grid axis (or tuple of axes) splitting it,
 ``None`` for none; it becomes a ``shard.sharding`` plus ``shard.shard``.
+
+Kernels of any frontend are imported into the program and launched on each device's
+shards (``xpu.launch``)::
+
+    vadd = p.cuda(open("vector_add.cu").read())          # or p.triton(fn, signature, ...)
+    n = p.local_size(x, split=[0])
+    (z,) = p.launch(vadd, grid=p.cdiv(n, 256), block=256, args=[x, y, p.empty_like(x), n],
+                    split=[0])
 """
 
 from __future__ import annotations
@@ -34,6 +42,7 @@ from xdsl.dialects.builtin import (
 from xdsl.dialects.linalg import ops as linalg
 from xdsl.ir import Block, Operation, Region, SSAValue
 
+from xpuc.comm.builder_kernels import KernelImports
 from xpuc.comm.sharding import Sharding, ShardingError
 
 _TYPES = {"f32": f32, "f64": f64, "i32": i32, "i64": i64}
@@ -41,8 +50,9 @@ _COMBINE = {"sum": arith.AddfOp, "max": arith.MaximumfOp, "min": arith.MinimumfO
             "product": arith.MulfOp}  # fmt: skip
 
 
-class Program:
+class Program(KernelImports):
     def __init__(self, name: str, grid: Sequence[int], grid_name: str = "grid"):
+        super().__init__()
         self.name, self.grid, self.grid_name = name, tuple(grid), grid_name
         self.block = Block()
         self.arg_types: list[TensorType] = []
@@ -161,6 +171,8 @@ class Program:
                 "shape": DenseArrayBase.from_list(i64, list(self.grid)),
             }
         )
-        m = builtin.ModuleOp([grid, f])
+        m = builtin.ModuleOp([grid, *self.gpu_modules, f])
+        if self.gpu_modules:
+            m.attributes["gpu.container_module"] = UnitAttr()
         m.verify()
         return m

@@ -121,6 +121,13 @@ def compile_kernels(module, targets: list[str]) -> list | None:
     twice = sorted({n for n in names if names.count(n) > 1})
     if twice:
         raise ProgramError(f"kernel names must differ across gpu.modules: {', '.join(twice)}")
+    from xpuc.targets.registry import get_target
+
+    for t in dict.fromkeys(targets):
+        tgt = get_target(t)
+        if not tgt.can_run():
+            raise ProgramError(f"the program's kernels cannot run as {tgt.name} code on this "
+                               f"machine's ranks (it can: {tgt.capabilities()})")  # fmt: skip
     kmod = ModuleOp([m.clone() for m in mods])
     kmod.attributes["gpu.container_module"] = UnitAttr()
     arts = {

@@ -1,0 +1,119 @@
+"""Multi-card programs that launch CUDA, Triton and shared-IR kernels, run on 2 and 4
+gloo ranks through xpuc's targets and compared with numpy."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tests.comm import kernel_programs as kp
+from xpuc.comm.plan import partition
+from xpuc.compiler.diagnostics import XpucError
+from xpuc.runtime.program import ProgramError, run_program
+
+
+def check(got, refs):
+    for g, r in zip(got, refs, strict=True):
+        np.testing.assert_allclose(g, r, rtol=1e-5, atol=1e-5)
+
+
+def test_dp_vadd_runs_the_kernel_on_each_shard(cluster):
+    module, args, refs = kp.dp_vadd(cluster.world_size)
+    m = partition(module, None)
+    ir = str(m)
+    assert "shard.all_gather" not in ir  # the kernel takes the shards as they arrive
+    assert f"arith.constant {1000} : index" in ir  # xpu.local_dim folded to the shard size
+    check(run_program(m, args, cluster), refs)
+
+
+@pytest.mark.parametrize("split", [True, False], ids=["rows", "whole"])
+def test_softmax_kernel_on_rows_or_whole(cluster, split):
+    module, args, refs = kp.softmax_program(cluster.world_size, split)
+    m = partition(module, None)
+    # whole: every device runs the kernel on all rows (the safe default for a kernel)
+    assert ("shard.all_gather" in str(m)) is not split
+    check(run_program(m, args, cluster), refs)
+
+
+def test_tp_mlp_with_a_kernel_activation(cluster):
+    module, args, refs = kp.tp_mlp_gelu(cluster.world_size)
+    m = partition(module, "h100x8")
+    ir = str(m)
+    assert ir.count("xpu.launch") == 1 and "shard.all_gather" not in ir
+    assert ir.count('xpu.p2p_schedule "all_reduce"') == 1  # only the row-parallel matmul's
+    check(run_program(m, args, cluster), refs)
+
+
+def test_mixed_targets_per_rank(cluster2):
+    """A cluster of two kinds of card: rank 0 runs the kernel as JIT-compiled x86 code,
+    rank 1 as OpenCL C (PoCL)."""
+    from tests.e2e.conftest import _opencl_missing
+
+    missing = _opencl_missing()
+    if missing:
+        pytest.skip(f"opencl: {missing}")
+    module, args, refs = kp.dp_vadd(2)
+    check(run_program(partition(module, None), args, cluster2, target=["cpu", "opencl"]), refs)
+
+
+def test_triton_kernel_in_a_program(cluster):
+    pytest.importorskip("triton")
+    from tests.comm.triton_kernels import add_kernel
+
+    n = cluster.world_size
+    p = kp.Program("tri", grid=(n,))
+    x = p.input("x", (n * 300,), split=[0])
+    y = p.input("y", (n * 300,), split=[0])
+    k = p.triton(add_kernel, {"x": "*fp32", "y": "*fp32", "out": "*fp32", "n": "i32",
+                              "BLOCK": "constexpr"}, {"BLOCK": 128}, num_warps=1)  # fmt: skip
+    count = p.local_size(x)
+    (z,) = p.launch(k, grid=p.cdiv(count, 128), args=[x, y, p.empty_like(x), count])
+    p.output(z)
+    rng = np.random.default_rng(0)
+    a, b = kp.rand(rng, n * 300), kp.rand(rng, n * 300)
+    check(run_program(partition(p.module(), None), [a, b], cluster), [a + b])
+
+
+def test_program_text_with_a_kernel_module(cluster2, tmp_path):
+    """The .mlir way in: a gpu.module as `xpuc compile --emit=mlir` prints it."""
+    import xpuc
+
+    kernels = xpuc.compile(kp.VADD, "cpu", emit="mlir").mlir
+    body = kernels[kernels.index('"gpu.module"') :].rstrip().removesuffix("}")
+    text = (Path(__file__).parent / "vadd_program.mlir.in").read_text().format(kernels=body)
+    x, y = np.arange(16, dtype=np.float32), np.full(16, 2.0, np.float32)
+    check(run_program(partition(text, None), [x, y], cluster2), [x + y])
+
+
+# -- errors ------------------------------------------------------------------------------
+
+
+def test_launch_errors_name_the_argument():
+    p = kp.Program("bad", grid=(2,))
+    x = p.input("x", (8,))
+    k = p.cuda(kp.VADD)
+    with pytest.raises(XpucError, match=r"vadd takes 4 arguments \(a, b, c, n\), 2 given"):
+        p.launch(k, grid=1, block=8, args=[x, x])
+    with pytest.raises(XpucError, match=r"argument 3 \('n'\) of vadd takes i32, not tensor"):
+        p.launch(k, grid=1, block=8, args=[x, x, x, x])
+    i = p.input("i", (8,), dtype="i32")
+    with pytest.raises(XpucError, match=r"argument 1 \('b'\) of vadd takes f32 elements, not i32"):
+        p.launch(k, grid=1, block=8, args=[x, i, x, 8])
+    with pytest.raises(XpucError, match="needs block="):
+        p.launch(k, grid=1, args=[x, x, x, 8])
+    with pytest.raises(XpucError, match=r"no .*named 'nope'|a kernel named 'nope'"):
+        p.cuda(kp.VADD, "nope")
+
+
+def test_target_list_must_match_the_cluster(cluster2):
+    module, args, _ = kp.dp_vadd(2)
+    with pytest.raises(ProgramError, match="names 3 targets for a cluster of 2 ranks"):
+        run_program(partition(module, None), args, cluster2, target=["cpu"] * 3)
+
+
+def test_a_kernel_that_cannot_run_here_is_a_clear_error(cluster2):
+    module, args, _ = kp.dp_vadd(2)
+    with pytest.raises(ProgramError, match="cannot run as cpu:riscv64 code"):
+        run_program(partition(module, None), args, cluster2, target="cpu:riscv64")
