@@ -23,7 +23,7 @@ def test_dp_vadd_runs_the_kernel_on_each_shard(cluster):
     module, args, refs = kp.dp_vadd(cluster.world_size)
     m = partition(module, None)
     ir = str(m)
-    assert "shard.all_gather" not in ir  # the kernel takes the shards as they arrive
+    assert "shard.all_gather" not in ir and "shard.all_slice" not in ir  # shards as they come
     assert f"arith.constant {1000} : index" in ir  # xpu.local_dim folded to the shard size
     check(run_program(m, args, cluster), refs)
 
@@ -117,3 +117,26 @@ def test_a_kernel_that_cannot_run_here_is_a_clear_error(cluster2):
     module, args, _ = kp.dp_vadd(2)
     with pytest.raises(ProgramError, match="cannot run as cpu:riscv64 code"):
         run_program(partition(module, None), args, cluster2, target="cpu:riscv64")
+
+
+EXAMPLE = Path(__file__).parents[2] / "examples" / "multicard" / "tp_mlp_gelu.mlir"
+
+
+def test_plan_the_kernel_example():
+    from tests.comm.test_comm_errors import _xpuc
+
+    r = _xpuc("plan", str(EXAMPLE), "--topology", "h100x8")
+    assert r.returncode == 0, r.stderr
+    assert "#1 all_reduce of tensor<512x1024xf32> over grid axes [0] (1 group of 8)" in r.stdout
+    assert "#2" not in r.stdout  # the kernel runs on the column shards: nothing to gather
+
+
+def test_plan_reports_a_bad_launch_without_a_traceback(tmp_path):
+    from tests.comm.test_comm_errors import _xpuc
+
+    bad = tmp_path / "bad.mlir"
+    text = EXAMPLE.read_text().replace("args(%hs, %n32 :", "args(%hs, %rows :", 1)
+    bad.write_text(text.replace("xf32>, i32) writes", "xf32>, index) writes"))
+    r = _xpuc("plan", str(bad), "--topology", "h100x8")
+    assert r.returncode == 1 and "Traceback" not in r.stderr
+    assert "argument 1 is index; the kernel takes i32" in r.stderr

@@ -185,7 +185,9 @@ class _Partitioner:
     def _launch(self, op: LaunchOp) -> None:
         """The kernel runs on each device's shards, laid out as it asks."""
         layouts = rules.launch_layouts(op, self.grid)
-        args = [v if s is None else self.get(v, s) for v, s in zip(op.args, layouts, strict=True)]
+        args = [
+            v if s is None else self.init(v, s, None) for v, s in zip(op.args, layouts, strict=True)
+        ]
         new = self.em.add(LaunchOp(op.kernel, op.grid(), op.block(), args, list(op.written())))
         for r, nr, i in zip(op.res, new.res, op.written(), strict=True):
             self.gtype[r], self.cur[r], self.local[r] = r.type, layouts[i], nr  # type: ignore[assignment]
