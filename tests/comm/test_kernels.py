@@ -101,6 +101,8 @@ def test_launch_errors_name_the_argument():
     i = p.input("i", (8,), dtype="i32")
     with pytest.raises(XpucError, match=r"argument 1 \('b'\) of vadd takes f32 elements, not i32"):
         p.launch(k, grid=1, block=8, args=[x, i, x, 8])
+    with pytest.raises(XpucError, match="splits= has 1 entries for 4 arguments"):
+        p.launch(k, grid=1, block=8, args=[x, x, x, 8], splits=[[0]])
     with pytest.raises(XpucError, match="needs block="):
         p.launch(k, grid=1, args=[x, x, x, 8])
     with pytest.raises(XpucError, match=r"no .*named 'nope'|a kernel named 'nope'"):
@@ -140,3 +142,39 @@ def test_plan_reports_a_bad_launch_without_a_traceback(tmp_path):
     r = _xpuc("plan", str(bad), "--topology", "h100x8")
     assert r.returncode == 1 and "Traceback" not in r.stderr
     assert "argument 1 is index; the kernel takes i32" in r.stderr
+
+
+def _centre_rows(n_rows, m_cols):
+    """B = A - rowsum(A), through an intermediate buffer (two stages)."""
+    tvm = pytest.importorskip("tvm")
+    from tvm import te
+
+    A = te.placeholder((n_rows, m_cols), name="A")
+    k = te.reduce_axis((0, m_cols), name="k")
+    S = te.compute((n_rows,), lambda i: te.sum(A[i, k], axis=k), name="S")
+    B = te.compute((n_rows, m_cols), lambda i, j: A[i, j] - S[i], name="B")
+    return tvm, te.create_prim_func([A, B])
+
+
+def test_tvm_prim_func_on_row_shards(cluster):
+    tvm, _ = _centre_rows(1, 1)
+    n = cluster.world_size
+    _, f = _centre_rows(tvm.tirx.Var("n", "int32"), tvm.tirx.Var("m", "int32"))
+    p = kp.Program("centre", grid=(n,))
+    a = p.input("a", (4 * n, 6))
+    (b,) = p.tvm(f, [a, p.empty_like(a)], split=[0])
+    p.output(p.exp(b))
+    m = partition(p.module(), None)
+    assert str(m).count("= xpu.launch @") == 2 and "shard.all_gather" not in str(m)
+    x = kp.rand(np.random.default_rng(5), 4 * n, 6)
+    check(run_program(m, [x], cluster), [np.exp(x - x.sum(1, keepdims=True))])
+
+
+def test_tvm_static_shapes_must_be_the_shards():
+    _, f = _centre_rows(8, 6)
+    p = kp.Program("centre", grid=(2,))
+    a = p.input("a", (8, 6))
+    with pytest.raises(XpucError, match=r"buffer A is \(8, 6\); the shard it gets is \(4, 6\)"):
+        p.tvm(f, [a, p.empty_like(a)], split=[0])
+    (b,) = p.tvm(f, [a, p.empty_like(a)])  # whole on every device: the shapes match
+    assert b.type.get_shape() == (8, 6)

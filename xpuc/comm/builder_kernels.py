@@ -13,6 +13,7 @@ from typing import Any
 
 from xdsl.dialects import arith, gpu, shard, tensor
 from xdsl.dialects.builtin import (
+    ArrayAttr,
     FloatAttr,
     IndexType,
     IntegerAttr,
@@ -22,6 +23,11 @@ from xdsl.dialects.builtin import (
     StringAttr,
     SymbolRefAttr,
     TensorType,
+    f16,
+    f32,
+    f64,
+    i32,
+    i64,
 )
 from xdsl.ir import Attribute, SSAValue
 
@@ -46,6 +52,9 @@ class Kernel:
         return self.ref.nested_references.data[-1].data
 
 
+_ELEMENT = {"float32": f32, "float64": f64, "float16": f16, "int32": i32, "int64": i64}
+
+
 def _source_name(f: gpu.FuncOp) -> str:
     src = f.attributes.get("xpu.source_name")
     return src.data if isinstance(src, StringAttr) else f.sym_name.data
@@ -62,41 +71,49 @@ class KernelImports:
 
     # -- imports -----------------------------------------------------------------------
 
-    def kernel(self, module: ModuleOp, name: str | None = None) -> Kernel:
-        """The kernel ``name`` (or the only one) of a shared-IR module."""
+    def kernels(self, module: ModuleOp) -> dict[str, Kernel]:
+        """Import every ``gpu.module`` of a shared-IR module (a frontend's output, or
+        ``xpuc compile --emit=mlir``'s); its kernels by name."""
         from xpuc.passes.memory_effects import written_args
 
+        out: dict[str, Kernel] = {}
+        for m in [m for m in module.ops if isinstance(m, gpu.ModuleOp)]:
+            taken = {g.sym_name.data for g in self.gpu_modules}
+            sym, n = m.sym_name.data, 0
+            while sym in taken:
+                n += 1
+                sym = f"{m.sym_name.data}_{n}"
+            for f in m.body.block.ops:
+                if not isinstance(f, gpu.FuncOp) or f.kernel is None:
+                    continue
+                params = list(f.function_type.inputs.data)
+                names = f.attributes.get("xpu.arg_names")
+                pnames = [a.data for a in names.data] if isinstance(names, ArrayAttr) else []
+                if len(pnames) != len(params):
+                    pnames = [f"arg{i}" for i in range(len(params))]
+                ref = SymbolRefAttr(sym, [f.sym_name.data])
+                out[_source_name(f)] = Kernel(ref, params, pnames, written_args(module, f))
+            copy = m.clone()
+            copy.sym_name = StringAttr(sym)
+            self.gpu_modules.append(copy)
+        return out
+
+    def kernel(self, module: ModuleOp, name: str | None = None) -> Kernel:
+        """The kernel ``name`` (or the only one) of a shared-IR module."""
         found = [
-            (m, f)
+            (_source_name(f), f.sym_name.data)
             for m in module.ops
             if isinstance(m, gpu.ModuleOp)
             for f in m.body.block.ops
             if isinstance(f, gpu.FuncOp) and f.kernel is not None
         ]
+        have = ", ".join(n for n, _ in found) or "none"
         if name is not None:
-            found = [(m, f) for m, f in found if name in (f.sym_name.data, _source_name(f))]
+            found = [(n, sym) for n, sym in found if name in (n, sym)]
         if len(found) != 1:
-            have = ", ".join(_source_name(f) for _, f in found) or "none"
             what = f"a kernel named '{name}'" if name else "exactly one kernel"
             raise XpucError(f"the module must hold {what} (it has: {have})")
-        m, f = found[0]
-        writes = written_args(module, f)
-        taken = {g.sym_name.data for g in self.gpu_modules}
-        base, n = m.sym_name.data, 0
-        sym = base
-        while sym in taken:
-            n += 1
-            sym = f"{base}_{n}"
-        copy = m.clone()
-        copy.sym_name = StringAttr(sym)
-        self.gpu_modules.append(copy)
-        names = f.attributes.get("xpu.arg_names")
-        params = list(f.function_type.inputs.data)
-        pnames = [a.data for a in names.data] if names is not None else []  # type: ignore[attr-defined]
-        if len(pnames) != len(params):
-            pnames = [f"arg{i}" for i in range(len(params))]
-        ref = SymbolRefAttr(sym, [f.sym_name.data])
-        return Kernel(ref, params, pnames, writes)
+        return self.kernels(module)[found[0][0]]
 
     def cuda(self, source: str, name: str | None = None, *, filename: str = "<kernel>.cu",
              include_dirs: Sequence[str] = (), defines: dict[str, str] | None = None,
@@ -211,11 +228,88 @@ class KernelImports:
         if len(args) != len(k.params):
             raise XpucError(f"{k.name} takes {len(k.params)} arguments ({', '.join(k.names)}), "
                             f"{len(args)} given")  # fmt: skip
-        per = split if isinstance(split, list) and any(isinstance(s, list) for s in split) else None
-        vals = [self._arg(k, i, a, per[i] if per else split) for i, a in enumerate(args)]
+        per = list(splits) if splits is not None else [split] * len(args)
+        if len(per) != len(args):
+            raise XpucError(f"splits= has {len(per)} entries for {len(args)} arguments")
+        vals = [self._arg(k, i, a, s) for i, (a, s) in enumerate(zip(args, per, strict=True))]
         block = block if block is not None else k.block
         if block is None:
             raise XpucError(f"launching {k.name} needs block= (threads per block)")
         op = LaunchOp(k.ref, self._dims(grid, "grid"), self._dims(block, "block"), vals, k.writes)
         self.block.add_op(op)
         return tuple(op.res)
+
+    # -- TVM -----------------------------------------------------------------------------
+
+    def tvm(self, obj: Any, args: Sequence, split=None, splits=None, *, name: str | None = None,
+            tile: tuple[int, ...] = (), block_size: int = 256) -> tuple:  # fmt: skip
+        """Run a TVM PrimFunc (or an IRModule's one, or the one called ``name``) on every
+        device's shards: one launch per stage, intermediates per device.  ``args`` as
+        for the PrimFunc (a tensor per parameter buffer, then its scalars, as numbers);
+        ``split``/``splits`` as for :meth:`launch`.  The buffers' shapes must match the
+        shards: symbolic sizes (``tirx.Var``) take the shard's, static ones must equal
+        it.  Returns the parameter buffers the PrimFunc writes, in order."""
+        from xpuc.frontends.tvm import prim_funcs
+        from xpuc.frontends.tvm.lower import lower_prim_func
+        from xpuc.passes.map_parallel_loops import launch
+
+        funcs = [f for f in prim_funcs(obj) if name in (None, f[0])]
+        if len(funcs) != 1:
+            raise XpucError(f"expected one PrimFunc{f' named {name}' if name else ''}, "
+                            f"found {len(funcs)}")  # fmt: skip
+        fname, func = funcs[0]
+        module, stages, specs, sym, order, names = lower_prim_func(
+            func, fname, tile=tuple(tile), block_size=block_size
+        )
+        if len(args) != len(order):
+            raise XpucError(f"{fname} takes {len(order)} arguments, {len(args)} given")
+        per = list(splits) if splits is not None else [split] * len(args)
+        arrays = [(a, s) for a, s, k in zip(args, per, order, strict=True) if k == "buffer"]
+        values = [a for a, k in zip(args, order, strict=True) if k != "buffer"]
+        sizes: dict[str, int] = {}
+        buffers: list[tuple[SSAValue, Any]] = []
+        it = iter(arrays)
+        for spec in specs:
+            if not spec.param:
+                shape = tuple(sizes.get(d, d) for d in spec.shape)  # type: ignore[misc]
+                t = TensorType(_ELEMENT[spec.dtype], shape)  # type: ignore[arg-type]
+                empty = tensor.EmptyOp([], t)
+                self.block.add_op(empty)
+                buffers.append((empty.tensor, None))
+                continue
+            a, sp = next(it)
+            local = self._local_shape(a, sp)
+            if len(spec.shape) != len(local) or any(
+                not isinstance(d, str) and d != n for d, n in zip(spec.shape, local, strict=False)
+            ):
+                raise XpucError(f"{fname}: buffer {spec.name} is {spec.shape}; the shard it "
+                                f"gets is {local} (give the PrimFunc the shard's shape, or "
+                                "symbolic sizes)")  # fmt: skip
+            for d, n in zip(spec.shape, local, strict=True):
+                if isinstance(d, str) and sizes.setdefault(d, n) != n:
+                    raise XpucError(f"{fname}: {d} is {n} in {spec.name}, {sizes[d]} elsewhere")
+            buffers.append((a, sp))
+        kernels = self.kernels(module)
+        scalars = [sizes[n] for n in sym] + values
+        known = {**sizes, **dict(zip(names, values, strict=False))}
+        written: set[int] = set()
+        for st in stages:
+            grid, block = st.grid, st.block
+            if st.threads is not None:
+                extents = [int(known.get(d, d)) for d in st.threads]  # type: ignore[call-overload]
+                blocks, threads = launch(extents, st.tile, st.block_size)
+                grid, block = (blocks, 1, 1), (threads, 1, 1)
+            k = kernels[st.kernel]
+            res = self.launch(k, grid, [b for b, _ in buffers] + scalars, block=block,
+                              splits=[sp for _, sp in buffers] + [None] * len(scalars))  # fmt: skip
+            for i, r in zip(k.writes, res, strict=True):
+                buffers[i] = (r, buffers[i][1])
+                written.add(i)
+        params = [i for i, spec in enumerate(specs) if spec.param]
+        return tuple(buffers[i][0] for i in params if i in written)
+
+    def _local_shape(self, x: SSAValue, split) -> tuple[int, ...]:
+        shape = tuple(x.type.get_shape())  # type: ignore[attr-defined]
+        if split is None:
+            return shape
+        return self._sharding(split, len(shape)).local_shape(shape, self.grid)  # type: ignore[attr-defined]
