@@ -17,6 +17,10 @@ MAX_NODES = 4
 PALETTE = ("#76b900", "#c7000b", "#1f77b4", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2")
 
 
+def counted(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
 def _kinds(topo: Topology, node: Node) -> list[tuple[str, int]]:
     out: list[tuple[str, int]] = []
     for d in node.devices:
@@ -52,7 +56,7 @@ def describe(topo: Topology) -> str:
     lines.append(
         f"topology {topo.name}: {topo.size} devices "
         f"({', '.join(f'{c}x {k}' for k, c in kinds.items())}), "
-        f"{len(topo.node_list)} nodes, {len(topo.racks)} racks"
+        f"{counted(len(topo.node_list), 'node')}, {counted(len(topo.racks), 'rack')}"
     )
     mem = sum(d.memory_gib for d in topo.devices)
     flops = sum(d.peak_tflops for d in topo.devices)
@@ -154,12 +158,12 @@ def svg(topo: Topology) -> str:
         more = len(racks) - len(shown)
         x = width
         rect(x, y0, rack_w, height, "#ffffff", "#222", dash=True)
-        text(x + rack_w / 2, y0 + height / 2, f"... {more} more racks", 13, "middle")
+        text(x + rack_w / 2, y0 + height / 2, f"... {counted(more, 'more rack')}", 13, "middle")
         text(x + rack_w / 2, y0 + height / 2 + 18, f"(last: {topo.racks[-1].name})", 11, "middle")
         width += rack_w + 20
     kinds = Counter(d.kind for d in topo.devices)
-    title = (f"{topo.name}: {topo.size} devices, {len(topo.node_list)} nodes, "
-             f"{len(topo.racks)} racks")  # fmt: skip
+    nodes, racks = counted(len(topo.node_list), "node"), counted(len(topo.racks), "rack")
+    title = f"{topo.name}: {counted(topo.size, 'device')}, {nodes}, {racks}"
     text(x0, 24, title, 16, weight="bold")
     if topo.inter_rack_link:
         text(x0, 44, f"racks over {topo.inter_rack_link}", 12)
