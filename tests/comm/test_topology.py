@@ -216,7 +216,7 @@ def test_topo_show_text(capsys):
     args = _parser().parse_args(["topo", "show", "mixed2node"])
     assert args.func(args) == 0
     out = capsys.readouterr().out
-    assert "topology mixed2node: 16 devices (8x h100, 8x ascend910b), 2 nodes, 1 racks" in out
+    assert "topology mixed2node: 16 devices (8x h100, 8x ascend910b), 2 nodes, 1 rack" in out
     assert "roce       alpha 8 us  bandwidth 25 GB/s" in out
     assert "hccs       alpha 3 us  bandwidth 196 GB/s (28 GB/s to one peer)" in out
     assert "dgx: 8x h100 over nvlink" in out
