@@ -8,12 +8,14 @@ from xpuc.comm.algorithms import (
     NotApplicable,
     algorithms,
     choose,
+    choose_concurrent,
     predict,
+    predict_concurrent,
     predict_plan,
     schedule,
 )
 from xpuc.comm.schedule import RECV, RECV_REDUCE, SEND
-from xpuc.comm.simulate import REDUCTIONS, execute_numpy, simulate
+from xpuc.comm.simulate import REDUCTIONS, execute_numpy, simulate, simulate_concurrent
 from xpuc.comm.topology import Topology, uniform
 
 CASES = [(kind, alg) for kind, table in ALGORITHMS.items() for alg in table]
@@ -247,3 +249,73 @@ def test_cluster1024_plans():
         assert ranked and all(t > 0 for _, t in ranked)
     best = dict(choose("all_reduce", group, CLUSTER, 1 << 26))
     assert best["hierarchical"] < best["ring"]
+
+
+# -- groups running one collective at once ---------------------------------------------
+
+
+def _four_nodes(nics: int):
+    t = uniform(16, 3e-6, 20e9, 2e-12, nodes=4)
+    for node in t.node_list:
+        node.nics = nics
+    return t
+
+
+# A 4x4 grid (nodes x devices in a node): over axis 0, four groups, one device per
+# node each (the DP groups of DP x TP); over axis 1, four groups inside the nodes.
+ACROSS = [[r * 4 + c for r in range(4)] for c in range(4)]
+INSIDE = [[r * 4 + c for c in range(4)] for r in range(4)]
+SKEWED = [[0, 5, 10, 15], [1, 6, 11, 12], [2, 7, 8, 13], [3, 4, 9, 14]]
+
+
+@pytest.mark.parametrize("nics", [1, 4])
+@pytest.mark.parametrize("groups", [ACROSS, INSIDE, SKEWED], ids=["across", "inside", "skewed"])
+def test_concurrent_predict_equals_simulating_the_union(groups, nics):
+    topo = _four_nodes(nics)
+    checked = 0
+    for kind, table in ALGORITHMS.items():
+        for alg in table:
+            for nbytes in (8.0, 1e5, 1e9):
+                plan = predict_concurrent(kind, alg, groups, topo, nbytes)
+                if plan is None:
+                    continue
+                scheds = [schedule(kind, alg, g, topo, segments=plan.segments) for g in groups]
+                sim = simulate_concurrent(scheds, groups, topo, nbytes)
+                assert plan.seconds == pytest.approx(sim, rel=1e-9), (kind, alg, nbytes)
+                checked += 1
+    assert checked > 20
+
+
+def test_groups_sharing_a_nic_are_charged_for_it():
+    """Four DP groups cross the nodes at once: with one nic a node, every inter-node
+    message shares it four ways; with a nic per device, nothing changes."""
+    nb, n, a, bw, g = 1e9, 4, 3e-6, 20e9, 2e-12
+
+    def ring(share):  # the textbook ring all-reduce, each message at bw / share
+        return 2 * (n - 1) * (a + share * nb / (n * bw)) + (n - 1) * g * nb / n
+
+    for nics, share in ((1, 4), (4, 1)):
+        topo = _four_nodes(nics)
+        assert predict("all_reduce", "ring", ACROSS[0], topo, nb) == pytest.approx(ring(1))
+        together = predict_concurrent("all_reduce", "ring", ACROSS, topo, nb).seconds
+        assert together == pytest.approx(ring(share), rel=1e-9), nics
+    # groups inside the nodes share no nic: concurrency costs nothing
+    topo = _four_nodes(1)
+    alone = predict("all_reduce", "ring", INSIDE[0], topo, nb)
+    assert predict_concurrent("all_reduce", "ring", INSIDE, topo, nb).seconds == alone
+
+
+def test_contention_changes_the_choice():
+    """Seen alone, a DP group's best all-reduce is not the best with its neighbours on
+    the same nics; the planner uses the joint costs (comm-select-algorithms)."""
+    from xpuc.passes.comm.comm_select_algorithms import rank_candidates
+
+    topo = _four_nodes(1)
+    changed = []
+    for nb in (2.0**k for k in range(6, 30)):
+        alone = choose("all_reduce", ACROSS[0], topo, nb)[0][0]
+        joint = choose_concurrent("all_reduce", ACROSS, topo, nb)[0][0]
+        assert rank_candidates("all_reduce", ACROSS, topo, int(nb), None)[0][0] == joint
+        if alone != joint:
+            changed.append((nb, alone, joint))
+    assert changed

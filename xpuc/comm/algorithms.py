@@ -17,6 +17,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+import numpy as np
+
 from xpuc.comm import cost
 from xpuc.comm.algos.base import Group, NotApplicable
 from xpuc.comm.algos.doubling import Rabenseifner, RecursiveDoubling, RecursiveHalving
@@ -53,7 +55,8 @@ ALGORITHMS: dict[str, dict[str, type]] = {
 }
 
 __all__ = ["ALGORITHMS", "NATIVE", "NotApplicable", "Plan", "algorithms", "choose",
-           "predict", "predict_plan", "schedule"]  # fmt: skip
+           "choose_concurrent", "predict", "predict_concurrent", "predict_plan",
+           "schedule"]  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -185,4 +188,106 @@ def choose(
         t = predict(kind, name, group, topology, nbytes)
         if t is not None:
             out.append((name, t))
+    return sorted(out, key=lambda x: x[1])
+
+
+# -- groups that run one collective at once -------------------------------------------
+#
+# A collective over some grid axes runs in every group of the other axes at the same
+# time (the DP all-reduce of a DP x TP grid: one group per TP rank).  Their messages
+# share what the groups share: a node's nics.  The joint profile merges the groups'
+# steps (ranks renumbered group after group) and costs them as one step each, so the
+# time is the slowest group's with the contention of all; groups whose steps do not
+# line up (different step counts) are costed alone, the slowest taken.
+
+
+def _shape(kind: str, algorithm: str, g: Group, segments: int | None):
+    """``impl.shape`` of ``g``, shared by groups laid out alike: a shape depends only on
+    the group's size and which ranks share a node and a rack, in id order."""
+
+    def dense(ids: list[int]) -> tuple[int, ...]:
+        order = {v: i for i, v in enumerate(sorted(set(ids)))}
+        return tuple(order[v] for v in ids)
+
+    key = ("shape", kind, algorithm, dense(g.node), dense(g.rack), segments)
+    shape = g.topo.cache.get(key)
+    if shape is None:
+        shape = g.topo.cache[key] = _impl(kind, algorithm).shape(kind, g, segments)  # type: ignore[union-attr]
+    return shape
+
+
+def _joint_profile(kind: str, algorithm: str, gs: list[Group], segments: int | None):
+    key = ("joint", kind, algorithm, tuple(g.devices for g in gs), segments)
+    topo = gs[0].topo
+    if key in topo.cache:
+        return topo.cache[key]
+    shapes = [_shape(kind, algorithm, g, segments) for g in gs]
+    chunks, first = shapes[0]
+    aligned = all(
+        c == chunks
+        and len(ps) == len(first)
+        and all(p.count == q.count and p.merge == q.merge for p, q in zip(ps, first, strict=True))
+        for c, ps in shapes
+    )
+    prof = None
+    if aligned:
+        offsets = np.cumsum([0] + [g.n for g in gs[:-1]])
+        merged = []
+        for j, p in enumerate(first):
+            parts = [(ps[j], off) for (_, ps), off in zip(shapes, offsets, strict=True)]
+            merged.append(cost.Pattern(
+                p.count,
+                np.concatenate([q.src + off for q, off in parts]),
+                np.concatenate([q.dst + off for q, off in parts]),
+                np.concatenate([np.broadcast_to(np.asarray(q.units, float), q.src.shape)
+                                for q, _ in parts]),
+                np.concatenate([np.broadcast_to(np.asarray(q.red, float), q.src.shape)
+                                for q, _ in parts]),
+                p.merge,
+            ))  # fmt: skip
+        devs = np.concatenate([g.devs for g in gs])
+        prof = cost.profile(topo, devs, chunks, merged)
+    topo.cache[key] = prof
+    return prof
+
+
+def predict_concurrent(
+    kind: str, algorithm: str, groups: Sequence[Sequence[int]], topology: Topology, nbytes: float
+) -> Plan | None:
+    """The modelled time of ``algorithm`` run by all ``groups`` at once (see above)."""
+    if len(groups) == 1 or _impl(kind, algorithm) is None:
+        return predict_plan(kind, algorithm, groups[0], topology, nbytes)
+    impl = _impl(kind, algorithm)
+    gs = [_group(g, topology) for g in groups]
+    if any(impl.applicable(kind, g) for g in gs):
+        return None
+    choices: Iterable[int | None] = [None]
+    if hasattr(impl, "segment_candidates"):
+        choices = impl.segment_candidates(kind, gs[0], nbytes)
+    best: Plan | None = None
+    for seg in choices:
+        prof = _joint_profile(kind, algorithm, gs, seg)
+        if prof is None:  # the groups' steps do not line up: each alone, the slowest
+            t = max(cost.evaluate(_profile(kind, algorithm, g, seg), nbytes) for g in gs)
+        else:
+            t = cost.evaluate(prof, nbytes)
+        if best is None or t < best.seconds:
+            best = Plan(kind, algorithm, t, seg)
+    return best
+
+
+def choose_concurrent(
+    kind: str,
+    groups: Sequence[Sequence[int]],
+    topology: Topology,
+    nbytes: float,
+    algorithms: Iterable[str] | None = None,
+) -> list[tuple[str, float]]:
+    """As :func:`choose`, for ``groups`` running the collective at once."""
+    names = list(algorithms) if algorithms is not None else [*_table(kind), NATIVE]
+    out = []
+    for name in names:
+        plan = predict_concurrent(kind, name, groups, topology, nbytes)
+        if plan is not None:
+            out.append((name, plan.seconds))
     return sorted(out, key=lambda x: x[1])

@@ -73,6 +73,28 @@ def simulate(schedule: Schedule, group: Sequence[int], topology: Topology, nbyte
     )
 
 
+def simulate_concurrent(
+    schedules: Sequence[Schedule], groups: Sequence[Sequence[int]], topology: Topology,
+    nbytes: float,
+) -> float:  # fmt: skip
+    """Modelled seconds of several groups' schedules run at once: step ``s`` of the
+    union is step ``s`` of every group's schedule, ranks renumbered group after group."""
+    from xpuc.comm.schedule import Transfer
+
+    chunks = {sc.chunks for sc in schedules}
+    if len(chunks) != 1:
+        raise ValueError(f"the schedules cut their buffers differently: {sorted(chunks)} chunks")
+    steps: list[list[Transfer]] = [[] for _ in range(max(len(sc.steps) for sc in schedules))]
+    off = 0
+    for sc in schedules:
+        for i, step in enumerate(sc.steps):
+            steps[i] += [Transfer(t.rank + off, t.op, t.peer + off, t.lo, t.hi) for t in step]
+        off += sc.nranks
+    first = schedules[0]
+    union = Schedule(first.kind, first.algorithm, off, first.chunks, steps)
+    return simulate(union, [d for g in groups for d in g], topology, nbytes)
+
+
 def _bounds(schedule: Schedule, length: int, lo: int, hi: int) -> tuple[int, int]:
     return schedule.unit_bounds(length, lo), schedule.unit_bounds(length, hi)
 

@@ -49,7 +49,7 @@ class CommLowerP2P(ModulePass):
     topology: str = ""
 
     def apply(self, ctx: Context, op: builtin.ModuleOp) -> None:
-        from xpuc.comm.algorithms import predict_plan, schedule
+        from xpuc.comm.algorithms import predict_concurrent, schedule
 
         _, topo = load_topology(op, self.topology)
         shapes = grids(op)
@@ -62,7 +62,7 @@ class CommLowerP2P(ModulePass):
             groups = all_groups(shape, tuple(c.grid_axes.get_values()))  # type: ignore[attr-defined]
             size = buffer_bytes(c)
             try:
-                plan = predict_plan(kind, alg.data, list(groups[0]), topo, size)
+                plan = predict_concurrent(kind, alg.data, groups, topo, size)
                 seg = plan.segments if plan is not None else None
                 sched = schedule(kind, alg.data, list(groups[0]), topo, segments=seg)
             except ValueError as e:  # unknown or not applicable here

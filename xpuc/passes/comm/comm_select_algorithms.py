@@ -2,9 +2,10 @@
 
 For every ``shard.all_reduce``, ``all_gather``, ``reduce_scatter`` and ``all_to_all``
 this pass predicts, with the alpha-beta-gamma model of :mod:`xpuc.comm.algorithms`
-over the topology, how long each algorithm takes on each group of devices the
-collective spans (grid position ``i`` is topology device ``i``), keeps the
-algorithm whose slowest group is fastest, and records::
+over the topology, how long each algorithm takes with every group of devices the
+collective spans running it at once (grid position ``i`` is topology device ``i``;
+messages of different groups through one node's nics share them), keeps the fastest,
+and records::
 
     xpu.algorithm = "ring", xpu.predicted_s = 1.2e-05 : f64,
     xpu.runners_up = {tree = 1.4e-05 : f64, ...}
@@ -56,21 +57,6 @@ def all_groups(shape: tuple[int, ...], axes: tuple[int, ...]) -> list[tuple[int,
     return [tuple(int(r) for r in row) for row in groups(shape, axes)]
 
 
-def signature(group: tuple[int, ...], topo) -> tuple:
-    """What the cost model sees of a group: per member, its node and rack (renumbered
-    by first appearance), device kind and link classes.  Groups with equal
-    signatures cost the same, so each distinct one is predicted once."""
-    nodes: dict[int, int] = {}
-    racks: dict[int, int] = {}
-    out = []
-    for d in group:
-        dev = topo.devices[d]
-        node = topo.node_list[dev.node]
-        out.append((nodes.setdefault(dev.node, len(nodes)), racks.setdefault(dev.rack, len(racks)),
-                    dev.kind, node.link, node.nics, topo.racks[dev.rack].link))  # fmt: skip
-    return tuple(out)
-
-
 def load_topology(module: builtin.ModuleOp, spec: str):
     from xpuc.comm.topology import Topology
 
@@ -86,21 +72,16 @@ def load_topology(module: builtin.ModuleOp, spec: str):
 
 
 def rank_candidates(kind: str, groups, topo, size: int, allowed) -> list[tuple[str, float]]:
-    """Algorithms by predicted time of their slowest group, best first."""
-    from xpuc.comm.algorithms import choose
+    """Algorithms by predicted time, best first: all ``groups`` run the collective at
+    once, so each algorithm is costed on all of them together (the slowest group,
+    with the nics the groups share charged to every message that crosses them)."""
+    from xpuc.comm.algorithms import choose_concurrent
 
-    worst: dict[str, float] = {}
-    count: dict[str, int] = {}
-    distinct = {signature(g, topo): g for g in groups}
-    for g in distinct.values():
-        for name, t in choose(kind, list(g), topo, size, algorithms=allowed):
-            worst[name] = max(worst.get(name, 0.0), t)
-            count[name] = count.get(name, 0) + 1
-    ok = [(n, t) for n, t in worst.items() if count[n] == len(distinct)]
-    if allowed and "native" in allowed and "native" not in worst:
+    ok = choose_concurrent(kind, [list(g) for g in groups], topo, size, algorithms=allowed)
+    if allowed and "native" in allowed and "native" not in dict(ok):
         # asked for by name, but the topology has no calibrated model of it
         ok.append(("native", float("inf")))
-    return sorted(ok, key=lambda x: x[1])
+    return ok
 
 
 @dataclass(frozen=True)
