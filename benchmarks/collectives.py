@@ -11,7 +11,9 @@ per-step cost between two large messages, gamma_n the time per byte to add two
 float32 buffers with torch.  (Ranks may outnumber cores, so these depend on n.)
 Builds ``uniform(n, alpha_n, bandwidth_n, gamma_n)``, then for each message size
 times every algorithm of each collective (median over repetitions, more of them
-below 1 MiB, each the slowest rank's time; repetitions interleave the algorithms)
+below 1 MiB, each the slowest rank's time; repetitions interleave the algorithms,
+each starting at the next one; algorithms whose schedules have the same steps, such
+as ring and hetero_ring on ranks of one node, are timed once and share the time)
 and the backend's native collective, and compares the model's choice
 (``algorithms.choose(...)[0]``) with the best measured scheduled algorithm.  The
 last line is ``collective choice within 5% of best: N/M cases``.
@@ -134,7 +136,9 @@ def on_rank_time(ctx, kind: str, nbytes: int, schedules: list, reps: int) -> dic
     """Per-repetition times of each schedule (and of "native") on this rank.
 
     Repetitions are interleaved (each repetition times every algorithm once), so that
-    drift over the case does not favour whichever algorithm ran first."""
+    drift over the case does not favour any algorithm, and each repetition starts at
+    the next algorithm of the list, so that none is always the first after the
+    barrier (which, with ranks outnumbering cores, costs the first one more)."""
     import torch
     import torch.distributed as dist
 
@@ -154,7 +158,8 @@ def on_rank_time(ctx, kind: str, nbytes: int, schedules: list, reps: int) -> dic
     entries = [*schedules, ("native", None)]
     times = {name: [] for name, _ in entries}
     for i in range(reps + 1):
-        for name, sched in entries:
+        for j in range(len(entries)):
+            name, sched = entries[(i + j) % len(entries)]
             dist.barrier()
             t0 = time.perf_counter()
             for _ in range(inner):
@@ -186,11 +191,16 @@ def case_reps(reps: int, nbytes: int) -> int:
 
 def run_case(cluster, algorithms, kind, nbytes, names, group, topo, reps, natives) -> bool:
     """Time one (kind, size, ranks) case, print its row; is the choice within 5%?"""
-    schedules = []
+    schedules, same = [], {}
     for name in names:
         plan = algorithms.predict_plan(kind, name, group, topo, nbytes)
         if plan is not None:  # None: not applicable here
             sched = algorithms.schedule(kind, name, group, topo, segments=plan.segments)
+            rows = tuple(sched.rows())
+            if rows in same:  # the same steps (ring, hetero_ring on one node): run once
+                same[rows].append(name)
+                continue
+            same[rows] = [name]
             schedules.append((name, sched))
     reps = case_reps(reps, nbytes)
     per_rank = cluster.run(on_rank_time, kind, nbytes, schedules, reps)
@@ -198,6 +208,10 @@ def run_case(cluster, algorithms, kind, nbytes, names, group, topo, reps, native
         name: statistics.median(max(r[name][i] for r in per_rank) for i in range(reps))
         for name in per_rank[0]
     }
+    for names_alike in same.values():
+        for other in names_alike[1:]:
+            med[other] = med[names_alike[0]]
+    schedules += [(o, None) for alike in same.values() for o in alike[1:]]
     natives.setdefault((kind, len(group)), []).append((nbytes, med["native"]))
     scheduled = [name for name, _ in schedules]
     choice = algorithms.choose(kind, group, topo, nbytes, algorithms=scheduled)[0][0]
