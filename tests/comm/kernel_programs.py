@@ -43,6 +43,23 @@ __global__ void softmax_rows(const float *x, float *y, int cols) {
 }
 """
 
+# The row sums of a matrix, one block per row, reduced in dynamic shared memory sized
+# at launch (one float per thread): blockDim.x must be a power of two.
+ROW_SUM = """
+__global__ void row_sum(const float *x, float *out, int cols) {
+  extern __shared__ float part[];
+  float s = 0.0f;
+  for (int j = threadIdx.x; j < cols; j += blockDim.x) s += x[blockIdx.x * cols + j];
+  part[threadIdx.x] = s;
+  __syncthreads();
+  for (int k = blockDim.x / 2; k > 0; k /= 2) {
+    if (threadIdx.x < k) part[threadIdx.x] += part[threadIdx.x + k];
+    __syncthreads();
+  }
+  if (threadIdx.x == 0) out[blockIdx.x] = part[0];
+}
+"""
+
 GELU = """
 __global__ void gelu(float *x, int n) {
   int i = blockIdx.x * blockDim.x + threadIdx.x;
@@ -116,3 +133,17 @@ def tp_mlp_gelu(n: int, m: int = 8, d: int = 16, h: int = 64):
     rng = np.random.default_rng(7 + n)
     args = [rand(rng, m, d), rand(rng, d, h), rand(rng, h, d)]
     return p.module(), args, [gelu(args[0] @ args[1]) @ args[2]]
+
+
+def row_sums(n: int, rows: int = 8, cols: int = 40, threads: int = 16):
+    """Row sums by a kernel with dynamic shared memory, rows split over the devices."""
+    p = Program("row_sums", grid=(n,))
+    x = p.input("x", (rows, cols))
+    k = p.cuda(ROW_SUM)
+    out = p.empty((rows,))
+    blocks = p.local_dim(x, 0, split=[0])
+    (s,) = p.launch(k, grid=blocks, block=threads, args=[x, out, cols], split=[0],
+                    shared=threads * 4)  # fmt: skip
+    p.output(s)
+    x_np = rand(np.random.default_rng(11 + n), rows, cols)
+    return p.module(), [x_np], [x_np.sum(axis=1)]

@@ -46,6 +46,13 @@ def test_tp_mlp_with_a_kernel_activation(cluster):
     check(run_program(m, args, cluster), refs)
 
 
+def test_dynamic_shared_memory(cluster):
+    module, args, refs = kp.row_sums(cluster.world_size)
+    m = partition(module, None)
+    assert "dynamic_shared(" in str(m) and "shard.all_gather" not in str(m)
+    check(run_program(m, args, cluster), refs)
+
+
 def test_mixed_targets_per_rank(cluster2):
     """A cluster of two kinds of card: rank 0 runs the kernel as JIT-compiled x86 code,
     rank 1 as OpenCL C (PoCL)."""

@@ -53,6 +53,7 @@ class Kernel:
 
 
 _ELEMENT = {"float32": f32, "float64": f64, "float16": f16, "int32": i32, "int64": i64}
+_DTYPES = {"f32": "float32", "f64": "float64", "f16": "float16", "i32": "int32", "i64": "int64"}
 
 
 def _source_name(f: gpu.FuncOp) -> str:
@@ -177,6 +178,12 @@ class KernelImports:
         self.block.add_op(op)
         return op.result
 
+    def empty(self, shape: Sequence[int], dtype: str = "f32") -> SSAValue:
+        """A new tensor for a kernel to write (``tensor.empty``)."""
+        op = tensor.EmptyOp([], TensorType(_ELEMENT[_DTYPES.get(dtype, dtype)], tuple(shape)))
+        self.block.add_op(op)
+        return op.tensor
+
     def empty_like(self, x: SSAValue) -> SSAValue:
         op = tensor.EmptyOp([], x.type)
         self.block.add_op(op)
@@ -216,10 +223,11 @@ class KernelImports:
         raise XpucError(f"{where} takes {p}, not {type(a).__name__}")
 
     def launch(self, k: Kernel, grid, args: Sequence, block=None, split=None, splits=None,
-               ) -> tuple:  # fmt: skip
+               shared: int | SSAValue | None = None) -> tuple:  # fmt: skip
         """Launch ``k`` on every device's shards; returns the tensors it writes.
 
-        ``grid`` and ``block``: an int or index value, or a tuple of up to three.
+        ``grid`` and ``block``: an int or index value, or a tuple of up to three;
+        ``shared``: bytes of dynamic shared memory (an int or index value).
         ``args``: one per kernel parameter: tensors for pointers, numbers or values for
         scalars (an index value is cast to an integer parameter).  ``split`` lays out
         every tensor argument, ``splits`` each (one entry per argument, ``None`` to
@@ -235,7 +243,9 @@ class KernelImports:
         block = block if block is not None else k.block
         if block is None:
             raise XpucError(f"launching {k.name} needs block= (threads per block)")
-        op = LaunchOp(k.ref, self._dims(grid, "grid"), self._dims(block, "block"), vals, k.writes)
+        dyn = self.index(shared) if shared is not None else None
+        op = LaunchOp(k.ref, self._dims(grid, "grid"), self._dims(block, "block"), vals, k.writes,
+                      dyn)  # fmt: skip
         self.block.add_op(op)
         return tuple(op.res)
 

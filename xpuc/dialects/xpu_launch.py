@@ -21,9 +21,11 @@ from xdsl.dialects.builtin import (
     i64,
 )
 from xdsl.irdl import (
+    AttrSizedOperandSegments,
     IRDLOperation,
     irdl_op_definition,
     operand_def,
+    opt_operand_def,
     prop_def,
     result_def,
     var_operand_def,
@@ -41,7 +43,8 @@ class LaunchOp(IRDLOperation):
     (``memref``) parameter, with the same element type, passed as its row-major
     elements; a scalar of the parameter's type for the others.  ``writes`` lists the
     arguments the kernel writes through; each comes back as a result (the tensor after
-    the launch), and the operand itself is unchanged.
+    the launch), and the operand itself is unchanged.  ``dynamic_shared`` is the
+    bytes of dynamic shared memory (``extern __shared__``), as ``<<<g, b, bytes>>>``.
 
     In a multi-card program the launch runs on every device, on that device's shards
     (as ``shard_map`` does): a tensor argument is laid out as the ``shard.shard ...
@@ -58,19 +61,23 @@ class LaunchOp(IRDLOperation):
     bx = operand_def(IndexType)
     by = operand_def(IndexType)
     bz = operand_def(IndexType)
+    shared = opt_operand_def(IndexType)
     args = var_operand_def()
     writes = prop_def(DenseArrayBase[I64])
     res = var_result_def(TensorType)
 
+    irdl_options = (AttrSizedOperandSegments(as_property=True),)
+
     assembly_format = (
         "$kernel `blocks` `(` $gx `,` $gy `,` $gz `)` `threads` `(` $bx `,` $by `,` $bz `)` "
+        "(`dynamic_shared` `(` $shared^ `)`)? "
         "`args` `(` $args `:` type($args) `)` `writes` $writes attr-dict `:` type($res)"
     )
 
-    def __init__(self, kernel: SymbolRefAttr, grid, block, args, writes: list[int]):
+    def __init__(self, kernel: SymbolRefAttr, grid, block, args, writes: list[int], shared=None):
         types = [args[i].type for i in writes]
         super().__init__(
-            operands=[*grid, *block, args],
+            operands=[*grid, *block, [shared] if shared is not None else [], args],
             properties={"kernel": kernel, "writes": DenseArrayBase.from_list(i64, writes)},
             result_types=[types],
         )

@@ -164,7 +164,8 @@ class Interpreter:
             args.append(x)
         grid = tuple(int(self.val(g)) for g in op.grid())
         block = tuple(int(self.val(b)) for b in op.block())
-        k[grid, block](*args)
+        shared = int(self.val(op.shared)) if op.shared is not None else 0
+        k[grid, block, shared](*args)
         return [tensors[i] for i in written]
 
     def group(self, op) -> list[int]:

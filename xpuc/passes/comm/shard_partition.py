@@ -188,7 +188,9 @@ class _Partitioner:
         args = [
             v if s is None else self.init(v, s, None) for v, s in zip(op.args, layouts, strict=True)
         ]
-        new = self.em.add(LaunchOp(op.kernel, op.grid(), op.block(), args, list(op.written())))
+        new = self.em.add(
+            LaunchOp(op.kernel, op.grid(), op.block(), args, list(op.written()), op.shared)
+        )
         for r, nr, i in zip(op.res, new.res, op.written(), strict=True):
             self.gtype[r], self.cur[r], self.local[r] = r.type, layouts[i], nr  # type: ignore[assignment]
 

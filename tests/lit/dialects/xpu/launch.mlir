@@ -19,6 +19,8 @@ builtin.module attributes {gpu.container_module} {
     %c1 = arith.constant 1 : index
     // CHECK: xpu.launch @kernels::@scale blocks(%{{.*}}, %{{.*}}, %{{.*}}) threads(%[[D]], %{{.*}}, %{{.*}}) args(%x, %e, %{{.*}} : tensor<4x8xf32>, tensor<4x8xf32>, i32) writes [1] : tensor<4x8xf32>
     %r = xpu.launch @kernels::@scale blocks(%c1, %c1, %c1) threads(%d, %c1, %c1) args(%x, %e, %n : tensor<4x8xf32>, tensor<4x8xf32>, i32) writes [1] : tensor<4x8xf32>
-    func.return %r : tensor<4x8xf32>
+    // CHECK: xpu.launch @kernels::@scale blocks({{.*}}) threads({{.*}}) dynamic_shared(%[[D]]) args(%x, %e, %{{.*}} : tensor<4x8xf32>, tensor<4x8xf32>, i32) writes [1] : tensor<4x8xf32>
+    %r2 = xpu.launch @kernels::@scale blocks(%c1, %c1, %c1) threads(%d, %c1, %c1) dynamic_shared(%d) args(%x, %e, %n : tensor<4x8xf32>, tensor<4x8xf32>, i32) writes [1] : tensor<4x8xf32>
+    func.return %r2 : tensor<4x8xf32>
   }
 }
