@@ -185,3 +185,59 @@ def test_tvm_static_shapes_must_be_the_shards():
         p.tvm(f, [a, p.empty_like(a)], split=[0])
     (b,) = p.tvm(f, [a, p.empty_like(a)])  # whole on every device: the shapes match
     assert b.type.get_shape() == (8, 6)
+
+
+def test_tvm_keeps_a_layout_asked_for_before(cluster2):
+    """Arguments already shard(..., for_users=True): the PrimFunc's sizes are the shard's."""
+    tvm, _ = _centre_rows(1, 1)
+    _, f = _centre_rows(tvm.tirx.Var("n", "int32"), tvm.tirx.Var("m", "int32"))
+    p = kp.Program("centre", grid=(2,))
+    a = p.input("a", (8, 6))
+    rows = p.shard(a, [0], for_users=True)
+    (b,) = p.tvm(f, [rows, p.shard(p.empty_like(a), [0], for_users=True)])
+    p.output(b)
+    x = kp.rand(np.random.default_rng(5), 8, 6)
+    check(run_program(partition(p.module(), None), [x], cluster2), [x - x.sum(1, keepdims=True)])
+
+
+def test_kernels_of_the_same_name_in_one_program(cluster2):
+    """Two PrimFuncs (TVM names both main, their stages main_0, main_1) and one CUDA
+    kernel imported twice: each launch runs its own module's kernel."""
+    tvm, centre = _centre_rows(8, 6)
+    from tvm import te
+
+    A = te.placeholder((8, 6), name="A")
+    double = te.create_prim_func([A, te.compute((8, 6), lambda i, j: A[i, j] * 2, name="B")])
+    p = kp.Program("two", grid=(2,))
+    a = p.input("a", (8, 6))
+    (c,) = p.tvm(centre, [a, p.empty_like(a)])
+    (d,) = p.tvm(double, [c, p.empty_like(a)])
+    x, y = p.input("x", (64,)), p.input("y", (64,))
+    (s1,) = p.launch(p.cuda(kp.VADD), grid=1, block=64, args=[x, y, p.empty_like(x), 64])
+    (s2,) = p.launch(p.cuda(kp.VADD), grid=1, block=64, args=[s1, y, p.empty_like(x), 64])
+    p.output(d, s2)
+    rng = np.random.default_rng(8)
+    an, xn, yn = kp.rand(rng, 8, 6), kp.rand(rng, 64), kp.rand(rng, 64)
+    got = run_program(partition(p.module(), None), [an, xn, yn], cluster2)
+    check(got, [(an - an.sum(1, keepdims=True)) * 2, xn + 2 * yn])
+
+
+def test_builder_sizes_and_scalars():
+    p = kp.Program("sizes", grid=(2,))
+    x = p.input("x", (8,))
+    k = p.cuda(kp.VADD)
+    with pytest.raises(XpucError, match="dimension 1 is out of range for a tensor of rank 1"):
+        p.local_dim(x, 1)
+    with pytest.raises(XpucError, match=r"argument 3 \('n'\) of vadd: 8.5 is not an integer"):
+        p.launch(k, grid=1, block=8, args=[x, x, p.empty_like(x), 8.5])
+    with pytest.raises(XpucError, match="expected a size"):
+        p.launch(k, grid="one", block=8, args=[x, x, p.empty_like(x), 8])
+    from xdsl.dialects import arith
+    from xdsl.dialects.builtin import i32
+
+    cast = arith.IndexCastOp(p.local_size(x, split=[0]), i32)
+    p.block.add_op(cast)
+    n32 = cast.result  # an i32 value as a grid size: cast to index
+    (z,) = p.launch(k, grid=n32, block=np.int64(8), args=[x, x, p.empty_like(x), np.int32(8)])
+    p.output(z)
+    p.module()  # verifies

@@ -31,6 +31,7 @@ from xdsl.dialects.builtin import (
 )
 from xdsl.ir import Attribute, SSAValue
 
+from xpuc.comm.sharding import sharding_of
 from xpuc.compiler.diagnostics import XpucError
 from xpuc.dialects.xpu_launch import LaunchOp, LocalDimOp
 
@@ -137,14 +138,33 @@ class KernelImports:
 
     # -- sizes -------------------------------------------------------------------------
 
-    def _const(self, value: int | float, t: Attribute) -> SSAValue:
-        attr = FloatAttr(value, t) if not isinstance(t, IntegerType | IndexType) else None
-        op = arith.ConstantOp(attr or IntegerAttr(int(value), t))  # type: ignore[arg-type]
+    def _const(self, value, t: Attribute) -> SSAValue:
+        if hasattr(value, "item") and not isinstance(value, SSAValue):  # numpy scalars
+            value = value.item()
+        if isinstance(t, IntegerType | IndexType):
+            if isinstance(value, bool) or not float(value).is_integer():
+                raise XpucError(f"{value!r} is not an integer ({t})")
+            attr = IntegerAttr(int(value), t)
+        else:
+            attr = FloatAttr(float(value), t)  # type: ignore[assignment]
+        op = arith.ConstantOp(attr)
         self.block.add_op(op)
         return op.result
 
-    def index(self, v: int | SSAValue) -> SSAValue:
-        return v if isinstance(v, SSAValue) else self._const(v, IndexType())
+    def index(self, v) -> SSAValue:
+        """``v`` as an ``index`` value: a number, an index value, or an integer value
+        (cast)."""
+        if not isinstance(v, SSAValue):
+            if not isinstance(v, int | float) and not hasattr(v, "item"):
+                raise XpucError(f"expected a size (an int or an index value), not {v!r}")
+            return self._const(v, IndexType())
+        if isinstance(v.type, IndexType):
+            return v
+        if isinstance(v.type, IntegerType):
+            op = arith.IndexCastOp(v, IndexType())
+            self.block.add_op(op)
+            return op.result
+        raise XpucError(f"expected a size (an int or an index value), not a {v.type} value")
 
     def _as_launched(self, x: SSAValue, split) -> SSAValue:
         """``x`` laid out as ``launch`` lays out an argument given ``split``."""
@@ -158,6 +178,9 @@ class KernelImports:
         """Dimension ``dim`` of ``x``'s shard on each device as a kernel launched with
         the same ``split`` sees it (without one: whole, unless ``x`` is a
         ``shard(..., for_users=True)``)."""
+        rank = len(x.type.get_shape())  # type: ignore[attr-defined]
+        if not 0 <= dim < rank:
+            raise XpucError(f"dimension {dim} is out of range for a tensor of rank {rank}")
         op = LocalDimOp(self._as_launched(x, split), dim)
         self.block.add_op(op)
         return op.result
@@ -218,8 +241,11 @@ class KernelImports:
             if a.type != p:
                 raise XpucError(f"{where} takes {p}, not {a.type}")
             return a
-        if isinstance(a, int | float):
-            return self._const(a, p)
+        if isinstance(a, int | float) or hasattr(a, "item"):
+            try:
+                return self._const(a, p)
+            except XpucError as e:
+                raise XpucError(f"{where}: {e}") from None
         raise XpucError(f"{where} takes {p}, not {type(a).__name__}")
 
     def launch(self, k: Kernel, grid, args: Sequence, block=None, split=None, splits=None,
@@ -288,7 +314,7 @@ class KernelImports:
                 buffers.append((empty.tensor, None))
                 continue
             a, sp = next(it)
-            local = self._local_shape(a, sp)
+            local = self._local_shape(a, sp)  # as the launch will lay it out
             if len(spec.shape) != len(local) or any(
                 not isinstance(d, str) and d != n for d, n in zip(spec.shape, local, strict=False)
             ):
@@ -320,6 +346,11 @@ class KernelImports:
 
     def _local_shape(self, x: SSAValue, split) -> tuple[int, ...]:
         shape = tuple(x.type.get_shape())  # type: ignore[attr-defined]
-        if split is None:
-            return shape
-        return self._sharding(split, len(shape)).local_shape(shape, self.grid)  # type: ignore[attr-defined]
+        owner = x.owner
+        if split is None and isinstance(owner, shard.ShardOp) and owner.annotate_for_users:
+            s = sharding_of(x)  # a layout asked for already
+        elif split is None:
+            return shape  # whole
+        else:
+            s = self._sharding(split, len(shape))  # type: ignore[attr-defined]
+        return s.local_shape(shape, self.grid)  # type: ignore[union-attr]

@@ -86,54 +86,54 @@ def _rank_main(ctx, text: str, name: str | None, inputs: list[np.ndarray], kerne
         local_part(x, ctx.rank, shape, _pad(s, x.ndim))
         for x, s in zip(inputs, arg_split, strict=True)
     ]
-    art = kernels[ctx.rank] if kernels else None
-    return Interpreter(ctx, shape, load_kernels(art)).run(f, local)
+    arts = kernels[ctx.rank] if kernels else None
+    return Interpreter(ctx, shape, load_kernels(arts)).run(f, local)
 
 
-_LOADED: dict[tuple[str, int], object] = {}
+_LOADED: dict[tuple[str, int], dict] = {}
 
 
-def load_kernels(art) -> dict | None:
-    """The artifact's kernels loaded in this process (once per artifact), by the
-    symbol of their ``gpu.func``."""
-    if art is None:
+def load_kernels(arts: dict | None) -> dict | None:
+    """The kernels of one rank's artifacts (one per ``gpu.module``), loaded in this
+    process once per artifact, by ``(module, kernel)`` symbol, as ``xpu.launch``
+    names them."""
+    if arts is None:
         return None
     import xpuc
 
-    key = (art.target, hash(str(art.stages.get("llir") or art.stages.get("asm"))))
-    if key not in _LOADED:
-        mod = xpuc.load(art)
-        _LOADED[key] = {k.info.link_name: k for k in mod.kernels.values()}
-    return _LOADED[key]  # type: ignore[return-value]
+    out = {}
+    for module, art in arts.items():
+        key = (art.target, hash(str(art.stages.get("llir") or art.stages.get("asm"))))
+        if key not in _LOADED:
+            _LOADED[key] = {k.info.link_name: k for k in xpuc.load(art).kernels.values()}
+        out.update({(module, name): k for name, k in _LOADED[key].items()})
+    return out
 
 
 def compile_kernels(module, targets: list[str]) -> list | None:
-    r"""One artifact per rank: the module's ``gpu.module``\ s compiled for its target."""
+    r"""Per rank, its target's artifact of each of the module's ``gpu.module``\ s (a
+    module is compiled once per target)."""
     from xdsl.dialects import gpu
     from xdsl.dialects.builtin import ModuleOp, UnitAttr
 
     import xpuc
+    from xpuc.targets.registry import get_target
 
     mods = [op for op in module.ops if isinstance(op, gpu.ModuleOp)]
     if not mods:
         return None
-    names = [k.sym_name.data for m in mods for k in m.body.block.ops if isinstance(k, gpu.FuncOp)]
-    twice = sorted({n for n in names if names.count(n) > 1})
-    if twice:
-        raise ProgramError(f"kernel names must differ across gpu.modules: {', '.join(twice)}")
-    from xpuc.targets.registry import get_target
-
     for t in dict.fromkeys(targets):
         tgt = get_target(t)
         if not tgt.can_run():
             raise ProgramError(f"the program's kernels cannot run as {tgt.name} code on this "
                                f"machine's ranks (it can: {tgt.capabilities()})")  # fmt: skip
-    kmod = ModuleOp([m.clone() for m in mods])
-    kmod.attributes["gpu.container_module"] = UnitAttr()
-    arts = {
-        t: xpuc.compile(kmod, t, filename="<program>", language="mlir")
-        for t in dict.fromkeys(targets)
-    }
+    arts: dict[str, dict] = {t: {} for t in dict.fromkeys(targets)}
+    for m in mods:
+        kmod = ModuleOp([m.clone()])
+        kmod.attributes["gpu.container_module"] = UnitAttr()
+        name = m.sym_name.data
+        for t in arts:
+            arts[t][name] = xpuc.compile(kmod, t, filename=f"<{name}>", language="mlir")
     return [arts[t] for t in targets]
 
 

@@ -144,14 +144,12 @@ class Interpreter:
         """A kernel on this rank's shards: written tensors are copies, returned."""
         if self.kernels is None:
             raise ProgramError(f"{op.kernel}: the program was run without its kernels")
-        name = (
-            op.kernel.nested_references.data[-1].data
-            if op.kernel.nested_references.data
-            else op.kernel.root_reference.data
-        )
-        k = self.kernels[name]
+        k = self.kernels.get((op.kernel.root_reference.data, op.symbol()))
+        if k is None:
+            raise ProgramError(f"{op.kernel}: no such kernel among the program's gpu.modules")
         written = op.written()
-        readonly = set(k.info.readonly_args)
+        info = getattr(k, "info", None)
+        readonly = set(info.readonly_args if info is not None else ())
         tensors: dict[int, torch.Tensor] = {}
         args: list = []
         for i, v in enumerate(op.args):

@@ -170,7 +170,7 @@ class _Partitioner:
         if isinstance(op, LocalDimOp):
             v, d = op.source, op.dim.value.data
             s = self.cur.get(v) or self.sharding(v)
-            size = self.em.local(v.type, s).get_shape()[d]  # type: ignore[arg-type]
+            size = self.em.local(self.gtype.get(v, v.type), s).get_shape()[d]  # type: ignore[arg-type]
             const = self.em.add(arith.ConstantOp(IntegerAttr(size, IndexType())))
             op.result.replace_all_uses_with(const.results[0])
             return

@@ -47,4 +47,15 @@ builtin.module attributes {gpu.container_module} {
     %r = xpu.launch @kernels::@scale blocks(%rows, %c1, %c1) threads(%c1, %c1, %c1) args(%xs, %e, %n : tensor<8x8xf32>, tensor<8x8xf32>, i32) writes [1] : tensor<8x8xf32>
     func.return %r : tensor<8x8xf32>
   }
+
+  // An annotated argument measured directly: its shard's size, not divided twice.
+  // CHECK-LABEL: func.func @annotated_arg(%x: tensor<4x8xf32>) -> index
+  // CHECK:       %[[R:.*]] = arith.constant 4 : index
+  // CHECK:       func.return %[[R]] : index
+  func.func @annotated_arg(%x: tensor<16x8xf32>) -> index {
+    %s = shard.sharding @g split_axes = [[0]] : !shard.sharding
+    %xs = shard.shard %x to %s : tensor<16x8xf32>
+    %rows = xpu.local_dim %x[0] : tensor<16x8xf32>
+    func.return %rows : index
+  }
 }
