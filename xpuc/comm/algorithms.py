@@ -182,13 +182,7 @@ def choose(
     algorithms: Iterable[str] | None = None,
 ) -> list[tuple[str, float]]:
     """Applicable algorithms with their modelled seconds, fastest first."""
-    names = list(algorithms) if algorithms is not None else [*_table(kind), NATIVE]
-    out = []
-    for name in names:
-        t = predict(kind, name, group, topology, nbytes)
-        if t is not None:
-            out.append((name, t))
-    return sorted(out, key=lambda x: x[1])
+    return choose_concurrent(kind, [group], topology, nbytes, algorithms)
 
 
 # -- groups that run one collective at once -------------------------------------------
