@@ -119,24 +119,24 @@ def _groups():
 
 
 GROUPS = _groups()
+# every algorithm of every kind at a latency-bound, a middle and a bandwidth-bound size
+SIZED_CASES = [(k, a, nb) for k, a in CASES for nb in (8.0, 1e5, 1e9)]
 
 
 @pytest.mark.parametrize("name, topo, group", GROUPS, ids=[g[0] for g in GROUPS])
 def test_predict_equals_simulate(name, topo, group):
     checked = 0
-    for kind, table in ALGORITHMS.items():
-        for alg in table:
-            for nbytes in (8.0, 1e5, 1e9):
-                plan = predict_plan(kind, alg, group, topo, nbytes)
-                if plan is None:
-                    with pytest.raises(NotApplicable):
-                        schedule(kind, alg, group, topo)
-                    continue
-                sched = schedule(kind, alg, group, topo, segments=plan.segments)
-                sim = simulate(sched, group, topo, nbytes)
-                assert plan.seconds == pytest.approx(sim, rel=1e-9), (kind, alg, nbytes)
-                assert predict(kind, alg, group, topo, nbytes) == plan.seconds
-                checked += 1
+    for kind, alg, nbytes in SIZED_CASES:
+        plan = predict_plan(kind, alg, group, topo, nbytes)
+        if plan is None:
+            with pytest.raises(NotApplicable):
+                schedule(kind, alg, group, topo)
+            continue
+        sched = schedule(kind, alg, group, topo, segments=plan.segments)
+        sim = simulate(sched, group, topo, nbytes)
+        assert plan.seconds == pytest.approx(sim, rel=1e-9), (kind, alg, nbytes)
+        assert predict(kind, alg, group, topo, nbytes) == plan.seconds
+        checked += 1
     assert checked > 20
 
 
@@ -273,16 +273,14 @@ SKEWED = [[0, 5, 10, 15], [1, 6, 11, 12], [2, 7, 8, 13], [3, 4, 9, 14]]
 def test_concurrent_predict_equals_simulating_the_union(groups, nics):
     topo = _four_nodes(nics)
     checked = 0
-    for kind, table in ALGORITHMS.items():
-        for alg in table:
-            for nbytes in (8.0, 1e5, 1e9):
-                plan = predict_concurrent(kind, alg, groups, topo, nbytes)
-                if plan is None:
-                    continue
-                scheds = [schedule(kind, alg, g, topo, segments=plan.segments) for g in groups]
-                sim = simulate_concurrent(scheds, groups, topo, nbytes)
-                assert plan.seconds == pytest.approx(sim, rel=1e-9), (kind, alg, nbytes)
-                checked += 1
+    for kind, alg, nbytes in SIZED_CASES:
+        plan = predict_concurrent(kind, alg, groups, topo, nbytes)
+        if plan is None:
+            continue
+        scheds = [schedule(kind, alg, g, topo, segments=plan.segments) for g in groups]
+        sim = simulate_concurrent(scheds, groups, topo, nbytes)
+        assert plan.seconds == pytest.approx(sim, rel=1e-9), (kind, alg, nbytes)
+        checked += 1
     assert checked > 20
 
 

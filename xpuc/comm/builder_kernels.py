@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from xdsl.dialects import arith, gpu, shard, tensor
+from xdsl.dialects import arith, gpu, tensor
 from xdsl.dialects.builtin import (
     ArrayAttr,
     FloatAttr,
@@ -31,7 +31,7 @@ from xdsl.dialects.builtin import (
 )
 from xdsl.ir import Attribute, SSAValue
 
-from xpuc.comm.sharding import sharding_of
+from xpuc.comm.sharding import is_request, sharding_of
 from xpuc.compiler.diagnostics import XpucError
 from xpuc.dialects.xpu_launch import LaunchOp, LocalDimOp
 
@@ -168,8 +168,7 @@ class KernelImports:
 
     def _as_launched(self, x: SSAValue, split) -> SSAValue:
         """``x`` laid out as ``launch`` lays out an argument given ``split``."""
-        owner = x.owner
-        if split is None and isinstance(owner, shard.ShardOp) and owner.annotate_for_users:
+        if split is None and is_request(x.owner):
             return x  # already asked for a layout
         rank = len(x.type.get_shape())  # type: ignore[attr-defined]
         return self.shard(x, split if split is not None else [None] * rank, for_users=True)  # type: ignore[attr-defined]
@@ -346,8 +345,7 @@ class KernelImports:
 
     def _local_shape(self, x: SSAValue, split) -> tuple[int, ...]:
         shape = tuple(x.type.get_shape())  # type: ignore[attr-defined]
-        owner = x.owner
-        if split is None and isinstance(owner, shard.ShardOp) and owner.annotate_for_users:
+        if split is None and is_request(x.owner):
             s = sharding_of(x)  # a layout asked for already
         elif split is None:
             return shape  # whole

@@ -16,13 +16,13 @@ Kernel launches (``xpu.launch``) are opaque: they are not in these families, and
 
 from __future__ import annotations
 
-from xdsl.dialects import arith, shard, tensor
+from xdsl.dialects import arith, tensor
 from xdsl.dialects.builtin import TensorType
 from xdsl.dialects.linalg import ops as linalg
 from xdsl.dialects.shard import ReductionKind
 from xdsl.ir import Operation
 
-from xpuc.comm.sharding import Sharding, ShardingError, describe, sharding_of
+from xpuc.comm.sharding import Sharding, ShardingError, describe, is_request, sharding_of
 from xpuc.dialects.xpu_launch import LaunchOp
 
 ELEMENTWISE = (
@@ -79,8 +79,7 @@ def launch_layouts(op: Operation, grid: str) -> list[Sharding | None]:
         if not isinstance(v.type, TensorType):
             out.append(None)
             continue
-        owner = v.owner
-        if isinstance(owner, shard.ShardOp) and owner.annotate_for_users is not None:
+        if is_request(v.owner):
             out.append(sharding_of(v))
         else:
             out.append(Sharding.replicated(grid, len(v.type.get_shape())))

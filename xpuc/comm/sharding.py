@@ -136,6 +136,11 @@ def sharding_of(value: SSAValue) -> Sharding | None:
     return None
 
 
+def is_request(op: object) -> bool:
+    """A ``shard.shard ... annotate_for_users``: a layout asked for by the result's users."""
+    return isinstance(op, shard.ShardOp) and op.annotate_for_users is not None
+
+
 def _of_shard_op(op: shard.ShardOp) -> Sharding:
     s = op.sharding.owner
     if not isinstance(s, shard.ShardingOp):

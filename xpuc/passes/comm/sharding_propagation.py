@@ -32,6 +32,7 @@ from xpuc.comm.sharding import (
     describe,
     functions,
     grids,
+    is_request,
     sharding_of,
 )
 from xpuc.dialects.xpu_launch import LaunchOp, LocalDimOp
@@ -64,10 +65,10 @@ def propagate(body: Block, grid: str) -> dict[SSAValue, Sharding]:
             layouts = rules.launch_layouts(op, grid)
             for r, i in zip(op.res, op.written(), strict=True):
                 known[r] = layouts[i]  # type: ignore[assignment]
-    ops = [op for op in body.ops if rules.kind_of(op) is not None or _is_request(op)]
+    ops = [op for op in body.ops if rules.kind_of(op) is not None or is_request(op)]
     for _ in range(2):
         for op in reversed(ops):
-            if _is_request(op):  # an unannotated argument arrives as its user asks
+            if is_request(op):  # an unannotated argument arrives as its user asks
                 src = op.operands[0]
                 if isinstance(src, BlockArgument) and src not in known and op.results[0] in known:
                     known[src] = known[op.results[0]]
@@ -80,7 +81,7 @@ def propagate(body: Block, grid: str) -> dict[SSAValue, Sharding]:
                 if s is not None and v not in known and isinstance(v.type, TensorType):
                     known[v] = s.padded(len(v.type.get_shape()))
         for op in ops:
-            if op.results[0] in known or _is_request(op):
+            if op.results[0] in known or is_request(op):
                 continue
             ins = [known.get(v) for v in op.operands]
             s = rules.forward(op, ins, grid)
@@ -90,10 +91,6 @@ def propagate(body: Block, grid: str) -> dict[SSAValue, Sharding]:
         if v not in known:
             known[v] = Sharding.replicated(grid, len(v.type.get_shape()))  # type: ignore[attr-defined]
     return known
-
-
-def _is_request(op: Operation) -> bool:
-    return isinstance(op, shard.ShardOp) and op.annotate_for_users is not None
 
 
 def _annotate(v: SSAValue, s: Sharding, where: InsertPoint) -> None:
